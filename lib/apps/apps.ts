@@ -1,0 +1,341 @@
+/**
+ * The apps store: creation, credentials sealed at rest, key rotation and authentication of
+ * server keys and app keys.
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import { z } from "zod";
+import { Forbidden, NotFound, Unauthorized } from "../errors.ts";
+import { matchesHash, randomId, randomSecret, sha256Hex } from "../auth/secrets.ts";
+import type { SealedBox } from "../crypto/sealed_box.ts";
+import { appKeys } from "./_keys.ts";
+import type { AppViewData, CreateAppInput, UpdateAppInput } from "./schemas.ts";
+
+/** An app as stored, with secrets still sealed. */
+export interface AppRecord {
+  appId: string;
+  name: string;
+  bundleId: string;
+  urlScheme: string | null;
+  requireUserSignature: boolean;
+  appKey: string;
+  serverKeyHash: string;
+  apns: { teamId: string; keyId: string; sealedKey: string };
+  certificate: { sealed: string; expiresAt: string | null } | null;
+  sealedUserSigningSecret: string | null;
+  credentialError: { reason: string; message: string; at: string } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The APNs credentials of an app, decrypted for the relay. Never log these. */
+export interface ApnsCredentials {
+  token: { teamId: string; keyId: string; privateKeyPem: string };
+  certificate: { certificatePem: string; privateKeyPem: string } | null;
+}
+
+/** `POST /v1/apps` result: the only time the secrets are shown. */
+export interface CreatedAppSecrets {
+  appId: string;
+  appKey: string;
+  serverKey: string;
+  userSigningSecret?: string;
+}
+
+/** Options for {@linkcode createApps}. */
+export interface AppsOptions {
+  redis: Redis;
+  /** Encrypts credentials at rest under MASTER_KEY. */
+  box: SealedBox;
+  /** Checks an uploaded .p8 key; throws `ValidationFailed` when it is unusable. */
+  validateApnsKey: (pem: string) => Promise<void>;
+  /** Checks a certificate credential and returns its expiry (ISO) or null. */
+  inspectCertificate?: (certificatePem: string, privateKeyPem: string) => Promise<string | null>;
+  /** How long the SDK path may reuse an app record, in ms. Default: `2000`. */
+  sdkCacheTtlMs?: number;
+  /** Clock, for tests. Default: `Date.now`. */
+  now?: () => number;
+}
+
+/** The apps store. */
+export type Apps = ReturnType<typeof createApps>;
+
+const StoredApp = z.object({
+  appId: z.string(),
+  name: z.string(),
+  bundleId: z.string(),
+  urlScheme: z.string().optional(),
+  requireUserSignature: z.enum(["0", "1"]),
+  appKey: z.string(),
+  serverKeyHash: z.string(),
+  apnsTeamId: z.string(),
+  apnsKeyId: z.string(),
+  apnsKeySealed: z.string(),
+  certSealed: z.string().optional(),
+  certExpiresAt: z.string().optional(),
+  userSigningSecretSealed: z.string().optional(),
+  credentialErrorReason: z.string().optional(),
+  credentialErrorMessage: z.string().optional(),
+  credentialErrorAt: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** Thrown when an app id names no app. */
+export class AppNotFound extends NotFound {
+  override name = "AppNotFound";
+  constructor() {
+    super("app not found");
+  }
+}
+
+/** Creates the apps store. */
+export function createApps(options: AppsOptions) {
+  const { redis, box } = options;
+  const now = options.now ?? Date.now;
+  const ttl = options.sdkCacheTtlMs ?? 2_000;
+  const sdkCache = new Map<string, { record: AppRecord; until: number }>();
+
+  async function load(appId: string): Promise<AppRecord | null> {
+    const raw = await redis.hgetall<Record<string, string>>(appKeys.app(appId));
+    if (!raw || Object.keys(raw).length === 0) return null;
+    return toRecord(StoredApp.parse(raw));
+  }
+
+  async function sealCertificate(appId: string, cert: CreateAppInput["certificate"]) {
+    if (!cert) return null;
+    const expiresAt = await options.inspectCertificate?.(cert.certificate, cert.privateKey) ??
+      null;
+    const sealed = await box.seal(JSON.stringify(cert), `cert:${appId}`);
+    return { certSealed: sealed, certExpiresAt: expiresAt ?? "" };
+  }
+
+  return {
+    /** Creates an app; validates the .p8 key first, so a bad key writes nothing. */
+    async create(input: CreateAppInput): Promise<CreatedAppSecrets> {
+      await options.validateApnsKey(input.apns.privateKey);
+      const appId = `app_${randomId(12)}`;
+      const appKey = `ak_${appId.slice(4)}_${randomSecret(18)}`;
+      const serverKey = `sk_${appId.slice(4)}_${randomSecret(32)}`;
+      const userSigningSecret = input.requireUserSignature ? randomSecret(32) : undefined;
+      const stamp = new Date(now()).toISOString();
+      const cert = await sealCertificate(appId, input.certificate);
+      const fields: Record<string, string> = {
+        appId,
+        name: input.name,
+        bundleId: input.bundleId,
+        requireUserSignature: input.requireUserSignature ? "1" : "0",
+        appKey,
+        serverKeyHash: await sha256Hex(serverKey),
+        apnsTeamId: input.apns.teamId,
+        apnsKeyId: input.apns.keyId,
+        apnsKeySealed: await box.seal(input.apns.privateKey, `apns:${appId}`),
+        createdAt: stamp,
+        updatedAt: stamp,
+        ...(input.urlScheme ? { urlScheme: input.urlScheme } : {}),
+        ...(cert ?? {}),
+        ...(userSigningSecret
+          ? { userSigningSecretSealed: await box.seal(userSigningSecret, `usersig:${appId}`) }
+          : {}),
+      };
+      const tx = redis.multi();
+      tx.hset(appKeys.app(appId), fields);
+      tx.sadd(appKeys.index(), appId);
+      await tx.exec();
+      return { appId, appKey, serverKey, ...(userSigningSecret ? { userSigningSecret } : {}) };
+    },
+
+    /** Reads an app. @throws {AppNotFound} */
+    async get(appId: string): Promise<AppRecord> {
+      const record = await load(appId);
+      if (!record) throw new AppNotFound();
+      return record;
+    },
+
+    /** The admin view: summaries only, no secrets. */
+    view(record: AppRecord): AppViewData {
+      return {
+        appId: record.appId,
+        name: record.name,
+        bundleId: record.bundleId,
+        urlScheme: record.urlScheme,
+        requireUserSignature: record.requireUserSignature,
+        appKey: record.appKey,
+        apns: { teamId: record.apns.teamId, keyId: record.apns.keyId },
+        certificate: record.certificate ? { expiresAt: record.certificate.expiresAt } : null,
+        credentialError: record.credentialError,
+        createdAt: record.createdAt,
+        updatedAt: record.updatedAt,
+      };
+    },
+
+    /**
+     * Changes settings or rotates credentials. A user-signing secret that is created or rotated
+     * here is returned once in `userSigningSecret`. @throws {AppNotFound}
+     */
+    async update(appId: string, patch: UpdateAppInput): Promise<AppViewData> {
+      const record = await this.get(appId);
+      if (patch.apns) await options.validateApnsKey(patch.apns.privateKey);
+      const set: Record<string, string> = { updatedAt: new Date(now()).toISOString() };
+      const unset: string[] = [];
+      if (patch.name !== undefined) set.name = patch.name;
+      if (patch.urlScheme === null) unset.push("urlScheme");
+      else if (patch.urlScheme !== undefined) set.urlScheme = patch.urlScheme;
+      if (patch.apns) {
+        set.apnsTeamId = patch.apns.teamId;
+        set.apnsKeyId = patch.apns.keyId;
+        set.apnsKeySealed = await box.seal(patch.apns.privateKey, `apns:${appId}`);
+        unset.push("credentialErrorReason", "credentialErrorMessage", "credentialErrorAt");
+      }
+      if (patch.certificate === null) unset.push("certSealed", "certExpiresAt");
+      else if (patch.certificate) {
+        Object.assign(set, await sealCertificate(appId, patch.certificate));
+      }
+      let userSigningSecret: string | undefined;
+      const wantsSignature = patch.requireUserSignature ?? record.requireUserSignature;
+      if (patch.requireUserSignature !== undefined) {
+        set.requireUserSignature = patch.requireUserSignature ? "1" : "0";
+      }
+      if (
+        patch.rotateUserSigningSecret || (wantsSignature && !record.sealedUserSigningSecret)
+      ) {
+        userSigningSecret = randomSecret(32);
+        set.userSigningSecretSealed = await box.seal(userSigningSecret, `usersig:${appId}`);
+      }
+      const tx = redis.multi();
+      tx.hset(appKeys.app(appId), set);
+      if (unset.length) tx.hdel(appKeys.app(appId), ...unset);
+      await tx.exec();
+      sdkCache.clear();
+      const view = this.view(await this.get(appId));
+      return userSigningSecret ? { ...view, userSigningSecret } : view;
+    },
+
+    /** Deletes an app and, in bounded SCAN batches, every key it owns. @throws {AppNotFound} */
+    async remove(appId: string): Promise<void> {
+      const removed = await redis.del(appKeys.app(appId));
+      await redis.srem(appKeys.index(), appId);
+      sdkCache.clear();
+      if (!removed) throw new AppNotFound();
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, {
+          match: `${appKeys.prefix(appId)}*`,
+          count: 500,
+        });
+        cursor = String(next);
+        if (keys.length) await redis.unlink(...keys);
+      } while (cursor !== "0");
+    },
+
+    /** Issues a new server key; the old one stops working at once. @throws {AppNotFound} */
+    async rotateServerKey(appId: string): Promise<string> {
+      await this.get(appId);
+      const serverKey = `sk_${appId.slice(4)}_${randomSecret(32)}`;
+      await redis.hset(appKeys.app(appId), {
+        serverKeyHash: await sha256Hex(serverKey),
+        updatedAt: new Date(now()).toISOString(),
+      });
+      return serverKey;
+    },
+
+    /**
+     * Resolves a server key for the app in the URL.
+     * @throws {Unauthorized} when the key is malformed or matches no app.
+     * @throws {Forbidden} when the key is valid for another app.
+     */
+    async authenticateServer(appId: string, serverKey: string): Promise<AppRecord> {
+      const keyApp = appIdFromKey(serverKey, "sk_");
+      if (!keyApp) throw new Unauthorized("invalid server key");
+      const record = await load(keyApp);
+      if (!record || !(await matchesHash(serverKey, record.serverKeyHash))) {
+        throw new Unauthorized("invalid server key");
+      }
+      if (keyApp !== appId) throw new Forbidden("this server key belongs to another app");
+      return record;
+    },
+
+    /** Resolves an SDK app key (public). Reuses a record for `sdkCacheTtlMs`. @throws {Unauthorized} */
+    async authenticateSdk(appKey: string): Promise<AppRecord> {
+      const cached = sdkCache.get(appKey);
+      if (cached && cached.until > now()) return cached.record;
+      const appId = appIdFromKey(appKey, "ak_");
+      const record = appId ? await load(appId) : null;
+      if (!record || record.appKey !== appKey) throw new Unauthorized("invalid app key");
+      if (ttl > 0) {
+        if (sdkCache.size > 10_000) sdkCache.clear();
+        sdkCache.set(appKey, { record, until: now() + ttl });
+      }
+      return record;
+    },
+
+    /** Decrypts the APNs credentials for the relay. */
+    async credentials(record: AppRecord): Promise<ApnsCredentials> {
+      const privateKeyPem = await box.open(record.apns.sealedKey, `apns:${record.appId}`);
+      let certificate: ApnsCredentials["certificate"] = null;
+      if (record.certificate) {
+        const parsed = JSON.parse(
+          await box.open(record.certificate.sealed, `cert:${record.appId}`),
+        );
+        certificate = { certificatePem: parsed.certificate, privateKeyPem: parsed.privateKey };
+      }
+      return {
+        token: { teamId: record.apns.teamId, keyId: record.apns.keyId, privateKeyPem },
+        certificate,
+      };
+    },
+
+    /** Decrypts the user-signing secret, or null when the app has none. */
+    async userSigningSecret(record: AppRecord): Promise<string | null> {
+      if (!record.sealedUserSigningSecret) return null;
+      return await box.open(record.sealedUserSigningSecret, `usersig:${record.appId}`);
+    },
+
+    /** Records the last credential error APNs reported, shown by `GET /v1/apps/:appId`. */
+    async recordCredentialError(
+      appId: string,
+      error: { reason: string; message: string; at?: number },
+    ): Promise<void> {
+      await redis.hset(appKeys.app(appId), {
+        credentialErrorReason: error.reason,
+        credentialErrorMessage: error.message,
+        credentialErrorAt: new Date(error.at ?? now()).toISOString(),
+      });
+    },
+
+    /** Every app id, for jobs. */
+    async listIds(): Promise<string[]> {
+      return (await redis.smembers(appKeys.index())).sort();
+    },
+  };
+}
+
+function appIdFromKey(key: string, prefix: "sk_" | "ak_"): string | null {
+  const match = new RegExp(`^${prefix}([0-9a-f]{24})_[A-Za-z0-9_-]{16,64}$`).exec(key);
+  return match ? `app_${match[1]}` : null;
+}
+
+function toRecord(s: z.infer<typeof StoredApp>): AppRecord {
+  return {
+    appId: s.appId,
+    name: s.name,
+    bundleId: s.bundleId,
+    urlScheme: s.urlScheme ?? null,
+    requireUserSignature: s.requireUserSignature === "1",
+    appKey: s.appKey,
+    serverKeyHash: s.serverKeyHash,
+    apns: { teamId: s.apnsTeamId, keyId: s.apnsKeyId, sealedKey: s.apnsKeySealed },
+    certificate: s.certSealed ? { sealed: s.certSealed, expiresAt: s.certExpiresAt || null } : null,
+    sealedUserSigningSecret: s.userSigningSecretSealed ?? null,
+    credentialError: s.credentialErrorReason
+      ? {
+        reason: s.credentialErrorReason,
+        message: s.credentialErrorMessage ?? "",
+        at: s.credentialErrorAt ?? "",
+      }
+      : null,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
+}

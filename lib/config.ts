@@ -1,0 +1,74 @@
+/**
+ * Process-wide configuration, parsed once from the environment by main.ts with a zod schema.
+ * Nothing else reads `Deno.env`.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, "expected host or host:port");
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** The environment variables edgepush understands, with their defaults. */
+export const ConfigSchema = z.object({
+  PORT: intFrom(0, 65535).default(8000),
+  DATA_DIR: z.string().min(1).default("./.data"),
+  ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
+  MASTER_KEY: z.string().optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "REDIS_URL must start with redis:// or rediss://")
+    .optional(),
+  UPSTASH_REDIS_REST_URL: z.url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  APNS_HOST_PRODUCTION: hostPort.default("api.push.apple.com:443"),
+  APNS_HOST_DEVELOPMENT: hostPort.default("api.sandbox.push.apple.com:443"),
+  APNS_CA_FILE: z.string().optional(),
+  APNS_CONNECTIONS: intFrom(1, 64).default(1),
+  WORKERS: intFrom(0, 64).default(1),
+  SEGMENT_SYNC_CRON: z.string().default("0 3 * * *"),
+  STALE_AFTER_DAYS: intFrom(1, 3650).default(270),
+  SDK_RATE_LIMIT: z.string().regex(/^\d+\/\d+s$/, "expected <requests>/<seconds>s, e.g. 120/60s")
+    .default("120/60s"),
+  SDK_RATE_LIMIT_ENABLED: z.enum(["true", "false"]).default("true"),
+  APP_CACHE_TTL_MS: intFrom(0, 60_000).default(2_000),
+  REDIS_HTTP_TOKEN: z.string().optional(),
+  REDIS_HTTP_PORT: intFrom(0, 65535).default(8079),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+}).refine((c) => !c.UPSTASH_REDIS_REST_URL === !c.UPSTASH_REDIS_REST_TOKEN, {
+  message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together",
+});
+
+/** Parsed configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** The way this process reaches Redis, derived from the configuration. */
+export type RedisMode = "rest" | "tcp" | "embedded";
+
+/** Thrown with a readable, multi-line message when the environment is invalid. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment. @throws {ConfigError} listing every invalid variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = ConfigSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")),
+  );
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) =>
+    `  ${issue.path.join(".") || "config"}: ${issue.message}`
+  );
+  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** Which Redis mode the configuration selects: REST wins over TCP, embedded is the default. */
+export function redisMode(config: Config): RedisMode {
+  if (config.UPSTASH_REDIS_REST_URL) return "rest";
+  if (config.REDIS_URL) return "tcp";
+  return "embedded";
+}
+
+/** `{limit, windowSeconds}` from `SDK_RATE_LIMIT`. */
+export function sdkRateLimit(config: Config): { limit: number; windowSeconds: number } {
+  const [limit, window] = config.SDK_RATE_LIMIT.split("/");
+  return { limit: Number(limit), windowSeconds: Number(window.replace("s", "")) };
+}

@@ -1,0 +1,125 @@
+/**
+ * An `@upstash/redis` {@linkcode Requester} that runs commands over TCP with ioredis, so the
+ * self-hosted mode has no HTTP hop. Results follow the Upstash REST shapes: `{result}` or
+ * `{error}` per command, the Redis error text passed through unchanged (so `Script`'s
+ * EVALSHA→EVAL fallback on NOSCRIPT works).
+ *
+ * @module
+ */
+import IORedis from "ioredis";
+import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
+import { errors as upstashErrors } from "@upstash/redis";
+import { Unavailable } from "../errors.ts";
+
+/** Options for {@linkcode createTcpRequester}. */
+export interface TcpRequesterOptions {
+  /** Per-command timeout in ms; a command past it fails as `Unavailable`. Default: `5000`. */
+  commandTimeoutMs?: number;
+  /** TCP connect timeout in ms. Default: `2000`. */
+  connectTimeoutMs?: number;
+}
+
+/** A TCP requester plus the means to close its connection. */
+export interface TcpRequester extends Requester {
+  /** Closes the TCP connection. */
+  close(): Promise<void>;
+  /** The underlying ioredis client, for commands the REST gateway forwards verbatim. */
+  readonly client: IORedis.default;
+}
+
+type Command = [string, ...unknown[]];
+
+/**
+ * Creates a requester for `redis://` / `rediss://` URLs.
+ *
+ * Connection failures surface as {@linkcode Unavailable} within about the command timeout;
+ * Redis reply errors come back as `{error}` exactly as Redis worded them.
+ */
+export function createTcpRequester(url: string, options: TcpRequesterOptions = {}): TcpRequester {
+  const client = new IORedis.default(url, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: options.connectTimeoutMs ?? 2_000,
+    commandTimeout: options.commandTimeoutMs ?? 5_000,
+    retryStrategy: (times: number) => Math.min(times * 100, 1_000),
+    enableAutoPipelining: true,
+    lazyConnect: false,
+  });
+  // ioredis emits connection errors as events; without a listener they would crash the process.
+  client.on("error", () => {});
+
+  return {
+    client,
+    async close() {
+      client.disconnect();
+      await Promise.resolve();
+    },
+    async request<TResult>(req: UpstashRequest): Promise<UpstashResponse<TResult>> {
+      const route = req.path?.[0];
+      if (!route) return await single<TResult>(client, req.body as Command);
+      if (route === "pipeline" || route === "multi-exec") {
+        return await batch(
+          client,
+          req.body as Command[],
+          route === "multi-exec",
+        ) as UpstashResponse<
+          TResult
+        >;
+      }
+      throw new upstashErrors.UpstashError(`unsupported path: /${req.path?.join("/")}`);
+    },
+  };
+}
+
+async function single<TResult>(
+  client: IORedis.default,
+  command: Command,
+): Promise<UpstashResponse<TResult>> {
+  const [name, ...args] = command;
+  try {
+    const result = await client.call(String(name), ...args.map(String));
+    return { result: normalize(result) as TResult };
+  } catch (error) {
+    if (isReplyError(error)) return { error: error.message };
+    throw unavailable(error);
+  }
+}
+
+async function batch(
+  client: IORedis.default,
+  commands: Command[],
+  transaction: boolean,
+): Promise<UpstashResponse<unknown>[]> {
+  const chain = transaction ? client.multi() : client.pipeline();
+  for (const [name, ...args] of commands) chain.call(String(name), ...args.map(String));
+  let replies: [Error | null, unknown][] | null;
+  try {
+    replies = await chain.exec();
+  } catch (error) {
+    // EXECABORT and similar: the whole transaction failed, as Upstash reports with a 400.
+    if (isReplyError(error)) throw new upstashErrors.UpstashError(error.message);
+    throw unavailable(error);
+  }
+  if (replies === null) throw new upstashErrors.UpstashError("EXECABORT transaction discarded");
+  return replies.map(([error, result]) => {
+    if (!error) return { result: normalize(result) };
+    if (isReplyError(error)) return { error: error.message };
+    throw unavailable(error);
+  });
+}
+
+/** ioredis returns Buffers only for binary commands; Upstash gives strings everywhere. */
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
+  if (value === undefined) return null;
+  return value;
+}
+
+function isReplyError(error: unknown): error is Error {
+  return error instanceof Error && error.name === "ReplyError";
+}
+
+function unavailable(error: unknown): Unavailable {
+  const message = error instanceof Error ? error.message : String(error);
+  return new Unavailable(`redis is unreachable: ${message}`, { cause: error });
+}

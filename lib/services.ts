@@ -1,0 +1,56 @@
+/**
+ * Wires the domain services from already-built clients. main.ts and the test harness both call
+ * this, so tests exercise exactly what production runs. It reads no environment.
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import { type Apps, createApps, validateApnsKey } from "./apps/mod.ts";
+import type { SealedBox } from "./crypto/sealed_box.ts";
+import type { Logger } from "./observability/logger.ts";
+import type { Metrics } from "./observability/metrics.ts";
+
+/** What {@linkcode createServices} needs. */
+export interface ServiceOptions {
+  redis: Redis;
+  box: SealedBox;
+  logger: Logger;
+  metrics: Metrics;
+  /** APNs hosts (`host[:port]`) and extra CA. */
+  apns: { productionHost: string; developmentHost: string; caPem?: string; connections?: number };
+  /** SDK rate limit; `null` disables it. */
+  sdkRateLimit: { limit: number; windowSeconds: number } | null;
+  /** How long the SDK path may cache an app record, ms. */
+  appCacheTtlMs?: number;
+  /** Days without `lastSeenAt` after which an installation is stale. */
+  staleAfterDays: number;
+  /** Clock, for tests. Default: `Date.now`. */
+  now?: () => number;
+}
+
+/** The domain services. */
+export interface Services {
+  redis: Redis;
+  apps: Apps;
+  logger: Logger;
+  metrics: Metrics;
+  options: ServiceOptions;
+}
+
+/** Builds every domain service. */
+export function createServices(options: ServiceOptions): Services {
+  const apps = createApps({
+    redis: options.redis,
+    box: options.box,
+    validateApnsKey,
+    sdkCacheTtlMs: options.appCacheTtlMs,
+    now: options.now,
+  });
+  return {
+    redis: options.redis,
+    apps,
+    logger: options.logger,
+    metrics: options.metrics,
+    options,
+  };
+}

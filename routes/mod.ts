@@ -1,0 +1,52 @@
+/**
+ * Composes the HTTP app: shared middleware, the single error handler, and one sub-app per
+ * resource mounted with `app.route`.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { PayloadTooLarge } from "../lib/errors.ts";
+import type { Services } from "../lib/services.ts";
+import { appRoutes } from "./apps.ts";
+import type { AppEnv } from "./context.ts";
+import { notFound, onError } from "./errors.ts";
+import { observe } from "./middleware/observe.ts";
+import { opsRoutes } from "./ops.ts";
+
+/** Default request body limit: 1 MiB. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Everything the HTTP layer needs, built by main.ts (or a test). */
+export interface AppDeps extends Services {
+  adminToken: string;
+}
+
+/** Builds the Hono app. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.onError(onError);
+  app.notFound(notFound);
+  app.use(observe(deps));
+  app.use(async function limitBody(c, next) {
+    // A streamed segment export (`?mode=replace` or append, text/NDJSON) is read in constant
+    // memory by its handler, so it alone is exempt from the 1 MiB limit.
+    if (isStreamedUpload(c.req.method, c.req.path, c.req.header("content-type"))) return next();
+    return await limit(c, next);
+  });
+  app.route("/", opsRoutes(deps));
+  app.route("/v1/apps", appRoutes(deps));
+  return app;
+}
+
+const limit = bodyLimit({
+  maxSize: BODY_LIMIT_BYTES,
+  onError: () => {
+    throw new PayloadTooLarge(BODY_LIMIT_BYTES);
+  },
+});
+
+function isStreamedUpload(method: string, path: string, contentType = ""): boolean {
+  return method === "POST" && /^\/v1\/apps\/[^/]+\/segments\/[^/]+\/members$/.test(path) &&
+    /^(text\/plain|application\/(x-)?ndjson)/i.test(contentType);
+}

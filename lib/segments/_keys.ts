@@ -1,17 +1,52 @@
 /**
  * Redis keys of segments. Same `{appId}` hash tag as the registry, because registry scripts
  * update segment reachable sets in the same atomic step.
+ *
+ * Lua scripts build the same names from `prefix` (see scripts/_segment_reindex.lua); keep both
+ * in step.
  */
 export const segmentKeys = {
+  /** `ep:v1:{appId}:` — passed to Lua as the key prefix. */
+  prefix: (appId: string) => `ep:v1:{${appId}}:`,
   /** Set: every segment id of the app. */
   index: (appId: string) => `ep:v1:{${appId}}:segs`,
-  /** Hash: name, rule (JSON), createdAt, updatedAt, syncedAt, report (JSON). */
+  /**
+   * Hash: name, rule (JSON, "" when none), createdAt, updatedAt, syncedAt, report (JSON),
+   * fluxAdded/fluxRemoved (changes to the reach sets since the last sync), building (token of
+   * the running rebuild), buildSrc (the member set that rebuild reads), fullAt (last full rebuild).
+   */
   segment: (appId: string, segmentId: string) => `ep:v1:{${appId}}:seg:${segmentId}`,
   /** Set: uploaded member user ids. */
   members: (appId: string, segmentId: string) => `ep:v1:{${appId}}:seg:${segmentId}:members`,
-  /** Set: the segment ids a user belongs to (reverse index for incremental updates). */
+  /** Set: a streamed upload's ids before they are applied (one per upload token). */
+  staging: (appId: string, segmentId: string, token: string) =>
+    `ep:v1:{${appId}}:seg:${segmentId}:staging:${token}`,
+  /** Set: the previous member set after a replace, kept until its users' useg entries are fixed. */
+  retired: (appId: string, segmentId: string, token: string) =>
+    `ep:v1:{${appId}}:seg:${segmentId}:retired:${token}`,
+  /**
+   * Set: the segment ids a user belongs to (reverse index for incremental updates). A superset:
+   * it also holds segments whose running rebuild reads a set containing the user.
+   */
   userSegments: (appId: string, userId: string) => `ep:v1:{${appId}}:useg:${userId}`,
   /** Set: materialized reachable installation ids of a segment in one environment. */
   reachable: (appId: string, segmentId: string, environment: "production" | "development") =>
     `ep:v1:{${appId}}:seg:${segmentId}:reach:${environment}`,
+  /** Set: the reachable set being rebuilt, renamed over `reachable` when complete. */
+  building: (appId: string, segmentId: string, environment: "production" | "development") =>
+    `ep:v1:{${appId}}:seg:${segmentId}:build:${environment}`,
+  /** Set: installation ids changed since the last sync (written by segment_reindex). */
+  dirty: (appId: string) => `ep:v1:{${appId}}:segdirty`,
+  /** Set: the dirty ids the running (or crashed) sync is reconciling. */
+  dirtyProcessing: (appId: string) => `ep:v1:{${appId}}:segdirty:run`,
+  /** Sorted set: non-active installation ids scored by statusAt (ms), for pruning. */
+  invalid: (appId: string) => `ep:v1:{${appId}}:seginvalid`,
+  /** Hash: sync state: lastRunAt, staleCutoff (ms). */
+  syncState: (appId: string) => `ep:v1:{${appId}}:segsync`,
+  /** String: the per-app sync lock (value = owner token). */
+  syncLock: (appId: string) => `ep:v1:{${appId}}:segsync:lock`,
+  /** Hash: uninstall probe settings `{enabled, afterDays, ratePerSecond}`. */
+  probe: (appId: string) => `ep:v1:{${appId}}:probe`,
+  /** Sorted set: installation ids probed, scored by the probe time (ms). */
+  probed: (appId: string) => `ep:v1:{${appId}}:probed`,
 };

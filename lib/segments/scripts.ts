@@ -1,0 +1,51 @@
+/**
+ * Loads the segment Lua scripts once per Redis client. Scripts that evaluate installations are
+ * prepended with the shared library (_segment_reindex.lua), as the registry's scripts are.
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import library from "./scripts/_segment_reindex.lua" with { type: "text" };
+import membersApply from "./scripts/members_apply.lua" with { type: "text" };
+import buildStart from "./scripts/build_start.lua" with { type: "text" };
+import buildBatch from "./scripts/build_batch.lua" with { type: "text" };
+import buildSwap from "./scripts/build_swap.lua" with { type: "text" };
+import retireBatch from "./scripts/retire_batch.lua" with { type: "text" };
+import segmentDelete from "./scripts/segment_delete.lua" with { type: "text" };
+import reconcile from "./scripts/reconcile.lua" with { type: "text" };
+import markStale from "./scripts/mark_stale.lua" with { type: "text" };
+import prune from "./scripts/prune.lua" with { type: "text" };
+import lockRelease from "./scripts/lock_release.lua" with { type: "text" };
+import lockExtend from "./scripts/lock_extend.lua" with { type: "text" };
+import dirtyTake from "./scripts/dirty_take.lua" with { type: "text" };
+import fluxTake from "./scripts/flux_take.lua" with { type: "text" };
+
+/** The text of the `segment_reindex` library, for scripts (and tests) that call it. */
+export const segmentReindexLua: string = library;
+
+/** Prepends the library to a script body. */
+export function withLibrary(body: string): string {
+  return `${library}\n${body}`;
+}
+
+/** The loaded scripts. */
+export function loadSegmentScripts(redis: Redis) {
+  return {
+    membersApply: redis.createScript<number>(withLibrary(membersApply)),
+    buildStart: redis.createScript<number>(buildStart),
+    buildBatch: redis.createScript<number>(withLibrary(buildBatch)),
+    buildSwap: redis.createScript<number | [number, number, number]>(buildSwap),
+    retireBatch: redis.createScript<number>(retireBatch),
+    segmentDelete: redis.createScript<number>(segmentDelete),
+    reconcile: redis.createScript<(string | number)[]>(withLibrary(reconcile)),
+    markStale: redis.createScript<number>(withLibrary(markStale)),
+    prune: redis.createScript<number>(withLibrary(prune)),
+    lockRelease: redis.createScript<number>(lockRelease),
+    lockExtend: redis.createScript<number>(lockExtend),
+    dirtyTake: redis.createScript<number>(dirtyTake),
+    fluxTake: redis.createScript<number | [number, number]>(fluxTake),
+  };
+}
+
+/** The loaded scripts' type. */
+export type SegmentScripts = ReturnType<typeof loadSegmentScripts>;

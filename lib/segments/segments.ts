@@ -1,0 +1,410 @@
+/**
+ * The segments store: definitions, member uploads (JSON batches and constant-memory streams),
+ * rebuilds of the materialized reach sets, and batched reads for sends.
+ *
+ * Invariants kept here and by scripts/_segment_reindex.lua:
+ * - `seg:<sid>:reach:<env>` holds the installations of members that are reachable, in `env`
+ *   and match the rule (evaluated at the time of the last change or sync);
+ * - `useg:<user>` holds every segment whose members (or whose running rebuild's source) hold
+ *   the user, so an installation change touches only its user's segments.
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import { NotFound, ValidationFailed } from "../errors.ts";
+import { randomId } from "../auth/secrets.ts";
+import { segmentKeys as keys } from "./_keys.ts";
+import { loadSegmentScripts, type SegmentScripts } from "./scripts.ts";
+import {
+  Rule,
+  type RuleData,
+  type SegmentViewData,
+  SyncReport,
+  type SyncReportData,
+  UserId,
+} from "./schemas.ts";
+
+/** Users per Redis batch (SADD to staging, member scripts, rebuild batches). */
+export const BATCH = 1000;
+/** A streamed line longer than this (bytes before a newline) is rejected. */
+const MAX_LINE = 16 * 1024;
+/** Crash-safety TTL of an upload's staging set. */
+const STAGING_TTL_MS = 24 * 3600_000;
+
+/** An installation environment. */
+export type Environment = "production" | "development";
+
+/** Thrown when a segment id names no segment of the app. */
+export class SegmentNotFound extends NotFound {
+  override name = "SegmentNotFound";
+  constructor(segmentId: string) {
+    super(`segment ${segmentId} not found`);
+  }
+}
+
+/** Thrown when a rebuild was superseded by a newer one (a rule change, a replace upload). */
+export class RebuildSuperseded extends Error {
+  override name = "RebuildSuperseded";
+}
+
+/** Options for {@linkcode createSegments}. */
+export interface SegmentsOptions {
+  redis: Redis;
+  /** Clock, for tests. Default: `Date.now`. */
+  now?: () => number;
+}
+
+/** A member upload's answer. */
+export interface MembersResultData {
+  added: number;
+  removed: number;
+  members: number;
+}
+
+/** Streamed upload formats. */
+export type StreamFormat = "text" | "ndjson";
+
+/** The result of a rebuild. */
+export interface RebuildResult {
+  /** Installations the rebuild added to / removed from the live reach sets. */
+  added: number;
+  removed: number;
+  durationMs: number;
+}
+
+/** The segments store. */
+export type Segments = ReturnType<typeof createSegments>;
+
+/** Creates the segments store. */
+export function createSegments(options: SegmentsOptions) {
+  const { redis } = options;
+  const now = options.now ?? Date.now;
+  const scripts: SegmentScripts = loadSegmentScripts(redis);
+
+  async function exists(appId: string, segmentId: string): Promise<boolean> {
+    return (await redis.exists(keys.segment(appId, segmentId))) === 1;
+  }
+
+  async function requireSegment(appId: string, segmentId: string): Promise<void> {
+    if (!(await exists(appId, segmentId))) throw new SegmentNotFound(segmentId);
+  }
+
+  async function applyUsers(
+    appId: string,
+    segmentId: string,
+    mode: "add" | "remove",
+    users: string[],
+  ): Promise<number> {
+    let changed = 0;
+    for (let i = 0; i < users.length; i += BATCH) {
+      const n = await scripts.membersApply.exec(
+        [keys.segment(appId, segmentId)],
+        [keys.prefix(appId), segmentId, mode, String(now()), ...users.slice(i, i + BATCH)],
+      );
+      if (Number(n) < 0) throw new SegmentNotFound(segmentId);
+      changed += Number(n);
+    }
+    return changed;
+  }
+
+  /** Visits a set in SSCAN batches of about {@linkcode BATCH}. */
+  async function scanSet(key: string, visit: (ids: string[]) => Promise<void>): Promise<void> {
+    let cursor = "0";
+    do {
+      const [next, ids] = await redis.sscan(key, cursor, { count: BATCH });
+      cursor = String(next);
+      if (ids.length) await visit(ids.map(String));
+    } while (cursor !== "0");
+  }
+
+  /** Rebuilds a segment's reach sets from `src` (default: its members) and swaps them in. */
+  async function rebuildFrom(
+    appId: string,
+    segmentId: string,
+    opts: { src?: string; replace?: boolean; retired?: string; nowMs?: number } = {},
+  ): Promise<RebuildResult & { previous: number }> {
+    const started = performance.now();
+    const segKey = keys.segment(appId, segmentId);
+    const src = opts.src ?? keys.members(appId, segmentId);
+    const token = randomId(8);
+    const nowMs = String(opts.nowMs ?? now());
+    const ok = await scripts.buildStart.exec([segKey], [keys.prefix(appId), segmentId, token, src]);
+    if (Number(ok) !== 1) throw new SegmentNotFound(segmentId);
+    await scanSet(src, async (users) => {
+      const n = await scripts.buildBatch.exec(
+        [segKey],
+        [keys.prefix(appId), segmentId, token, nowMs, ...users],
+      );
+      if (Number(n) < 0) throw new RebuildSuperseded(`rebuild of ${segmentId} was superseded`);
+    });
+    const swapped = await scripts.buildSwap.exec([segKey], [
+      keys.prefix(appId),
+      segmentId,
+      token,
+      opts.replace ? "1" : "0",
+      opts.retired ?? "",
+    ]);
+    if (!Array.isArray(swapped)) {
+      throw new RebuildSuperseded(`rebuild of ${segmentId} was superseded`);
+    }
+    return {
+      added: Number(swapped[0]),
+      removed: Number(swapped[1]),
+      previous: Number(swapped[2]),
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /** Drops users of a retired member set from useg; returns how many left the segment. */
+  async function retire(appId: string, segmentId: string, retired: string): Promise<number> {
+    let gone = 0;
+    await scanSet(retired, async (users) => {
+      gone += Number(
+        await scripts.retireBatch.exec([retired], [keys.prefix(appId), segmentId, ...users]),
+      );
+    });
+    await redis.unlink(retired);
+    return gone;
+  }
+
+  async function view(appId: string, segmentId: string): Promise<SegmentViewData | null> {
+    const p = redis.pipeline();
+    p.hmget(keys.segment(appId, segmentId), "name", "rule", "syncedAt", "report");
+    p.scard(keys.members(appId, segmentId));
+    p.scard(keys.reachable(appId, segmentId, "production"));
+    p.scard(keys.reachable(appId, segmentId, "development"));
+    const [h, users, production, development] = await p.exec<
+      [Record<string, string | null> | null, number, number, number]
+    >();
+    if (!h || !h.name) return null;
+    return {
+      segmentId,
+      name: h.name,
+      rule: h.rule ? Rule.parse(JSON.parse(h.rule)) : null,
+      users: Number(users),
+      reachable: { production: Number(production), development: Number(development) },
+      syncedAt: h.syncedAt || null,
+      report: h.report ? SyncReport.parse(JSON.parse(h.report)) as SyncReportData : null,
+    };
+  }
+
+  return {
+    scripts,
+
+    /**
+     * Creates or updates a segment. A changed rule re-materializes the reach sets (in bounded
+     * batches; readers keep the old sets until the swap).
+     */
+    async put(
+      appId: string,
+      segmentId: string,
+      input: { name: string; rule?: RuleData | null },
+    ): Promise<{ segment: SegmentViewData; created: boolean }> {
+      const segKey = keys.segment(appId, segmentId);
+      const stamp = new Date(now()).toISOString();
+      const rule = input.rule ? JSON.stringify(input.rule) : "";
+      const previous = await redis.hmget<Record<string, string | null>>(segKey, "name", "rule");
+      const created = !previous?.name;
+      const tx = redis.multi();
+      tx.hset(segKey, {
+        name: input.name,
+        rule,
+        updatedAt: stamp,
+        ...(created ? { createdAt: stamp } : {}),
+      });
+      tx.sadd(keys.index(appId), segmentId);
+      await tx.exec();
+      if (!created && (previous?.rule ?? "") !== rule) await rebuildFrom(appId, segmentId);
+      return { segment: (await view(appId, segmentId))!, created };
+    },
+
+    /** Reads a segment with its counts. @throws {SegmentNotFound} */
+    async get(appId: string, segmentId: string): Promise<SegmentViewData> {
+      const v = await view(appId, segmentId);
+      if (!v) throw new SegmentNotFound(segmentId);
+      return v;
+    },
+
+    /** Every segment of the app, sorted by id. */
+    async list(appId: string): Promise<SegmentViewData[]> {
+      const ids = (await redis.smembers(keys.index(appId))).map(String).sort();
+      const views = await Promise.all(ids.map((id) => view(appId, id)));
+      return views.filter((v): v is SegmentViewData => v !== null);
+    },
+
+    /** The ids of every segment of the app. */
+    async ids(appId: string): Promise<string[]> {
+      return (await redis.smembers(keys.index(appId))).map(String).sort();
+    },
+
+    /** Deletes a segment; its reach sets go at once, member cleanup runs in batches. */
+    async remove(appId: string, segmentId: string): Promise<void> {
+      const retired = keys.retired(appId, segmentId, randomId(8));
+      const ok = await scripts.segmentDelete.exec(
+        [keys.segment(appId, segmentId)],
+        [keys.prefix(appId), segmentId, retired],
+      );
+      if (Number(ok) !== 1) throw new SegmentNotFound(segmentId);
+      await retire(appId, segmentId, retired);
+    },
+
+    /** Adds and removes members (≤ 10,000 ids; validated by the route). @throws {SegmentNotFound} */
+    async updateMembers(
+      appId: string,
+      segmentId: string,
+      input: { add?: string[]; remove?: string[] },
+    ): Promise<MembersResultData> {
+      await requireSegment(appId, segmentId);
+      const added = await applyUsers(appId, segmentId, "add", input.add ?? []);
+      const removed = await applyUsers(appId, segmentId, "remove", input.remove ?? []);
+      return { added, removed, members: await redis.scard(keys.members(appId, segmentId)) };
+    },
+
+    /**
+     * Reads a streamed upload (one id per line) in constant memory, staging it in Redis in
+     * batches. Nothing changes until the whole body is valid: a bad line throws
+     * `ValidationFailed` naming the line, and the staged ids are dropped. Then `append` adds the
+     * ids; `replace` rebuilds the reach sets from the upload and swaps members and reach sets
+     * in one step, after which the users who left are dropped from the reverse index.
+     * @throws {SegmentNotFound} @throws {ValidationFailed}
+     */
+    async uploadStream(
+      appId: string,
+      segmentId: string,
+      body: ReadableStream<Uint8Array>,
+      opts: { format: StreamFormat; mode: "append" | "replace" },
+    ): Promise<MembersResultData> {
+      await requireSegment(appId, segmentId);
+      const staging = keys.staging(appId, segmentId, randomId(8));
+      try {
+        let batch: string[] = [];
+        const flush = async () => {
+          if (!batch.length) return;
+          const p = redis.pipeline();
+          p.sadd(staging, batch[0], ...batch.slice(1));
+          p.pexpire(staging, STAGING_TTL_MS);
+          await p.exec();
+          batch = [];
+        };
+        for await (const [lineNo, line] of lines(body)) {
+          const id = parseLine(line, lineNo, opts.format);
+          if (id === null) continue;
+          batch.push(id);
+          if (batch.length >= BATCH) await flush();
+        }
+        await flush();
+        if (opts.mode === "append") {
+          let added = 0;
+          await scanSet(staging, async (users) => {
+            added += await applyUsers(appId, segmentId, "add", users);
+          });
+          await redis.unlink(staging);
+          return { added, removed: 0, members: await redis.scard(keys.members(appId, segmentId)) };
+        }
+        const retired = keys.retired(appId, segmentId, randomId(8));
+        const { previous } = await rebuildFrom(appId, segmentId, {
+          src: staging,
+          replace: true,
+          retired,
+        });
+        const removed = await retire(appId, segmentId, retired);
+        const members = await redis.scard(keys.members(appId, segmentId));
+        return { added: members - (previous - removed), removed, members };
+      } catch (error) {
+        await redis.unlink(staging);
+        throw error;
+      }
+    },
+
+    /**
+     * Rebuilds one segment's reach sets from its members and swaps them in atomically.
+     * @throws {SegmentNotFound} @throws {RebuildSuperseded}
+     */
+    async rebuild(
+      appId: string,
+      segmentId: string,
+      opts: { nowMs?: number } = {},
+    ): Promise<RebuildResult> {
+      const { added, removed, durationMs } = await rebuildFrom(appId, segmentId, opts);
+      return { added, removed, durationMs };
+    },
+
+    /**
+     * One batch of a segment's reachable installation ids in one environment (SSCAN).
+     * Start with cursor "0"; done when the returned cursor is "0". A batch may repeat ids, and
+     * a rebuild swapping the set mid-scan can skip or repeat some: callers dedupe (sends keep a
+     * per-send record of handled installations).
+     */
+    async scanReachable(
+      appId: string,
+      segmentId: string,
+      env: Environment,
+      cursor: string,
+      count = BATCH,
+    ): Promise<{ cursor: string; installationIds: string[] }> {
+      const [next, ids] = await redis.sscan(keys.reachable(appId, segmentId, env), cursor, {
+        count,
+      });
+      return { cursor: String(next), installationIds: ids.map(String) };
+    },
+
+    /** Counts of a segment's reachable installations. */
+    async reachableCount(appId: string, segmentId: string): Promise<Record<Environment, number>> {
+      const p = redis.pipeline();
+      p.scard(keys.reachable(appId, segmentId, "production"));
+      p.scard(keys.reachable(appId, segmentId, "development"));
+      const [production, development] = await p.exec<[number, number]>();
+      return { production: Number(production), development: Number(development) };
+    },
+  };
+}
+
+/** Parses one streamed line into a user id; null for a blank line. @throws {ValidationFailed} */
+export function parseLine(line: string, lineNo: number, format: StreamFormat): string | null {
+  const text = line.trim();
+  if (text === "") return null;
+  let id: unknown = text;
+  if (format === "ndjson") {
+    try {
+      const value = JSON.parse(text);
+      id = typeof value === "object" && value !== null && !Array.isArray(value) &&
+          Object.keys(value).length === 1 && "userId" in value
+        ? value.userId
+        : value;
+    } catch {
+      throw badLine(lineNo, "not valid JSON");
+    }
+    if (typeof id !== "string") {
+      throw badLine(lineNo, 'expected a JSON string or {"userId": "…"}');
+    }
+  }
+  const checked = UserId.safeParse(id);
+  if (!checked.success) throw badLine(lineNo, "user id must be 1–128 characters");
+  return checked.data;
+}
+
+function badLine(lineNo: number, why: string): ValidationFailed {
+  return new ValidationFailed(`line ${lineNo}: ${why}`, [{ line: lineNo, message: why }]);
+}
+
+/** Splits a byte stream into numbered lines without holding more than one line. */
+export async function* lines(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<[number, string]> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  let lineNo = 0;
+  for await (const chunk of body) {
+    rest += decoder.decode(chunk, { stream: true });
+    let start = 0;
+    let nl: number;
+    while ((nl = rest.indexOf("\n", start)) !== -1) {
+      yield [++lineNo, rest.slice(start, nl)];
+      start = nl + 1;
+    }
+    rest = rest.slice(start);
+    if (rest.length > MAX_LINE) throw badLine(lineNo + 1, `line longer than ${MAX_LINE} bytes`);
+  }
+  rest += decoder.decode();
+  if (rest !== "") yield [++lineNo, rest];
+}

@@ -1,0 +1,181 @@
+/**
+ * Test fixtures for segments: a minimal stand-in for the registry's installation writes (hash,
+ * user/seen/token/reach indexes, then `segment_reindex`, as the registry's scripts do), the
+ * oracle that computes every segment's reach sets from scratch with the pure TS evaluator, and
+ * a seeded PRNG.
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import { registryKeys } from "../../../lib/registry/_keys.ts";
+import { segmentKeys } from "../../../lib/segments/_keys.ts";
+import { matchesRule } from "../../../lib/segments/rules.ts";
+import { Rule } from "../../../lib/segments/schemas.ts";
+import { withLibrary } from "../../../lib/segments/scripts.ts";
+
+const upsertLua = `
+local prefix, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local f = cjson.decode(ARGV[4])
+local key = prefix .. "inst:" .. id
+local prev = redis.call("HGET", key, "userId") or ""
+local prevtok = redis.call("HGET", key, "token") or ""
+redis.call("DEL", key)
+local flat = {}
+for k, v in pairs(f) do flat[#flat + 1] = k; flat[#flat + 1] = tostring(v) end
+redis.call("HSET", key, unpack(flat))
+local user = f.userId or ""
+if prev ~= "" and prev ~= user then redis.call("ZREM", prefix .. "user:" .. prev, id) end
+if user ~= "" then redis.call("ZADD", prefix .. "user:" .. user, f.lastSeenAt or now, id) end
+redis.call("ZADD", prefix .. "seen", f.lastSeenAt or now, id)
+if prevtok ~= "" and prevtok ~= (f.token or "") then redis.call("DEL", prefix .. "tok:" .. prevtok) end
+if (f.token or "") ~= "" then redis.call("SET", prefix .. "tok:" .. f.token, id) end
+local inst = seg_load_inst(prefix, id)
+local ok = seg_reachable(inst)
+redis.call("SREM", prefix .. "reach:production", id)
+redis.call("SREM", prefix .. "reach:development", id)
+if ok then redis.call("SADD", prefix .. "reach:" .. inst.environment, id) end
+segment_reindex(prefix, id, inst, ok, prev, now)
+return 1
+`;
+
+const deleteLua = `
+local prefix, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local key = prefix .. "inst:" .. id
+local prev = redis.call("HGET", key, "userId") or ""
+local tok = redis.call("HGET", key, "token") or ""
+redis.call("DEL", key)
+if prev ~= "" then redis.call("ZREM", prefix .. "user:" .. prev, id) end
+if tok ~= "" then redis.call("DEL", prefix .. "tok:" .. tok) end
+redis.call("ZREM", prefix .. "seen", id)
+redis.call("SREM", prefix .. "reach:production", id)
+redis.call("SREM", prefix .. "reach:development", id)
+segment_reindex(prefix, id, nil, false, prev, now)
+return 1
+`;
+
+/** Installation fields as the registry stores them (attributes as a JSON string). */
+export interface InstFields {
+  id?: string;
+  token?: string;
+  environment?: "production" | "development";
+  userId?: string;
+  pushAuthorization?: string;
+  attributes?: string;
+  status?: string;
+  statusAt?: string;
+  lastSeenAt?: string;
+  stale?: string;
+}
+
+/** Registry stand-in over one Redis. */
+export function fakeRegistry(redis: Redis) {
+  const upsert = redis.createScript<number>(withLibrary(upsertLua));
+  const del = redis.createScript<number>(withLibrary(deleteLua));
+  return {
+    /** Writes the whole installation hash and reindexes, as a registry script would. */
+    async write(appId: string, id: string, fields: InstFields, nowMs: number): Promise<void> {
+      const clean = Object.fromEntries(
+        Object.entries({ ...fields, id }).filter(([, v]) => v !== undefined),
+      );
+      await upsert.exec([registryKeys.installation(appId, id)], [
+        registryKeys.prefix(appId),
+        id,
+        String(nowMs),
+        JSON.stringify(clean),
+      ]);
+    },
+    /** Deletes the installation hash and its indexes, then reindexes. */
+    async remove(appId: string, id: string, nowMs: number): Promise<void> {
+      await del.exec([registryKeys.installation(appId, id)], [
+        registryKeys.prefix(appId),
+        id,
+        String(nowMs),
+      ]);
+    },
+  };
+}
+
+/** Every segment's reach sets computed from scratch with the TS evaluator. */
+export async function oracle(
+  redis: Redis,
+  appId: string,
+  nowMs: number,
+): Promise<Record<string, { production: string[]; development: string[] }>> {
+  const out: Record<string, { production: string[]; development: string[] }> = {};
+  const sids = (await redis.smembers(segmentKeys.index(appId))).map(String);
+  for (const sid of sids) {
+    const h = await redis.hgetall<Record<string, string>>(segmentKeys.segment(appId, sid));
+    const rule = h?.rule ? Rule.parse(JSON.parse(h.rule)) : null;
+    const result = { production: [] as string[], development: [] as string[] };
+    for (const user of (await redis.smembers(segmentKeys.members(appId, sid))).map(String)) {
+      for (const id of (await redis.zrange(registryKeys.user(appId, user), 0, -1)).map(String)) {
+        const inst = await redis.hgetall<Record<string, string>>(
+          registryKeys.installation(appId, id),
+        );
+        if (!inst || inst.userId !== user) continue;
+        const reachable = inst.status === "active" && !!inst.token &&
+          inst.pushAuthorization !== "denied" && inst.stale !== "1" &&
+          (inst.environment === "production" || inst.environment === "development");
+        if (!reachable) continue;
+        const subject = {
+          environment: inst.environment,
+          pushAuthorization: inst.pushAuthorization,
+          attributes: inst.attributes ? JSON.parse(inst.attributes) : {},
+          lastSeenAt: inst.lastSeenAt,
+        };
+        if (matchesRule(rule, subject, nowMs)) {
+          result[inst.environment as "production" | "development"].push(id);
+        }
+      }
+    }
+    result.production.sort();
+    result.development.sort();
+    out[sid] = result;
+  }
+  return out;
+}
+
+/** The live reach sets of every segment, sorted. */
+export async function liveSets(
+  redis: Redis,
+  appId: string,
+): Promise<Record<string, { production: string[]; development: string[] }>> {
+  const out: Record<string, { production: string[]; development: string[] }> = {};
+  for (const sid of (await redis.smembers(segmentKeys.index(appId))).map(String)) {
+    out[sid] = {
+      production: (await redis.smembers(segmentKeys.reachable(appId, sid, "production")))
+        .map(String).sort(),
+      development: (await redis.smembers(segmentKeys.reachable(appId, sid, "development")))
+        .map(String).sort(),
+    };
+  }
+  return out;
+}
+
+/** mulberry32: a small seeded PRNG. */
+export function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)],
+  };
+}
+
+/** A fresh app id in the apps format (tests never share keys). */
+export function testAppId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return `app_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** A ReadableStream of lines. */
+export function streamOf(text: string): ReadableStream<Uint8Array> {
+  return new Response(text).body!;
+}

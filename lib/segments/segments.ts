@@ -173,18 +173,20 @@ export function createSegments(options: SegmentsOptions) {
     p.scard(keys.members(appId, segmentId));
     p.scard(keys.reachable(appId, segmentId, "production"));
     p.scard(keys.reachable(appId, segmentId, "development"));
+    // With automatic deserialization off, HMGET answers an array in field order.
     const [h, users, production, development] = await p.exec<
-      [Record<string, string | null> | null, number, number, number]
+      [(string | null)[] | null, number, number, number]
     >();
-    if (!h || !h.name) return null;
+    const [name, rule, syncedAt, report] = h ?? [];
+    if (!name) return null;
     return {
       segmentId,
-      name: h.name,
-      rule: h.rule ? Rule.parse(JSON.parse(h.rule)) : null,
+      name,
+      rule: rule ? Rule.parse(JSON.parse(rule)) : null,
       users: Number(users),
       reachable: { production: Number(production), development: Number(development) },
-      syncedAt: h.syncedAt || null,
-      report: h.report ? SyncReport.parse(JSON.parse(h.report)) as SyncReportData : null,
+      syncedAt: syncedAt || null,
+      report: report ? SyncReport.parse(JSON.parse(report)) as SyncReportData : null,
     };
   }
 
@@ -203,8 +205,10 @@ export function createSegments(options: SegmentsOptions) {
       const segKey = keys.segment(appId, segmentId);
       const stamp = new Date(now()).toISOString();
       const rule = input.rule ? JSON.stringify(input.rule) : "";
-      const previous = await redis.hmget<Record<string, string | null>>(segKey, "name", "rule");
-      const created = !previous?.name;
+      const previous = await redis.hmget(segKey, "name", "rule") as unknown as
+        | (string | null)[]
+        | null;
+      const created = !previous?.[0];
       const tx = redis.multi();
       tx.hset(segKey, {
         name: input.name,
@@ -214,7 +218,7 @@ export function createSegments(options: SegmentsOptions) {
       });
       tx.sadd(keys.index(appId), segmentId);
       await tx.exec();
-      if (!created && (previous?.rule ?? "") !== rule) await rebuildFrom(appId, segmentId);
+      if (!created && (previous?.[1] ?? "") !== rule) await rebuildFrom(appId, segmentId);
       return { segment: (await view(appId, segmentId))!, created };
     },
 

@@ -1,0 +1,13 @@
+/**
+ * Segments: uploaded user lists narrowed by an optional rule, with materialized reach sets kept
+ * current incrementally (segment_reindex in every registry script) and reconciled daily.
+ *
+ * @module
+ */
+export * from "./segments.ts";
+export * from "./schemas.ts";
+export * from "./rules.ts";
+export * from "./sync.ts";
+export * from "./lock.ts";
+export { segmentKeys } from "./_keys.ts";
+export { segmentReindexLua, withLibrary } from "./scripts.ts";

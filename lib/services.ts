@@ -9,6 +9,9 @@ import { type Apps, createApps, validateApnsKey } from "./apps/mod.ts";
 import type { SealedBox } from "./crypto/sealed_box.ts";
 import type { Logger } from "./observability/logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
+import { createRegistry, type Registry } from "./registry/mod.ts";
+import { createEvents, type Events } from "./events/mod.ts";
+import { createSdkRateLimiter, type SdkRateLimiter } from "./ratelimit/mod.ts";
 
 /** What {@linkcode createServices} needs. */
 export interface ServiceOptions {
@@ -32,6 +35,12 @@ export interface ServiceOptions {
 export interface Services {
   redis: Redis;
   apps: Apps;
+  /** The token registry. */
+  registry: Registry;
+  /** SDK delivery/open events. */
+  events: Events;
+  /** SDK rate limiter; null when disabled. */
+  sdkRateLimiter: SdkRateLimiter | null;
   logger: Logger;
   metrics: Metrics;
   options: ServiceOptions;
@@ -49,6 +58,11 @@ export function createServices(options: ServiceOptions): Services {
   return {
     redis: options.redis,
     apps,
+    registry: createRegistry({ redis: options.redis, now: options.now }),
+    events: createEvents({ redis: options.redis }),
+    sdkRateLimiter: options.sdkRateLimit
+      ? createSdkRateLimiter({ redis: options.redis, ...options.sdkRateLimit, now: options.now })
+      : null,
     logger: options.logger,
     metrics: options.metrics,
     options,

@@ -1,0 +1,75 @@
+/**
+ * Delivery and open events reported by the SDK, counted once per (send, installation, type)
+ * in one Lua script per batch.
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import { registryKeys } from "../registry/_keys.ts";
+import recordLua from "./scripts/record_events.lua" with { type: "text" };
+import { eventKeys } from "./_keys.ts";
+
+/** One event as the SDK reports it. */
+export interface SdkEventRecord {
+  type: "delivered" | "opened";
+  sendId: string;
+  installationId: string;
+}
+
+/** What a batch did. */
+export interface RecordedEvents {
+  /** Counted now. */
+  accepted: number;
+  /** Already counted before (same send, installation and type). */
+  duplicates: number;
+  /** For installations the app does not have; not counted. */
+  rejected: number;
+}
+
+/** Options for {@linkcode createEvents}. */
+export interface EventsOptions {
+  redis: Redis;
+  /** How long a counted event is remembered for deduplication, s. Default: 90 days. */
+  dedupSeconds?: number;
+}
+
+/** The events store. */
+export type Events = ReturnType<typeof createEvents>;
+
+/** Creates the events store. */
+export function createEvents(options: EventsOptions) {
+  const { redis } = options;
+  const dedup = String(options.dedupSeconds ?? 90 * 86_400);
+  const record = redis.createScript<[number, number, number]>(recordLua);
+  return {
+    /** Counts a batch (≤ 100 events) in one round trip. */
+    async record(appId: string, events: readonly SdkEventRecord[]): Promise<RecordedEvents> {
+      if (events.length === 0) return { accepted: 0, duplicates: 0, rejected: 0 };
+      const args = [dedup];
+      for (const e of events) args.push(e.type, e.sendId, e.installationId);
+      const [accepted, duplicates, rejected] = await record.exec(
+        [registryKeys.prefix(appId)],
+        args,
+      );
+      return {
+        accepted: Number(accepted),
+        duplicates: Number(duplicates),
+        rejected: Number(rejected),
+      };
+    },
+  };
+}
+
+/** The delivered/opened counters of a send (0 when none). For the sends funnel. */
+export async function readEventCounts(
+  redis: Redis,
+  appId: string,
+  sendId: string,
+): Promise<{ delivered: number; opened: number }> {
+  const [delivered, opened] = await redis.hmget<Record<string, unknown>>(
+    eventKeys.counts(appId, sendId),
+    "delivered",
+    "opened",
+  ).then((r) => [r?.delivered, r?.opened]);
+  return { delivered: Number(delivered ?? 0), opened: Number(opened ?? 0) };
+}

@@ -1,0 +1,38 @@
+/**
+ * Domain errors of the token registry.
+ *
+ * @module
+ */
+import { Forbidden, NotFound, Unauthorized } from "../errors.ts";
+
+/** 404: no installation with this id in this app. */
+export class InstallationNotFound extends NotFound {
+  override name = "InstallationNotFound";
+  constructor() {
+    super("installation not found");
+  }
+}
+
+/** 404: no installation is bound to this user id. */
+export class UserNotFound extends NotFound {
+  override name = "UserNotFound";
+  constructor() {
+    super("user not found");
+  }
+}
+
+/** 401: the installation secret is missing or does not match. */
+export class InvalidInstallationSecret extends Unauthorized {
+  override name = "InvalidInstallationSecret";
+  constructor() {
+    super("missing or invalid installation secret");
+  }
+}
+
+/** 403: the app requires a signed userId and the signature is missing or wrong. */
+export class InvalidUserSignature extends Forbidden {
+  override name = "InvalidUserSignature";
+  constructor() {
+    super("userSignature must be the hex HMAC-SHA256 of userId under the app's signing secret");
+  }
+}

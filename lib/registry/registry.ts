@@ -1,0 +1,382 @@
+/**
+ * The token registry: installations, their APNs tokens, user bindings and the app's reachable
+ * sets. Every state change is one Lua script, so one atomic step and one Redis round trip.
+ *
+ * ```ts
+ * const registry = createRegistry({ redis });
+ * const result = await registry.register(appId, { token, environment: "production" });
+ * ```
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import { randomId, randomSecret, sha256Hex } from "../auth/secrets.ts";
+import { matchesHash } from "../auth/secrets.ts";
+import segmentReindexLua from "../segments/scripts/_segment_reindex.lua" with { type: "text" };
+import libLua from "./scripts/_lib.lua" with { type: "text" };
+import registerLua from "./scripts/register.lua" with { type: "text" };
+import updateLua from "./scripts/update.lua" with { type: "text" };
+import deleteLua from "./scripts/delete.lua" with { type: "text" };
+import bindUserLua from "./scripts/bind_user.lua" with { type: "text" };
+import unbindUserLua from "./scripts/unbind_user.lua" with { type: "text" };
+import eraseUserLua from "./scripts/erase_user.lua" with { type: "text" };
+import markUnregisteredLua from "./scripts/mark_unregistered.lua" with { type: "text" };
+import markBadTokenLua from "./scripts/mark_bad_token.lua" with { type: "text" };
+import correctEnvironmentLua from "./scripts/correct_environment.lua" with { type: "text" };
+import { registryKeys } from "./_keys.ts";
+import { InstallationNotFound, InvalidInstallationSecret, UserNotFound } from "./errors.ts";
+import type {
+  AttributeMap,
+  EnvironmentName,
+  InstallationStatusValue,
+  InstallationViewData,
+  PushAuthorizationValue,
+} from "./schemas.ts";
+
+/** An installation as the registry reads it: the API view plus the staleness flag. */
+export interface Installation extends InstallationViewData {
+  /** Set by the daily job when the installation was not seen for `STALE_AFTER_DAYS`. */
+  stale: boolean;
+}
+
+/** Input of {@linkcode Registry.register}: the validated body plus the presented secret. */
+export interface RegisterOptions {
+  /** The id the SDK holds, if any. */
+  installationId?: string;
+  /** The installation secret from `Authorization: Bearer`, if any. */
+  secret?: string | null;
+  /** Lowercase hex APNs token. */
+  token: string;
+  environment: EnvironmentName;
+  /** Binds this user; omitted keeps the current binding. */
+  userId?: string;
+  /** Omitted: `authorized` for a new installation, unchanged on refresh. */
+  pushAuthorization?: PushAuthorizationValue;
+  /** Replaces the stored attributes; omitted keeps them. */
+  attributes?: AttributeMap;
+}
+
+/** What `register` did. */
+export type RegisterResult =
+  | {
+    created: true;
+    installationId: string;
+    /** Shown once; only its SHA-256 is stored. */
+    installationSecret: string;
+    /** `"restored"` when an id was presented but not accepted (unknown, or no valid secret). */
+    reason?: "restored";
+    installation: Installation;
+  }
+  | {
+    created: false;
+    installationId: string;
+    status: InstallationStatusValue;
+    installation: Installation;
+  };
+
+/** Input of {@linkcode Registry.update}. */
+export interface UpdateOptions {
+  secret: string | null | undefined;
+  token?: string;
+  environment?: EnvironmentName;
+  pushAuthorization?: PushAuthorizationValue;
+  attributes?: AttributeMap;
+  userId?: string;
+}
+
+/** Options for {@linkcode createRegistry}. */
+export interface RegistryOptions {
+  /** The domain Redis (automatic deserialization off). */
+  redis: Redis;
+  /** Clock in epoch ms, for tests. Default: `Date.now`. */
+  now?: () => number;
+}
+
+/** The registry returned by {@linkcode createRegistry}. */
+export type Registry = ReturnType<typeof createRegistry>;
+
+/** `{outcome, info, flat hash}` as every registry script answers. */
+type Reply = [string, string?, string[]?];
+
+/** True when sends may target the installation: active, has a token, not denied, not stale. */
+export function isReachable(
+  inst: Pick<
+    Installation,
+    "status" | "token" | "pushAuthorization" | "stale"
+  >,
+): boolean {
+  return inst.status === "active" && !!inst.token && inst.pushAuthorization !== "denied" &&
+    !inst.stale;
+}
+
+/** The API view of an installation (DESIGN.md's pinned shape, without internal fields). */
+export function installationView(inst: Installation): InstallationViewData {
+  const { stale: _stale, ...view } = inst;
+  return view;
+}
+
+/** Builds an {@linkcode Installation} from a stored hash; null for an empty hash. */
+export function parseInstallation(
+  appId: string,
+  hash: Record<string, unknown> | null | undefined,
+): Installation | null {
+  if (!hash || !hash.id) return null;
+  const s = (field: string) => {
+    const value = hash[field];
+    return value === undefined || value === null ? "" : String(value);
+  };
+  let attributes: AttributeMap = {};
+  try {
+    const parsed = JSON.parse(s("attributes") || "{}");
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) attributes = parsed;
+  } catch { /* a corrupt map reads as empty */ }
+  return {
+    installationId: s("id"),
+    appId,
+    token: s("token") || null,
+    environment: (s("environment") || "production") as EnvironmentName,
+    userId: s("userId") || null,
+    pushAuthorization: (s("pushAuthorization") || "authorized") as PushAuthorizationValue,
+    attributes,
+    status: (s("status") || "active") as InstallationStatusValue,
+    statusReason: s("statusReason") || null,
+    statusAt: iso(s("statusAt")),
+    registeredAt: iso(s("registeredAt")),
+    lastSeenAt: iso(s("lastSeenAt")),
+    stale: s("stale") === "1",
+  };
+}
+
+function iso(ms: string): string | null {
+  const n = Number(ms);
+  return ms && Number.isFinite(n) ? new Date(n).toISOString() : null;
+}
+
+function fromFlat(flat: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(flat)) return out;
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+/**
+ * Creates the registry over the domain Redis. Scripts are loaded lazily by `Script.exec`
+ * (EVALSHA, falling back to EVAL once per Redis).
+ */
+export function createRegistry(options: RegistryOptions) {
+  const { redis } = options;
+  const now = options.now ?? Date.now;
+  const script = (body: string) =>
+    redis.createScript<Reply>(`${segmentReindexLua}\n${libLua}\n${body}`);
+  const scripts = {
+    register: script(registerLua),
+    update: script(updateLua),
+    remove: script(deleteLua),
+    bindUser: script(bindUserLua),
+    unbindUser: script(unbindUserLua),
+    eraseUser: script(eraseUserLua),
+    markUnregistered: script(markUnregisteredLua),
+    markBadToken: script(markBadTokenLua),
+    correctEnvironment: script(correctEnvironmentLua),
+  };
+
+  async function run(
+    name: keyof typeof scripts,
+    appId: string,
+    args: string[],
+  ): Promise<Reply> {
+    return await scripts[name].exec([registryKeys.prefix(appId)], [String(now()), ...args]);
+  }
+
+  /** Maps an SDK script's answer; throws for a missing installation or a bad secret. */
+  function changed(appId: string, reply: Reply): Installation {
+    if (reply[0] === "not_found") throw new InstallationNotFound();
+    if (reply[0] === "unauthorized") throw new InvalidInstallationSecret();
+    return parseInstallation(appId, fromFlat(reply[2]))!;
+  }
+
+  /** The SHA-256 of a presented secret, or "" for none (the script then refuses). */
+  async function secretHash(secret: string | null | undefined): Promise<string> {
+    return secret ? await sha256Hex(secret) : "";
+  }
+
+  async function feedback(
+    name: "markUnregistered" | "markBadToken" | "correctEnvironment",
+    appId: string,
+    args: string[],
+  ): Promise<boolean> {
+    const reply = await run(name, appId, args);
+    return reply[0] === "applied";
+  }
+
+  return {
+    /**
+     * Registers a new installation or refreshes the one named by `installationId` when
+     * `secret` matches. A presented id without a valid secret gets a fresh installation
+     * (`reason: "restored"`) and the named one is untouched. One round trip.
+     */
+    async register(appId: string, input: RegisterOptions): Promise<RegisterResult> {
+      const newSecret = randomSecret(32);
+      const [presentedHash, newHash] = await Promise.all([
+        secretHash(input.secret),
+        sha256Hex(newSecret),
+      ]);
+      const reply = await run("register", appId, [
+        input.installationId ?? "",
+        input.installationId ? presentedHash : "",
+        `in_${randomId(16)}`,
+        newHash,
+        input.token,
+        input.environment,
+        input.userId !== undefined ? "1" : "0",
+        input.userId ?? "",
+        input.pushAuthorization ?? "",
+        input.attributes ? JSON.stringify(input.attributes) : "",
+      ]);
+      const installation = parseInstallation(appId, fromFlat(reply[2]))!;
+      if (reply[0] === "created") {
+        return {
+          created: true,
+          installationId: installation.installationId,
+          installationSecret: newSecret,
+          ...(reply[1] === "restored" ? { reason: "restored" as const } : {}),
+          installation,
+        };
+      }
+      return {
+        created: false,
+        installationId: installation.installationId,
+        status: installation.status,
+        installation,
+      };
+    },
+
+    /**
+     * Changes token, environment, permission, attributes or user of an installation.
+     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
+     */
+    async update(appId: string, id: string, input: UpdateOptions): Promise<Installation> {
+      const reply = await run("update", appId, [
+        id,
+        await secretHash(input.secret),
+        input.token ?? "",
+        input.environment ?? "",
+        input.pushAuthorization ?? "",
+        input.attributes ? JSON.stringify(input.attributes) : "",
+        input.userId !== undefined ? "1" : "0",
+        input.userId ?? "",
+      ]);
+      return changed(appId, reply);
+    },
+
+    /**
+     * Marks the installation `deleted` (the app gave up push): token and user unbound.
+     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
+     */
+    async remove(appId: string, id: string, input: { secret: string | null | undefined }) {
+      return changed(appId, await run("remove", appId, [id, await secretHash(input.secret)]));
+    },
+
+    /**
+     * Binds a user (the caller has checked any user signature). A user keeps at most 100
+     * installations; the least recently seen one is unbound.
+     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
+     */
+    async bindUser(
+      appId: string,
+      id: string,
+      input: { secret: string | null | undefined; userId: string },
+    ): Promise<Installation> {
+      const hash = await secretHash(input.secret);
+      return changed(appId, await run("bindUser", appId, [id, hash, input.userId]));
+    },
+
+    /**
+     * Unbinds the user (logout); the installation stays reachable, anonymous.
+     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
+     */
+    async unbindUser(
+      appId: string,
+      id: string,
+      input: { secret: string | null | undefined },
+    ): Promise<Installation> {
+      return changed(appId, await run("unbindUser", appId, [id, await secretHash(input.secret)]));
+    },
+
+    /** One installation, or null. */
+    async get(appId: string, id: string): Promise<Installation | null> {
+      const hash = await redis.hgetall<Record<string, unknown>>(
+        registryKeys.installation(appId, id),
+      );
+      return parseInstallation(appId, hash);
+    },
+
+    /** Many installations in one pipelined round trip, in the order of `ids` (null = unknown). */
+    async getMany(appId: string, ids: readonly string[]): Promise<(Installation | null)[]> {
+      if (ids.length === 0) return [];
+      const pipe = redis.pipeline();
+      for (const id of ids) pipe.hgetall(registryKeys.installation(appId, id));
+      const hashes = await pipe.exec<(Record<string, unknown> | null)[]>();
+      return hashes.map((hash) => parseInstallation(appId, hash));
+    },
+
+    /** A user's installations, most recently seen first (empty for an unknown user). */
+    async userInstallations(appId: string, userId: string): Promise<Installation[]> {
+      const ids = await redis.zrange<string[]>(registryKeys.user(appId, userId), 0, -1, {
+        rev: true,
+      });
+      const found = await this.getMany(appId, ids);
+      return found.filter((inst): inst is Installation => inst !== null);
+    },
+
+    /**
+     * Erases a user and every installation bound to them; returns how many were erased.
+     * @throws {UserNotFound} when no installation is bound to the user.
+     */
+    async eraseUser(appId: string, userId: string): Promise<number> {
+      const reply = await run("eraseUser", appId, [userId]);
+      if (reply[0] === "not_found") throw new UserNotFound();
+      return Number(reply[1]);
+    },
+
+    /**
+     * True when `secret` is the installation's secret. Constant-time (`matchesHash`); for
+     * callers outside the scripts, e.g. test-session binding.
+     */
+    async verifySecret(appId: string, id: string, secret: string): Promise<boolean> {
+      const stored = await redis.hget<string>(registryKeys.installation(appId, id), "secretHash");
+      return !!stored && await matchesHash(secret, String(stored));
+    },
+
+    /**
+     * APNs 410: marks `unregistered` when the installation still holds `token`, is active,
+     * and `apnsTimestampMs` is later than its `registeredAt`. Returns whether it applied.
+     */
+    async markUnregistered(
+      appId: string,
+      id: string,
+      token: string,
+      apnsTimestampMs: number,
+    ): Promise<boolean> {
+      return await feedback("markUnregistered", appId, [id, token, String(apnsTimestampMs)]);
+    },
+
+    /** Marks `bad_token` (with the APNs reason) when the installation still holds `token`. */
+    async markBadToken(appId: string, id: string, token: string, reason: string) {
+      return await feedback("markBadToken", appId, [id, token, reason]);
+    },
+
+    /** Stores the environment that accepted `token`, when the installation still holds it. */
+    async correctEnvironment(
+      appId: string,
+      id: string,
+      token: string,
+      environment: EnvironmentName,
+    ): Promise<boolean> {
+      return await feedback("correctEnvironment", appId, [id, token, environment]);
+    },
+
+    /** See {@linkcode isReachable}. */
+    isReachable,
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * `assertRegistryInvariants(redis, appId)`: SCANs every registry key of an app and checks that
+ * the indexes agree with the installation hashes. Reusable by any test that changes
+ * installations (segments included).
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import { registryKeys } from "../../../lib/registry/_keys.ts";
+import { assertEquals, assertOk } from "../../support/assert.ts";
+
+type Hash = Record<string, string>;
+
+async function scanAll(redis: Redis, match: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, { match, count: 1000 });
+    cursor = String(next);
+    out.push(...keys.map(String));
+  } while (cursor !== "0");
+  return out;
+}
+
+async function zmembers(redis: Redis, key: string): Promise<Map<string, number>> {
+  const flat = await redis.zrange<string[]>(key, 0, -1, { withScores: true });
+  const out = new Map<string, number>();
+  for (let i = 0; i < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
+  return out;
+}
+
+/** True when the stored hash is reachable (active, token, not denied, not stale). */
+export function hashReachable(h: Hash): boolean {
+  return h.status === "active" && !!h.token && h.pushAuthorization !== "denied" &&
+    h.stale !== "1";
+}
+
+/** Reads every installation hash of an app, by id. */
+export async function loadInstallations(redis: Redis, appId: string): Promise<Map<string, Hash>> {
+  const prefix = registryKeys.prefix(appId);
+  const keys = await scanAll(redis, `${prefix}inst:*`);
+  const out = new Map<string, Hash>();
+  for (const key of keys) {
+    const h = await redis.hgetall<Hash>(key);
+    const id = key.slice(`${prefix}inst:`.length);
+    assertOk(h && h.id === id, `${key}: hash id ${h?.id} does not match the key`);
+    out.set(id, Object.fromEntries(Object.entries(h!).map(([k, v]) => [k, String(v)])));
+  }
+  return out;
+}
+
+/**
+ * Asserts, for one app: each token is held by at most one installation and indexed to it;
+ * every tok:/user:/reach:/seen entry matches an installation hash and vice versa; no user has
+ * more than 100 installations. Returns the installations for further checks.
+ */
+export async function assertRegistryInvariants(
+  redis: Redis,
+  appId: string,
+): Promise<Map<string, Hash>> {
+  const prefix = registryKeys.prefix(appId);
+  const insts = await loadInstallations(redis, appId);
+
+  const holders = new Map<string, string>();
+  for (const [id, h] of insts) {
+    if (!h.token) continue;
+    assertOk(!holders.has(h.token), `token ${h.token} held by ${holders.get(h.token)} and ${id}`);
+    holders.set(h.token, id);
+    assertEquals(await redis.get<string>(`${prefix}tok:${h.token}`), id, `tok index of ${id}`);
+  }
+  for (const key of await scanAll(redis, `${prefix}tok:*`)) {
+    const token = key.slice(`${prefix}tok:`.length);
+    const id = String(await redis.get(key));
+    assertEquals(holders.get(token), id, `orphan or stale token index ${key} → ${id}`);
+  }
+
+  const seen = await zmembers(redis, registryKeys.seen(appId));
+  for (const [id, h] of insts) {
+    if (h.status === "deleted") {
+      assertOk(!seen.has(id), `deleted ${id} still in seen`);
+      assertEquals(h.token ?? "", "", `deleted ${id} keeps a token`);
+      assertEquals(h.userId ?? "", "", `deleted ${id} keeps a user`);
+    } else assertEquals(seen.get(id), Number(h.lastSeenAt), `seen score of ${id}`);
+  }
+  for (const id of seen.keys()) assertOk(insts.has(id), `orphan seen entry ${id}`);
+
+  const bound = new Map<string, Set<string>>();
+  for (const [id, h] of insts) {
+    if (!h.userId) continue;
+    if (!bound.has(h.userId)) bound.set(h.userId, new Set());
+    bound.get(h.userId)!.add(id);
+  }
+  const userKeys = await scanAll(redis, `${prefix}user:*`);
+  assertEquals(userKeys.length, bound.size, "user index keys vs bound users");
+  for (const key of userKeys) {
+    const userId = key.slice(`${prefix}user:`.length);
+    const members = await zmembers(redis, key);
+    assertOk(members.size <= 100, `user ${userId} has ${members.size} installations`);
+    assertEquals(
+      [...members.keys()].sort(),
+      [...(bound.get(userId) ?? [])].sort(),
+      `user index of ${userId}`,
+    );
+    for (const [id, score] of members) {
+      assertEquals(score, Number(insts.get(id)!.lastSeenAt), `user score of ${id}`);
+    }
+  }
+
+  for (const env of ["production", "development"] as const) {
+    const members = new Set((await redis.smembers(registryKeys.reachable(appId, env))).map(String));
+    const expected = new Set(
+      [...insts].filter(([, h]) => hashReachable(h) && h.environment === env).map(([id]) => id),
+    );
+    assertEquals([...members].sort(), [...expected].sort(), `reach:${env}`);
+  }
+  return insts;
+}

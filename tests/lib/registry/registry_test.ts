@@ -1,0 +1,437 @@
+import IORedis from "ioredis";
+import {
+  InstallationNotFound,
+  InvalidInstallationSecret,
+  registryKeys,
+  UserNotFound,
+} from "../../../lib/registry/mod.ts";
+import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
+import { waitFor } from "../../support/redis_server.ts";
+import { tokenOf, withRegistry } from "./_fixtures.ts";
+import { assertRegistryInvariants } from "./invariants.ts";
+
+const prod = "production" as const;
+
+Deno.test("register creates an installation with a hashed secret and every index", async () => {
+  await withRegistry(async ({ t, registry, appId, clock }) => {
+    const r = await registry.register(appId, {
+      token: tokenOf(1),
+      environment: prod,
+      userId: "u1",
+      attributes: { appVersion: "1.2.0", beta: true },
+    });
+    assertOk(r.created);
+    assertEquals(r.installationSecret.length, 43); // 32 bytes base64url
+    const raw = await t.redis.hgetall<Record<string, string>>(
+      registryKeys.installation(appId, r.installationId),
+    );
+    assertOk(!JSON.stringify(raw).includes(r.installationSecret), "secret stored in clear");
+    assertEquals(raw!.secretHash.length, 64);
+    const inst = (await registry.get(appId, r.installationId))!;
+    assertEquals(inst.status, "active");
+    assertEquals(inst.token, tokenOf(1));
+    assertEquals(inst.userId, "u1");
+    assertEquals(inst.pushAuthorization, "authorized");
+    assertEquals(inst.attributes, { appVersion: "1.2.0", beta: true });
+    assertEquals(inst.registeredAt, new Date(clock.now()).toISOString());
+    assertOk(registry.isReachable(inst));
+    assertOk(await registry.verifySecret(appId, r.installationId, r.installationSecret));
+    assertOk(!(await registry.verifySecret(appId, r.installationId, "wrong")));
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("register and update are one Redis round trip each (one EVALSHA)", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    // The first call of each script is NOSCRIPT + EVAL; warm both up.
+    const warm = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    assertOk(warm.created);
+    await registry.update(appId, warm.installationId, { secret: warm.installationSecret });
+    const io = new IORedis.default(t.url);
+    const monitor = await io.monitor();
+    const seen: string[] = [];
+    // MONITOR reports commands run inside a script with source "lua"; count only the client's.
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      if (source !== "lua") seen.push(String(args[0]).toLowerCase());
+    });
+    try {
+      const marker = async (name: string) => {
+        await io.echo(name);
+        await waitFor(() => seen.includes("echo"), { what: "monitor marker" });
+        seen.length = 0;
+      };
+      await marker("start");
+      const r = await registry.register(appId, { token: tokenOf(2), environment: prod });
+      assertOk(r.created);
+      await registry.update(appId, r.installationId, {
+        secret: r.installationSecret,
+        pushAuthorization: "provisional",
+      });
+      await io.echo("end");
+      await waitFor(() => seen.includes("echo"), { what: "monitor marker" });
+      assertEquals(seen, ["evalsha", "evalsha", "echo"]);
+    } finally {
+      monitor.disconnect();
+      io.disconnect();
+    }
+  });
+});
+
+Deno.test("register refreshes with a valid secret and restores without one", async () => {
+  await withRegistry(async ({ t, registry, appId, clock }) => {
+    const first = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    assertOk(first.created);
+    const key = registryKeys.installation(appId, first.installationId);
+    clock.advance(1000);
+    const refreshed = await registry.register(appId, {
+      installationId: first.installationId,
+      secret: first.installationSecret,
+      token: tokenOf(1),
+      environment: prod,
+    });
+    assertEquals(refreshed.created, false);
+    assertEquals(refreshed.installationId, first.installationId);
+    assertEquals(
+      refreshed.installation.registeredAt,
+      new Date(clock.now()).toISOString(),
+    );
+    const original = await t.redis.hgetall(key);
+    for (const secret of [undefined, "wrong-secret", first.installationSecret.slice(1)]) {
+      clock.advance(1000);
+      const restored = await registry.register(appId, {
+        installationId: first.installationId,
+        secret,
+        token: tokenOf(2),
+        environment: prod,
+      });
+      assertOk(restored.created);
+      assertEquals(restored.reason, "restored");
+      assertOk(restored.installationId !== first.installationId);
+      assertEquals(await t.redis.hgetall(key), original, "the named installation is untouched");
+    }
+    const unknown = await registry.register(appId, {
+      installationId: "in_unknown",
+      secret: "x",
+      token: tokenOf(3),
+      environment: prod,
+    });
+    assertOk(unknown.created && unknown.reason === "restored");
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("register moves a reused token and marks the old holder replaced", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const a = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
+    const b = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    const old = (await registry.get(appId, a.installationId))!;
+    assertEquals(old.status, "replaced");
+    assertEquals(old.statusReason, "token_reused");
+    assertEquals(old.token, null);
+    assertEquals(old.userId, "u", "the replaced holder keeps its user binding");
+    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), b.installationId);
+    const insts = await assertRegistryInvariants(t.redis, appId);
+    assertEquals(insts.size, 2);
+  });
+});
+
+Deno.test("update rotates the token, unindexing the old one", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const a = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    assertOk(a.created);
+    const updated = await registry.update(appId, a.installationId, {
+      secret: a.installationSecret,
+      token: tokenOf(2),
+      environment: "development",
+      attributes: { locale: "de_DE" },
+    });
+    assertEquals(updated.token, tokenOf(2));
+    assertEquals(updated.environment, "development");
+    assertEquals(updated.attributes, { locale: "de_DE" });
+    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), null);
+    assertEquals(
+      await t.redis.sismember(registryKeys.reachable(appId, "development"), a.installationId),
+      1,
+    );
+    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, prod), a.installationId), 0);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("SDK scripts refuse a missing or wrong secret and an unknown id, writing nothing", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const a = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    const id = a.installationId;
+    const key = registryKeys.installation(appId, id);
+    const before = await t.redis.hgetall(key);
+    for (const secret of [null, "", "nope"]) {
+      await assertRejects(
+        () => registry.update(appId, id, { secret, token: tokenOf(9) }),
+        InvalidInstallationSecret,
+      );
+      await assertRejects(() => registry.remove(appId, id, { secret }), InvalidInstallationSecret);
+      await assertRejects(
+        () => registry.bindUser(appId, id, { secret, userId: "x" }),
+        InvalidInstallationSecret,
+      );
+      await assertRejects(
+        () => registry.unbindUser(appId, id, { secret }),
+        InvalidInstallationSecret,
+      );
+    }
+    await assertRejects(
+      () => registry.remove(appId, "in_none", { secret: "x" }),
+      InstallationNotFound,
+    );
+    assertEquals(await t.redis.hgetall(key), before);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("bindUser caps a user at 100 installations, unbinding the least recently seen", async () => {
+  await withRegistry(async ({ t, registry, appId, clock }) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 101; i++) {
+      clock.advance(10);
+      const r = await registry.register(appId, { token: tokenOf(i + 1), environment: prod });
+      assertOk(r.created);
+      await registry.bindUser(appId, r.installationId, {
+        secret: r.installationSecret,
+        userId: "u",
+      });
+      ids.push(r.installationId);
+    }
+    const mine = await registry.userInstallations(appId, "u");
+    assertEquals(mine.length, 100);
+    assertOk(!mine.some((i) => i.installationId === ids[0]));
+    const evicted = (await registry.get(appId, ids[0]))!;
+    assertEquals(evicted.userId, null);
+    assertEquals(evicted.status, "active", "evicted, not deleted");
+    assertOk(registry.isReachable(evicted), "still reachable as anonymous");
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("unbindUser keeps the installation reachable as anonymous", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const r = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
+    assertOk(r.created);
+    const inst = await registry.unbindUser(appId, r.installationId, {
+      secret: r.installationSecret,
+    });
+    assertEquals(inst.userId, null);
+    assertOk(registry.isReachable(inst));
+    assertEquals(await t.redis.exists(registryKeys.user(appId, "u")), 0);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("pushAuthorization denied leaves the reachable set and comes back when allowed", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const r = await registry.register(appId, {
+      token: tokenOf(1),
+      environment: prod,
+      pushAuthorization: "denied",
+    });
+    assertOk(r.created);
+    const reach = registryKeys.reachable(appId, prod);
+    assertEquals(await t.redis.sismember(reach, r.installationId), 0);
+    await assertRegistryInvariants(t.redis, appId);
+    await registry.update(appId, r.installationId, {
+      secret: r.installationSecret,
+      pushAuthorization: "provisional",
+    });
+    assertEquals(await t.redis.sismember(reach, r.installationId), 1);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("register clears the stale flag set by the daily job", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const r = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    assertOk(r.created);
+    const key = registryKeys.installation(appId, r.installationId);
+    await t.redis.hset(key, { stale: "1" });
+    await t.redis.srem(registryKeys.reachable(appId, prod), r.installationId);
+    assertOk(!registry.isReachable((await registry.get(appId, r.installationId))!));
+    await assertRegistryInvariants(t.redis, appId);
+    await registry.register(appId, {
+      installationId: r.installationId,
+      secret: r.installationSecret,
+      token: tokenOf(1),
+      environment: prod,
+    });
+    assertEquals(await t.redis.hget(key, "stale"), null);
+    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, prod), r.installationId), 1);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("remove marks deleted, unindexes token and user; the secret re-registers it", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const r = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
+    assertOk(r.created);
+    const gone = await registry.remove(appId, r.installationId, { secret: r.installationSecret });
+    assertEquals(gone.status, "deleted");
+    assertEquals(gone.statusReason, "sdk_delete");
+    assertEquals(gone.token, null);
+    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), null);
+    assertEquals(await t.redis.zscore(registryKeys.seen(appId), r.installationId), null);
+    await assertRegistryInvariants(t.redis, appId);
+    const again = await registry.remove(appId, r.installationId, { secret: r.installationSecret });
+    assertEquals(again.status, "deleted");
+    const back = await registry.register(appId, {
+      installationId: r.installationId,
+      secret: r.installationSecret,
+      token: tokenOf(1),
+      environment: prod,
+    });
+    assertEquals(back.created, false);
+    assertEquals(back.installation.status, "active");
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("eraseUser removes the user and their installations; unknown user throws", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const a = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
+    const b = await registry.register(appId, {
+      token: tokenOf(2),
+      environment: "development",
+      userId: "u",
+    });
+    const other = await registry.register(appId, {
+      token: tokenOf(3),
+      environment: prod,
+      userId: "v",
+    });
+    assertEquals(await registry.eraseUser(appId, "u"), 2);
+    assertEquals(await registry.get(appId, a.installationId), null);
+    assertEquals(await registry.get(appId, b.installationId), null);
+    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), null);
+    assertOk(await registry.get(appId, other.installationId));
+    assertEquals(await registry.userInstallations(appId, "u"), []);
+    await assertRejects(() => registry.eraseUser(appId, "u"), UserNotFound);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("markUnregistered applies only after registeredAt and for the held token", async () => {
+  await withRegistry(async ({ t, registry, appId, clock }) => {
+    const r = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    const registeredAt = clock.now();
+    clock.advance(5000);
+    assertEquals(
+      await registry.markUnregistered(appId, r.installationId, tokenOf(1), registeredAt),
+      false,
+    );
+    assertEquals(
+      await registry.markUnregistered(appId, r.installationId, tokenOf(1), registeredAt - 1),
+      false,
+    );
+    assertEquals(
+      await registry.markUnregistered(appId, r.installationId, tokenOf(2), registeredAt + 1),
+      false,
+    );
+    assertEquals(
+      await registry.markUnregistered(appId, "in_none", tokenOf(1), registeredAt + 1),
+      false,
+    );
+    assertEquals((await registry.get(appId, r.installationId))!.status, "active");
+    assertEquals(
+      await registry.markUnregistered(appId, r.installationId, tokenOf(1), registeredAt + 1),
+      true,
+    );
+    const inst = (await registry.get(appId, r.installationId))!;
+    assertEquals(inst.status, "unregistered");
+    assertEquals(inst.statusReason, "Unregistered");
+    assertEquals(inst.token, tokenOf(1), "the token stays indexed");
+    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, prod), r.installationId), 0);
+    await assertRegistryInvariants(t.redis, appId);
+    // A reinstall that reuses the token replaces the unregistered holder.
+    const again = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    assertEquals((await registry.get(appId, r.installationId))!.status, "replaced");
+    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), again.installationId);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("correctEnvironment moves reach sets; markBadToken takes it out", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const r = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    const id = r.installationId;
+    assertEquals(await registry.correctEnvironment(appId, id, tokenOf(2), "development"), false);
+    assertEquals(await registry.correctEnvironment(appId, id, tokenOf(1), "production"), false);
+    assertEquals(await registry.correctEnvironment(appId, id, tokenOf(1), "development"), true);
+    assertEquals((await registry.get(appId, id))!.environment, "development");
+    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, "development"), id), 1);
+    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, prod), id), 0);
+    await assertRegistryInvariants(t.redis, appId);
+    assertEquals(await registry.markBadToken(appId, id, tokenOf(2), "BadDeviceToken"), false);
+    assertEquals(await registry.markBadToken(appId, id, tokenOf(1), "BadDeviceToken"), true);
+    const inst = (await registry.get(appId, id))!;
+    assertEquals([inst.status, inst.statusReason], ["bad_token", "BadDeviceToken"]);
+    assertEquals(await registry.markBadToken(appId, id, tokenOf(1), "BadDeviceToken"), false);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("getMany keeps order and answers null for unknown ids", async () => {
+  await withRegistry(async ({ registry, appId }) => {
+    const a = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    const b = await registry.register(appId, { token: tokenOf(2), environment: prod });
+    const got = await registry.getMany(appId, [b.installationId, "in_none", a.installationId]);
+    assertEquals(got.map((i) => i?.installationId ?? null), [
+      b.installationId,
+      null,
+      a.installationId,
+    ]);
+    assertEquals(await registry.getMany(appId, []), []);
+    assertEquals(await registry.get("app_000000000000000000000002", a.installationId), null);
+  });
+});
+
+Deno.test("200 concurrent registrations racing for one token and one installation keep the invariants", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    // 200 new installations claim the same token at once.
+    const racers = await Promise.all(
+      Array.from(
+        { length: 200 },
+        () => registry.register(appId, { token: tokenOf(7), environment: prod, userId: "racer" }),
+      ),
+    );
+    const insts = await assertRegistryInvariants(t.redis, appId);
+    assertEquals(insts.size, 200);
+    const active = [...insts.values()].filter((h) => h.status === "active");
+    assertEquals(active.length, 1, "exactly one installation holds the token");
+    assertEquals([...insts.values()].filter((h) => h.status === "replaced").length, 199);
+    assertOk(racers.some((r) => r.installationId === active[0].id));
+    assertEquals((await registry.userInstallations(appId, "racer")).length, 100, "user cap");
+
+    // 200 refreshes of one installation, each with its own token, plus 200 updates.
+    const owner = await registry.register(appId, { token: tokenOf(8), environment: prod });
+    assertOk(owner.created);
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        i % 2 === 0
+          ? registry.register(appId, {
+            installationId: owner.installationId,
+            secret: owner.installationSecret,
+            token: tokenOf(1000 + i),
+            environment: i % 4 === 0 ? prod : "development",
+            userId: `user${i % 3}`,
+          })
+          : registry.update(appId, owner.installationId, {
+            secret: owner.installationSecret,
+            token: tokenOf(1000 + i),
+            pushAuthorization: i % 3 === 0 ? "denied" : "authorized",
+          })),
+    );
+    const final = await assertRegistryInvariants(t.redis, appId);
+    const ownerHash = final.get(owner.installationId)!;
+    assertEquals(ownerHash.status, "active");
+    const tokKeys =
+      (await t.redis.scan("0", { match: `${registryKeys.prefix(appId)}tok:*`, count: 10_000 }))[1];
+    assertEquals(tokKeys.length, 2, "only the two live tokens stay indexed");
+  });
+});

@@ -9,9 +9,7 @@ import { type Apps, createApps, validateApnsKey } from "./apps/mod.ts";
 import type { SealedBox } from "./crypto/sealed_box.ts";
 import type { Logger } from "./observability/logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
-import { createRegistry, type Registry } from "./registry/mod.ts";
-import { createEvents, type Events } from "./events/mod.ts";
-import { createSdkRateLimiter, type SdkRateLimiter } from "./ratelimit/mod.ts";
+import { createSegments, type Segments } from "./segments/mod.ts";
 
 /** What {@linkcode createServices} needs. */
 export interface ServiceOptions {
@@ -35,12 +33,8 @@ export interface ServiceOptions {
 export interface Services {
   redis: Redis;
   apps: Apps;
-  /** The token registry. */
-  registry: Registry;
-  /** SDK delivery/open events. */
-  events: Events;
-  /** SDK rate limiter; null when disabled. */
-  sdkRateLimiter: SdkRateLimiter | null;
+  /** Segments: definitions, member uploads, materialized reach sets. */
+  segments: Segments;
   logger: Logger;
   metrics: Metrics;
   options: ServiceOptions;
@@ -58,11 +52,7 @@ export function createServices(options: ServiceOptions): Services {
   return {
     redis: options.redis,
     apps,
-    registry: createRegistry({ redis: options.redis, now: options.now }),
-    events: createEvents({ redis: options.redis }),
-    sdkRateLimiter: options.sdkRateLimit
-      ? createSdkRateLimiter({ redis: options.redis, ...options.sdkRateLimit, now: options.now })
-      : null,
+    segments: createSegments({ redis: options.redis, now: options.now }),
     logger: options.logger,
     metrics: options.metrics,
     options,

@@ -13,6 +13,8 @@ import type { AppEnv } from "./context.ts";
 import { notFound, onError } from "./errors.ts";
 import { observe } from "./middleware/observe.ts";
 import { opsRoutes } from "./ops.ts";
+import { segmentRoutes } from "./segments.ts";
+import { jobRoutes } from "./jobs.ts";
 
 /** Default request body limit: 1 MiB. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -36,6 +38,8 @@ export function createApp(deps: AppDeps) {
   });
   app.route("/", opsRoutes(deps));
   app.route("/v1/apps", appRoutes(deps));
+  app.route("/v1/apps/:appId/segments", segmentRoutes(deps));
+  app.route("/v1/apps/:appId/jobs", jobRoutes(deps));
   return app;
 }
 

@@ -250,8 +250,8 @@ export async function syncApp(
   };
 }
 
-/** Visits the members of a zset with min < score ≤ max in batches, resuming by (score, rank). */
-async function scanScoreRange(
+/** Visits the members of a zset with min < score ≤ max in batches of 500, resuming by (score, rank). */
+export async function scanScoreRange(
   redis: Redis,
   key: string,
   min: number,

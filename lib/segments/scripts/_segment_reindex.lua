@@ -215,8 +215,10 @@ local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms)
   local user = ""
   if inst and type(inst.userId) == "string" then user = inst.userId end
   if type(prev_user) ~= "string" then prev_user = "" end
-  if inst and inst.status and inst.status ~= "active" then
-    redis.call("ZADD", prefix .. "seginvalid", seg_ms(inst.statusAt) or now_ms, id)
+  -- A registry may pass nil for an installation it keeps as `deleted`: read what is stored.
+  local stored = inst or seg_load_inst(prefix, id)
+  if stored and stored.status and stored.status ~= "active" then
+    redis.call("ZADD", prefix .. "seginvalid", seg_ms(stored.statusAt) or now_ms, id)
   else
     redis.call("ZREM", prefix .. "seginvalid", id)
   end

@@ -1,0 +1,77 @@
+/**
+ * `/v1/apps/:appId/jobs`: run the segment sync now, and the uninstall probe's settings
+ * (server key).
+ *
+ * `POST /segment-sync[?mode=auto|full|incremental]` answers 202 once it holds the app's sync
+ * lock and runs the pass in the background; while another run holds the lock it answers 409
+ * `conflict` (the caller retries later; nothing is queued).
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Redis } from "@upstash/redis";
+import type { Apps } from "../lib/apps/mod.ts";
+import { AppId } from "../lib/apps/mod.ts";
+import { Conflict } from "../lib/errors.ts";
+import type { Logger } from "../lib/observability/logger.ts";
+import {
+  acquireSyncLock,
+  ProbeSettingsBody,
+  type Segments,
+  SyncQuery,
+} from "../lib/segments/mod.ts";
+import { runSegmentSync } from "../jobs/segment_sync.ts";
+import { readProbeSettings, writeProbeSettings } from "../jobs/token_probe.ts";
+import type { AppEnv } from "./context.ts";
+import { serverAuth } from "./middleware/auth.ts";
+import { validate } from "./middleware/validate.ts";
+
+const AppParam = z.object({ appId: AppId });
+
+/** What {@linkcode jobRoutes} needs. */
+export interface JobRouteDeps {
+  apps: Apps;
+  segments: Segments;
+  redis: Redis;
+  logger: Logger;
+  options: { staleAfterDays: number; now?: () => number };
+}
+
+/** Job routes; mounted at `/v1/apps/:appId/jobs`. */
+export function jobRoutes(deps: JobRouteDeps) {
+  return new Hono<AppEnv>()
+    .use(serverAuth(deps.apps))
+    .post("/segment-sync", validate("param", AppParam), validate("query", SyncQuery), async (c) => {
+      const { appId } = c.req.valid("param");
+      const mode = c.req.valid("query").mode ?? "auto";
+      const lock = await acquireSyncLock(deps.redis, deps.segments.scripts, appId);
+      if (!lock) throw new Conflict("a segment sync is already running for this app");
+      const logger = c.var.logger ?? deps.logger;
+      runSegmentSync({
+        redis: deps.redis,
+        appIds: [appId],
+        now: deps.options.now,
+        staleAfterDays: deps.options.staleAfterDays,
+        mode,
+        segments: deps.segments,
+        heldLocks: new Map([[appId, lock]]),
+      }).then(
+        (report) => logger.info("segment sync finished", { appId, durationMs: report.durationMs }),
+        (error) => logger.error("segment sync failed", { appId, message: String(error) }),
+      );
+      return c.json({ appId, status: "started" as const, mode }, 202);
+    })
+    .get("/token-probe", validate("param", AppParam), async (c) => {
+      return c.json(await readProbeSettings(deps.redis, c.req.valid("param").appId));
+    })
+    .put(
+      "/token-probe",
+      validate("param", AppParam),
+      validate("json", ProbeSettingsBody),
+      async (c) => {
+        const { appId } = c.req.valid("param");
+        return c.json(await writeProbeSettings(deps.redis, appId, c.req.valid("json")));
+      },
+    );
+}

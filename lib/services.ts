@@ -10,6 +10,9 @@ import type { SealedBox } from "./crypto/sealed_box.ts";
 import type { Logger } from "./observability/logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import { createSegments, type Segments } from "./segments/mod.ts";
+import { createRegistry, type Registry } from "./registry/mod.ts";
+import { createEvents, type Events } from "./events/mod.ts";
+import { createSdkRateLimiter, type SdkRateLimiter } from "./ratelimit/mod.ts";
 
 /** What {@linkcode createServices} needs. */
 export interface ServiceOptions {
@@ -35,6 +38,12 @@ export interface Services {
   apps: Apps;
   /** Segments: definitions, member uploads, materialized reach sets. */
   segments: Segments;
+  /** The token registry. */
+  registry: Registry;
+  /** SDK delivery/open events. */
+  events: Events;
+  /** SDK rate limiter; null when disabled. */
+  sdkRateLimiter: SdkRateLimiter | null;
   logger: Logger;
   metrics: Metrics;
   options: ServiceOptions;
@@ -53,6 +62,11 @@ export function createServices(options: ServiceOptions): Services {
     redis: options.redis,
     apps,
     segments: createSegments({ redis: options.redis, now: options.now }),
+    registry: createRegistry({ redis: options.redis, now: options.now }),
+    events: createEvents({ redis: options.redis }),
+    sdkRateLimiter: options.sdkRateLimit
+      ? createSdkRateLimiter({ redis: options.redis, ...options.sdkRateLimit, now: options.now })
+      : null,
     logger: options.logger,
     metrics: options.metrics,
     options,

@@ -13,6 +13,8 @@ import type { AppEnv } from "./context.ts";
 import { notFound, onError } from "./errors.ts";
 import { observe } from "./middleware/observe.ts";
 import { opsRoutes } from "./ops.ts";
+import { installationRoutes, userRoutes } from "./installations.ts";
+import { sdkRoutes } from "./sdk.ts";
 import { segmentRoutes } from "./segments.ts";
 import { jobRoutes } from "./jobs.ts";
 
@@ -38,6 +40,9 @@ export function createApp(deps: AppDeps) {
   });
   app.route("/", opsRoutes(deps));
   app.route("/v1/apps", appRoutes(deps));
+  app.route("/v1/sdk", sdkRoutes(deps));
+  app.route("/v1/apps/:appId", installationRoutes(deps));
+  app.route("/v1/apps/:appId", userRoutes(deps));
   app.route("/v1/apps/:appId/segments", segmentRoutes(deps));
   app.route("/v1/apps/:appId/jobs", jobRoutes(deps));
   return app;

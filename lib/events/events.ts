@@ -66,10 +66,8 @@ export async function readEventCounts(
   appId: string,
   sendId: string,
 ): Promise<{ delivered: number; opened: number }> {
-  const [delivered, opened] = await redis.hmget<Record<string, unknown>>(
-    eventKeys.counts(appId, sendId),
-    "delivered",
-    "opened",
-  ).then((r) => [r?.delivered, r?.opened]);
+  // With automatic deserialization off, HMGET answers the raw array of values.
+  const values = await redis.hmget(eventKeys.counts(appId, sendId), "delivered", "opened");
+  const [delivered, opened] = Array.isArray(values) ? values : [values?.delivered, values?.opened];
   return { delivered: Number(delivered ?? 0), opened: Number(opened ?? 0) };
 }

@@ -209,6 +209,15 @@ export function createRegistry(options: RegistryOptions) {
     return reply[0] === "applied";
   }
 
+  /** Many installations in one pipelined round trip, in the order of `ids` (null = unknown). */
+  async function getMany(appId: string, ids: readonly string[]): Promise<(Installation | null)[]> {
+    if (ids.length === 0) return [];
+    const pipe = redis.pipeline();
+    for (const id of ids) pipe.hgetall(registryKeys.installation(appId, id));
+    const hashes = await pipe.exec<(Record<string, unknown> | null)[]>();
+    return hashes.map((hash) => parseInstallation(appId, hash));
+  }
+
   return {
     /**
      * Registers a new installation or refreshes the one named by `installationId` when
@@ -312,20 +321,14 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     /** Many installations in one pipelined round trip, in the order of `ids` (null = unknown). */
-    async getMany(appId: string, ids: readonly string[]): Promise<(Installation | null)[]> {
-      if (ids.length === 0) return [];
-      const pipe = redis.pipeline();
-      for (const id of ids) pipe.hgetall(registryKeys.installation(appId, id));
-      const hashes = await pipe.exec<(Record<string, unknown> | null)[]>();
-      return hashes.map((hash) => parseInstallation(appId, hash));
-    },
+    getMany,
 
     /** A user's installations, most recently seen first (empty for an unknown user). */
     async userInstallations(appId: string, userId: string): Promise<Installation[]> {
       const ids = await redis.zrange<string[]>(registryKeys.user(appId, userId), 0, -1, {
         rev: true,
       });
-      const found = await this.getMany(appId, ids);
+      const found = await getMany(appId, ids);
       return found.filter((inst): inst is Installation => inst !== null);
     },
 

@@ -1,0 +1,54 @@
+/**
+ * Server-key routes of the registry, mounted under `/v1/apps/:appId`:
+ * `GET /installations/:id` → 200 installation view; `GET /users/:userId` → 200
+ * `{userId, installations}`; `DELETE /users/:userId` → 204 (erased with every installation).
+ * Unknown installation or user → 404.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Apps } from "../lib/apps/mod.ts";
+import {
+  InstallationNotFound,
+  installationView,
+  type Registry,
+  ServerInstallationParam,
+  ServerUserParam,
+  UserNotFound,
+} from "../lib/registry/mod.ts";
+import type { AppEnv } from "./context.ts";
+import { serverAuth } from "./middleware/auth.ts";
+import { validate } from "./middleware/validate.ts";
+
+/** `GET /installations/:id`; mount at `/v1/apps/:appId`. */
+export function installationRoutes(deps: { apps: Apps; registry: Registry }) {
+  const { registry } = deps;
+  return new Hono<AppEnv>()
+    .get(
+      "/installations/:id",
+      serverAuth(deps.apps),
+      validate("param", ServerInstallationParam),
+      async (c) => {
+        const inst = await registry.get(c.var.app.appId, c.req.valid("param").id);
+        if (!inst) throw new InstallationNotFound();
+        return c.json(installationView(inst), 200);
+      },
+    );
+}
+
+/** `GET/DELETE /users/:userId`; mount at `/v1/apps/:appId`. */
+export function userRoutes(deps: { apps: Apps; registry: Registry }) {
+  const { registry } = deps;
+  const auth = serverAuth(deps.apps);
+  return new Hono<AppEnv>()
+    .get("/users/:userId", auth, validate("param", ServerUserParam), async (c) => {
+      const { userId } = c.req.valid("param");
+      const installations = await registry.userInstallations(c.var.app.appId, userId);
+      if (installations.length === 0) throw new UserNotFound();
+      return c.json({ userId, installations: installations.map(installationView) }, 200);
+    })
+    .delete("/users/:userId", auth, validate("param", ServerUserParam), async (c) => {
+      await registry.eraseUser(c.var.app.appId, c.req.valid("param").userId);
+      return c.body(null, 204);
+    });
+}

@@ -13,6 +13,7 @@ import { createSegments, type Segments } from "./segments/mod.ts";
 import { createRegistry, type Registry } from "./registry/mod.ts";
 import { createEvents, type Events } from "./events/mod.ts";
 import { createSdkRateLimiter, type SdkRateLimiter } from "./ratelimit/mod.ts";
+import { createTestSessions, type TestSessions } from "./test_sessions/mod.ts";
 
 /** What {@linkcode createServices} needs. */
 export interface ServiceOptions {
@@ -40,6 +41,8 @@ export interface Services {
   segments: Segments;
   /** The token registry. */
   registry: Registry;
+  /** Test sessions: scan-to-bind test devices. */
+  testSessions: TestSessions;
   /** SDK delivery/open events. */
   events: Events;
   /** SDK rate limiter; null when disabled. */
@@ -63,6 +66,7 @@ export function createServices(options: ServiceOptions): Services {
     apps,
     segments: createSegments({ redis: options.redis, now: options.now }),
     registry: createRegistry({ redis: options.redis, now: options.now }),
+    testSessions: createTestSessions({ redis: options.redis, now: options.now }),
     events: createEvents({ redis: options.redis }),
     sdkRateLimiter: options.sdkRateLimit
       ? createSdkRateLimiter({ redis: options.redis, ...options.sdkRateLimit, now: options.now })

@@ -10,11 +10,10 @@ import { PayloadTooLarge } from "../lib/errors.ts";
 import type { Services } from "../lib/services.ts";
 import { appRoutes } from "./apps.ts";
 import type { AppEnv } from "./context.ts";
+import { docsRoutes } from "./docs.ts";
 import { notFound, onError } from "./errors.ts";
 import { observe } from "./middleware/observe.ts";
 import { opsRoutes } from "./ops.ts";
-import { installationRoutes, userRoutes } from "./installations.ts";
-import { sdkRoutes } from "./sdk.ts";
 import { segmentRoutes } from "./segments.ts";
 import { jobRoutes } from "./jobs.ts";
 
@@ -39,10 +38,8 @@ export function createApp(deps: AppDeps) {
     return await limit(c, next);
   });
   app.route("/", opsRoutes(deps));
+  app.route("/", docsRoutes());
   app.route("/v1/apps", appRoutes(deps));
-  app.route("/v1/sdk", sdkRoutes(deps));
-  app.route("/v1/apps/:appId", installationRoutes(deps));
-  app.route("/v1/apps/:appId", userRoutes(deps));
   app.route("/v1/apps/:appId/segments", segmentRoutes(deps));
   app.route("/v1/apps/:appId/jobs", jobRoutes(deps));
   return app;

@@ -1,0 +1,105 @@
+/**
+ * Request and response schemas of test sessions (scan-to-bind test devices and preview sends).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { AppId } from "../apps/schemas.ts";
+import { Environment, InstallationId } from "../registry/schemas.ts";
+import { PushTypeSchema } from "../apns/headers.ts";
+import { PrioritySchema } from "../apns/headers.ts";
+import { ApsSchema, NotificationSchema } from "../apns/payload.ts";
+
+/** The alphabet of session codes: Crockford base32 (no I, L, O, U), 32 symbols. */
+export const CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** Length of a session code: 12 symbols × 5 bits = 60 bits from the CSPRNG. */
+export const CODE_LENGTH = 12;
+
+/** A test-session code as it appears in paths and deep links. */
+export const TestSessionCode = z.string().regex(
+  new RegExp(`^[${CODE_ALPHABET}]{${CODE_LENGTH}}$`),
+  `a test-session code is ${CODE_LENGTH} characters of ${CODE_ALPHABET}`,
+);
+
+/** `/v1/apps/:appId/test-sessions` path parameters. */
+export const TestSessionAppParam = z.object({ appId: AppId });
+
+/** `/v1/apps/:appId/test-sessions/:code…` path parameters. */
+export const TestSessionParam = z.object({ appId: AppId, code: TestSessionCode });
+
+/** `/v1/sdk/test-sessions/:code/devices` path parameters. */
+export const TestSessionCodeParam = z.object({ code: TestSessionCode });
+
+/** `POST /v1/apps/:appId/test-sessions` body: empty (unknown fields are rejected). */
+export const CreateTestSessionBody = z.strictObject({});
+
+/** `POST /v1/apps/:appId/test-sessions` answer. */
+export const CreatedTestSession = z.object({
+  code: TestSessionCode,
+  deepLink: z.string().describe("`<urlScheme>://edgepush/test-session?code=<code>`"),
+  qrSvg: z.string().describe("an SVG image of a QR code that encodes deepLink"),
+  expiresAt: z.string().describe("ISO 8601; 10 minutes after creation"),
+});
+
+/** `POST /v1/sdk/test-sessions/:code/devices` body. */
+export const BindTestDeviceBody = z.strictObject({ installationId: InstallationId });
+
+/** `POST /v1/sdk/test-sessions/:code/devices` answer. */
+export const BoundTestDevice = z.object({
+  code: TestSessionCode,
+  installationId: InstallationId,
+  expiresAt: z.string(),
+});
+
+/** One bound device, as `GET …/test-sessions/:code` lists it. */
+export const TestDevice = z.object({
+  installationId: z.string(),
+  deviceModel: z.string().nullable(),
+  osVersion: z.string().nullable(),
+  environment: Environment,
+});
+
+/** `GET /v1/apps/:appId/test-sessions/:code` answer. */
+export const TestSessionView = z.object({
+  code: TestSessionCode,
+  expiresAt: z.string(),
+  devices: z.array(TestDevice),
+});
+
+/**
+ * `POST /v1/apps/:appId/test-sessions/:code/sends` body: a send's content options, without
+ * audience or scheduling (the audience is the session's devices; the preview goes out now).
+ */
+export const PreviewSendBody = z.strictObject({
+  notification: NotificationSchema.optional(),
+  aps: ApsSchema.optional(),
+  pushType: PushTypeSchema.optional(),
+  priority: PrioritySchema.optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  collapseId: z.string().min(1).max(64).optional(),
+}).refine((body) => body.notification !== undefined || body.aps !== undefined, {
+  message: "a preview needs notification or aps",
+});
+
+/** One device's APNs answer: the `wait:true` result shape of sends. */
+export const PreviewResult = z.object({
+  installationId: z.string(),
+  status: z.enum(["accepted", "failed", "skipped"]),
+  apnsId: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+/** `POST /v1/apps/:appId/test-sessions/:code/sends` answer. */
+export const PreviewSendResult = z.object({ results: z.array(PreviewResult) });
+
+/** Inferred types. */
+export type CreatedTestSessionData = z.infer<typeof CreatedTestSession>;
+/** Inferred types. */
+export type TestSessionViewData = z.infer<typeof TestSessionView>;
+/** Inferred types. */
+export type TestDeviceData = z.infer<typeof TestDevice>;
+/** Inferred types. */
+export type PreviewSendInput = z.infer<typeof PreviewSendBody>;
+/** Inferred types. */
+export type PreviewResultData = z.infer<typeof PreviewResult>;

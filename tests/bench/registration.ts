@@ -1,0 +1,254 @@
+/**
+ * Registration benchmark: the real server (`deno run -A main.ts`, REDIS_URL mode) against a
+ * private redis-server, loaded by `wrk` from a second process with unique tokens; beside it a
+ * bare Hono handler doing one Redis call, same wrk settings. Reports registrations/s, p50/p99
+ * latency and Redis work per registration from `INFO commandstats` deltas, with the SDK rate
+ * limiter off and on.
+ *
+ * `deno run -A tests/bench/registration.ts [--duration=10] [--connections=64] [--threads=2]`
+ *
+ * @module
+ */
+import IORedis from "ioredis";
+import { freePort, startRedisServer } from "../../lib/redis/mod.ts";
+import { generateApnsKey } from "../support/harness.ts";
+
+/** Options of {@linkcode runRegistrationBench}. */
+export interface RegistrationBenchOptions {
+  /** Seconds per wrk run. Default: 10. */
+  durationSeconds?: number;
+  /** wrk connections. Default: 64. */
+  connections?: number;
+  /** wrk threads. Default: 2. */
+  threads?: number;
+  /** Which runs. Default: all three. */
+  runs?: Array<"edgepush" | "edgepush+ratelimit" | "baseline">;
+}
+
+/** One row of the result table. */
+export interface RegistrationBenchRow {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  /** EVALSHA/EVAL per request: client round trips (all Redis work here is scripts, except the
+   * app lookup, cached 2 s, and the baseline's SET). */
+  roundTripsPerRequest: number;
+  /** Every Redis command per request, including those run inside scripts. */
+  redisCommandsPerRequest: number;
+}
+
+const ADMIN_TOKEN = "bench-admin-token-0123456789";
+
+const WRK_SCRIPT = `
+local counter = 0
+local threads = {}
+local id = 0
+function setup(thread)
+  id = id + 1
+  thread:set("tid", id)
+end
+function init(args)
+  salt = args[1] or "0"
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  counter = counter + 1
+  local token = string.format("%s%08x%08x", salt, tid, counter)
+  return wrk.format(nil, nil, nil,
+    '{"token":"' .. token .. '","environment":"production","attributes":{"appVersion":"1.0.0"}}')
+end
+`;
+
+async function commandStats(io: IORedis.default): Promise<Map<string, number>> {
+  const info = String(await io.info("commandstats"));
+  const out = new Map<string, number>();
+  for (const m of info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)) out.set(m[1], Number(m[2]));
+  return out;
+}
+
+function delta(a: Map<string, number>, b: Map<string, number>, names?: string[]): number {
+  let n = 0;
+  for (const [k, v] of b) {
+    if (k === "info") continue;
+    if (names && !names.includes(k)) continue;
+    n += v - (a.get(k) ?? 0);
+  }
+  return n;
+}
+
+async function waitHttp(url: string, deadlineMs = 20_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    try {
+      const res = await fetch(url, { method: "GET" });
+      await res.body?.cancel();
+      return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function parseLatency(text: string, pct: string): number {
+  const m = new RegExp(`\\s${pct}%\\s+([\\d.]+)(us|ms|s)`).exec(text);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
+}
+
+async function runWrk(
+  url: string,
+  headers: Record<string, string>,
+  opts: Required<Omit<RegistrationBenchOptions, "runs">>,
+  salt: string,
+) {
+  const scriptPath = await Deno.makeTempFile({ suffix: ".lua" });
+  await Deno.writeTextFile(scriptPath, WRK_SCRIPT);
+  const args = [
+    `-t${opts.threads}`,
+    `-c${opts.connections}`,
+    `-d${opts.durationSeconds}s`,
+    "--latency",
+    "-s",
+    scriptPath,
+    ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
+    url,
+    "--",
+    salt,
+  ];
+  const out = await new Deno.Command("wrk", { args, stdout: "piped", stderr: "piped" }).output();
+  await Deno.remove(scriptPath);
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`wrk failed: ${text}`);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
+  return { rps, requests, non2xx, p50: parseLatency(text, "50"), p99: parseLatency(text, "99") };
+}
+
+function spawn(args: string[], env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+}
+
+async function stop(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* gone */ }
+  await child.status;
+}
+
+/** Runs the benchmark and returns one row per run. Needs `wrk` and `redis-server` on PATH. */
+export async function runRegistrationBench(
+  options: RegistrationBenchOptions = {},
+): Promise<RegistrationBenchRow[]> {
+  const opts = {
+    durationSeconds: options.durationSeconds ?? 10,
+    connections: options.connections ?? 64,
+    threads: options.threads ?? 2,
+  };
+  const runs = options.runs ?? ["edgepush", "edgepush+ratelimit", "baseline"];
+  const dataDir = await Deno.makeTempDir({ prefix: "edgepush-bench-" });
+  const redisServer = await startRedisServer({ dataDir, appendOnly: false });
+  const io = new IORedis.default(redisServer.url);
+  const root = new URL("../../", import.meta.url).pathname;
+  const masterKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+  const rows: RegistrationBenchRow[] = [];
+  try {
+    for (const run of runs) {
+      const port = freePort();
+      const child = run === "baseline"
+        ? spawn([
+          "run",
+          "-A",
+          `${root}tests/bench/registration_baseline_server.ts`,
+          String(port),
+          redisServer.url,
+        ], {})
+        : spawn(["run", "-A", `${root}main.ts`], {
+          PORT: String(port),
+          REDIS_URL: redisServer.url,
+          ADMIN_TOKEN,
+          MASTER_KEY: masterKey,
+          LOG_LEVEL: "warn",
+          WORKERS: "0",
+          SDK_RATE_LIMIT_ENABLED: run === "edgepush" ? "false" : "true",
+          // High enough never to refuse: the limiter's cost is what is measured.
+          SDK_RATE_LIMIT: "1000000000/60s",
+        });
+      try {
+        const base = `http://127.0.0.1:${port}`;
+        const headers: Record<string, string> = {};
+        if (run === "baseline") {
+          await waitHttp(`${base}/`);
+        } else {
+          await waitHttp(`${base}/healthz`);
+          const key = await generateApnsKey();
+          const res = await fetch(`${base}/v1/apps`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+            body: JSON.stringify({
+              name: "bench",
+              bundleId: "com.example.bench",
+              apns: { teamId: key.teamId, keyId: key.keyId, privateKey: key.privateKeyPem },
+            }),
+          });
+          if (res.status !== 201) throw new Error(`create app: ${res.status} ${await res.text()}`);
+          headers["X-App-Key"] = (await res.json()).appKey;
+        }
+        const url = `${base}/v1/sdk/installations`;
+        // Warm-up: JIT, script cache, connections.
+        await runWrk(url, headers, { ...opts, durationSeconds: 2 }, "aa".repeat(23) + "01");
+        const before = await commandStats(io);
+        const r = await runWrk(url, headers, opts, "aa".repeat(23) + "02");
+        const after = await commandStats(io);
+        rows.push({
+          name: run === "baseline" ? "bare Hono + 1 Redis SET" : run,
+          requestsPerSecond: Math.round(r.rps),
+          p50Ms: r.p50,
+          p99Ms: r.p99,
+          requests: r.requests,
+          non2xx: r.non2xx,
+          roundTripsPerRequest: +(
+            delta(before, after, run === "baseline" ? ["set"] : ["evalsha", "eval"]) / r.requests
+          ).toFixed(3),
+          redisCommandsPerRequest: +(delta(before, after) / r.requests).toFixed(2),
+        });
+      } finally {
+        await stop(child);
+      }
+    }
+  } finally {
+    io.disconnect();
+    await redisServer.stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  const arg = (name: string) => {
+    const hit = Deno.args.find((a) => a.startsWith(`--${name}=`));
+    return hit ? Number(hit.split("=")[1]) : undefined;
+  };
+  const rows = await runRegistrationBench({
+    durationSeconds: arg("duration"),
+    connections: arg("connections"),
+    threads: arg("threads"),
+  });
+  console.log(
+    `registration bench (${navigator.hardwareConcurrency} cores, wrk -c${
+      arg("connections") ?? 64
+    })`,
+  );
+  console.table(rows);
+}

@@ -14,6 +14,8 @@ import { docsRoutes } from "./docs.ts";
 import { notFound, onError } from "./errors.ts";
 import { observe } from "./middleware/observe.ts";
 import { opsRoutes } from "./ops.ts";
+import { installationRoutes, userRoutes } from "./installations.ts";
+import { sdkRoutes } from "./sdk.ts";
 import { segmentRoutes } from "./segments.ts";
 import { jobRoutes } from "./jobs.ts";
 
@@ -40,6 +42,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", opsRoutes(deps));
   app.route("/", docsRoutes());
   app.route("/v1/apps", appRoutes(deps));
+  app.route("/v1/sdk", sdkRoutes(deps));
+  app.route("/v1/apps/:appId", installationRoutes(deps));
+  app.route("/v1/apps/:appId", userRoutes(deps));
   app.route("/v1/apps/:appId/segments", segmentRoutes(deps));
   app.route("/v1/apps/:appId/jobs", jobRoutes(deps));
   return app;

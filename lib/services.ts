@@ -14,6 +14,8 @@ import { createRegistry, type Registry } from "./registry/mod.ts";
 import { createEvents, type Events } from "./events/mod.ts";
 import { createSdkRateLimiter, type SdkRateLimiter } from "./ratelimit/mod.ts";
 import { createTestSessions, type TestSessions } from "./test_sessions/mod.ts";
+import { createRelay, type Relay } from "./apns/relay.ts";
+import { createSends, type Sends } from "./sends/mod.ts";
 
 /** What {@linkcode createServices} needs. */
 export interface ServiceOptions {
@@ -47,6 +49,10 @@ export interface Services {
   events: Events;
   /** SDK rate limiter; null when disabled. */
   sdkRateLimiter: SdkRateLimiter | null;
+  /** The APNs relay: this process's HTTP/2 pool. `relay.close()` on shutdown. */
+  relay: Relay;
+  /** Campaign sends (creation, status, cancel) and their workers. */
+  sends: Sends;
   logger: Logger;
   metrics: Metrics;
   options: ServiceOptions;
@@ -61,11 +67,33 @@ export function createServices(options: ServiceOptions): Services {
     sdkCacheTtlMs: options.appCacheTtlMs,
     now: options.now,
   });
+  const segments = createSegments({ redis: options.redis, now: options.now });
+  const registry = createRegistry({ redis: options.redis, now: options.now });
+  const relay = createRelay({
+    redis: options.redis,
+    now: options.now,
+    transport: {
+      hosts: { production: options.apns.productionHost, development: options.apns.developmentHost },
+      caPem: options.apns.caPem,
+      connections: options.apns.connections,
+    },
+  });
+  const sends = createSends({
+    redis: options.redis,
+    apps,
+    registry,
+    segments,
+    relay,
+    logger: options.logger,
+    now: options.now,
+  });
   return {
     redis: options.redis,
     apps,
-    segments: createSegments({ redis: options.redis, now: options.now }),
-    registry: createRegistry({ redis: options.redis, now: options.now }),
+    segments,
+    registry,
+    relay,
+    sends,
     testSessions: createTestSessions({ redis: options.redis, now: options.now }),
     events: createEvents({ redis: options.redis }),
     sdkRateLimiter: options.sdkRateLimit

@@ -18,6 +18,7 @@ import { installationRoutes, userRoutes } from "./installations.ts";
 import { sdkRoutes } from "./sdk.ts";
 import { segmentRoutes } from "./segments.ts";
 import { jobRoutes } from "./jobs.ts";
+import { sendRoutes } from "./sends.ts";
 
 /** Default request body limit: 1 MiB. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/apps/:appId", userRoutes(deps));
   app.route("/v1/apps/:appId/segments", segmentRoutes(deps));
   app.route("/v1/apps/:appId/jobs", jobRoutes(deps));
+  app.route("/v1/apps/:appId/sends", sendRoutes(deps));
   return app;
 }
 

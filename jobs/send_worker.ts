@@ -1,0 +1,132 @@
+/**
+ * The send workers, three ways:
+ *
+ * - in-process with `deno task start`: main.ts calls {@linkcode startWorkers} with `WORKERS`;
+ * - as `deno task worker` (any number of processes share the stream): main.ts calls
+ *   {@linkcode runWorkerCommand} and stops it on SIGINT/SIGTERM;
+ * - on Deno Deploy, a per-minute `Deno.cron` tick calls {@linkcode drainFor}, which works for a
+ *   bounded time and returns early when the queue is empty.
+ *
+ * This file is also a standalone entry for tests and benchmarks that spawn worker processes
+ * (`deno run -A jobs/send_worker.ts --redis-url … --master-key … [--apns-production host:port]
+ * [--apns-development host:port] [--apns-ca-file ca.pem] [--workers 1] [--claim-idle-ms 30000]`).
+ * It reads its arguments, not the environment.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createSealedBox } from "../lib/crypto/sealed_box.ts";
+import { createLogger } from "../lib/observability/logger.ts";
+import { createMetrics } from "../lib/observability/metrics.ts";
+import { createRedis } from "../lib/redis/mod.ts";
+import type { WorkerOptions } from "../lib/sends/mod.ts";
+import { createServices, type Services } from "../lib/services.ts";
+
+/** Options of {@linkcode startWorkers}. */
+export interface StartWorkersOptions {
+  services: Services;
+  /** Workers (independent consumers) in this process. 0 starts none. */
+  count: number;
+  /** Stops the workers; each finishes the item it holds first. */
+  signal: AbortSignal;
+  /** Per-worker options (concurrency, claim idle time…); see lib/sends/worker.ts. */
+  worker?: WorkerOptions;
+}
+
+/**
+ * Starts `count` workers in this process. Resolves when they have all stopped (after
+ * `signal` aborts). `deno task start` runs it with `WORKERS` (default 1).
+ */
+export async function startWorkers(options: StartWorkersOptions): Promise<void> {
+  const workers = Array.from(
+    { length: options.count },
+    () => options.services.sends.createWorker(options.worker),
+  );
+  await Promise.all(workers.map((w) => w.run(options.signal)));
+}
+
+/**
+ * Works on the shared queue for at most `ms` milliseconds, returning early once there is
+ * nothing to do; returns the number of items handled. For a per-minute `Deno.cron` on Deploy:
+ * `Deno.cron("send drain", "* * * * *", () => drainFor(services, 50_000))`.
+ */
+export async function drainFor(
+  services: Services,
+  ms: number,
+  worker: WorkerOptions = {},
+): Promise<number> {
+  return await services.sends.createWorker(worker).drain(ms);
+}
+
+/**
+ * `deno task worker`: runs `count` workers until `signal` aborts, then closes the relay's
+ * connections. main.ts wires SIGINT/SIGTERM to `signal`.
+ */
+export async function runWorkerCommand(options: StartWorkersOptions): Promise<void> {
+  options.services.logger.info("send workers started", { count: options.count });
+  try {
+    await startWorkers(options);
+  } finally {
+    await options.services.relay.close();
+    options.services.logger.info("send workers stopped");
+  }
+}
+
+async function cli(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      "redis-url": { type: "string" },
+      "master-key": { type: "string" },
+      "apns-production": { type: "string", default: "api.push.apple.com:443" },
+      "apns-development": { type: "string", default: "api.sandbox.push.apple.com:443" },
+      "apns-ca-file": { type: "string" },
+      "apns-connections": { type: "string", default: "1" },
+      workers: { type: "string", default: "1" },
+      concurrency: { type: "string", default: "4" },
+      "claim-idle-ms": { type: "string", default: "30000" },
+      "log-level": { type: "string", default: "warn" },
+    },
+  });
+  if (!values["redis-url"] || !values["master-key"]) {
+    console.error("usage: send_worker.ts --redis-url redis://… --master-key <base64> [options]");
+    Deno.exit(2);
+  }
+  const handle = createRedis({ kind: "tcp", url: values["redis-url"] });
+  const logger = createLogger({
+    level: values["log-level"] as "warn",
+    fields: { service: "edgepush-worker", pid: Deno.pid },
+  });
+  const services = createServices({
+    redis: handle.redis,
+    box: await createSealedBox(values["master-key"]),
+    logger,
+    metrics: createMetrics(),
+    apns: {
+      productionHost: values["apns-production"]!,
+      developmentHost: values["apns-development"]!,
+      caPem: values["apns-ca-file"] ? await Deno.readTextFile(values["apns-ca-file"]) : undefined,
+      connections: Number(values["apns-connections"]),
+    },
+    sdkRateLimit: null,
+    staleAfterDays: 270,
+  });
+  const controller = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => controller.abort());
+  }
+  await services.sends.queue.ensureGroup();
+  console.log(JSON.stringify({ ready: true, pid: Deno.pid }));
+  await runWorkerCommand({
+    services,
+    count: Number(values.workers),
+    signal: controller.signal,
+    worker: {
+      concurrency: Number(values.concurrency),
+      claimIdleMs: Number(values["claim-idle-ms"]),
+    },
+  });
+  await handle.close();
+}
+
+if (import.meta.main) await cli(Deno.args);

@@ -1,0 +1,43 @@
+/**
+ * Redis keys of sends.
+ *
+ * Per-send state lives under the app's hash tag (`ep:v1:{appId}:send:<sendId>…`), so every Lua
+ * script that updates a send touches one cluster slot. Work that workers poll across apps needs
+ * global keys: one stream of work items (`ep:v1:sendq`, read through the consumer group
+ * `workers`) and one sorted set of scheduled sends (`ep:v1:sendsched`). Those two are only ever
+ * touched by single commands, never together with per-app keys in one script, so they may live
+ * in any slot.
+ *
+ * @module
+ */
+
+/** Redis keys of the sends area. */
+export const sendKeys = {
+  /** Hash: the send record (status, spec, rendered message, counters, timestamps). */
+  send: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}`,
+  /**
+   * Hash: the per-send record of handled installations: id → the batch number that claimed
+   * it, or `d` once its outcome is recorded.
+   */
+  handled: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:handled`,
+  /** Hash: APNs reason → number of failed recipients. */
+  failures: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:failures`,
+  /** Set: sequence numbers of the batches that are done. */
+  batchesDone: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:bdone`,
+  /** List: the explicit audience (installation ids or user ids), read in slices by the resolver. */
+  audience: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:aud`,
+  /** Hash: the token bucket of `ratePerSecond` (shared by every worker). */
+  bucket: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:bucket`,
+  /** String: per-recipient results of a `wait:true` send (JSON), for idempotent replays. */
+  results: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:results`,
+  /** Sorted set: the app's sends by creation time (ms), newest last; trimmed. */
+  index: (appId: string) => `ep:v1:{${appId}}:sends`,
+  /** String: an Idempotency-Key's record (JSON `{bodyHash, sendId}`), keyed by the key's hash. */
+  idempotency: (appId: string, keyHash: string) => `ep:v1:{${appId}}:sendidem:${keyHash}`,
+  /** Stream: work items for workers (resolve steps and recipient batches), all apps. */
+  queue: () => "ep:v1:sendq",
+  /** Consumer group of {@linkcode sendKeys.queue}. */
+  group: () => "workers",
+  /** Sorted set: `appId/sendId` members scored by their `scheduleAt` (ms), all apps. */
+  scheduled: () => "ep:v1:sendsched",
+};

@@ -1,0 +1,214 @@
+/**
+ * Delivery of one batch of a send: claim the recipients, skip the unreachable, send the rest
+ * through the relay in chunks (checking for cancellation and taking rate tokens before each
+ * chunk), apply APNs' feedback to the registry, and record every outcome once.
+ *
+ * @module
+ */
+import type { Apps } from "../apps/mod.ts";
+import type { Recipient, Relay, RelayApp, SendResult } from "../apns/relay.ts";
+import type { Installation, Registry } from "../registry/mod.ts";
+import { isReachable } from "../registry/mod.ts";
+import { applyFeedbackAll, type FeedbackRegistry } from "./feedback.ts";
+import type { Outcome, SendState, SendStore } from "./store.ts";
+
+/** What delivery needs. */
+export interface DeliverDeps {
+  store: SendStore;
+  apps: Pick<Apps, "get" | "credentials" | "recordCredentialError">;
+  registry: Pick<Registry, "getMany"> & FeedbackRegistry;
+  relay: Pick<Relay, "sendBatch">;
+  /** Recipients per relay call (and per cancel/rate check). Default: 250. */
+  chunkSize?: number;
+  /** Sleep, for rate limiting. Default: setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+  /** How long an app's decrypted credential is reused, ms. Default: 10,000. */
+  appCacheMs?: number;
+  /** Clock. Default: Date.now. */
+  now?: () => number;
+}
+
+/** Why an installation is skipped, or null when it can be sent to. */
+export function skipReason(
+  inst: Installation | null,
+  environment: "production" | "development" | null,
+): string | null {
+  if (!inst) return "NotFound";
+  if (inst.pushAuthorization === "denied") return "Denied";
+  if (inst.status !== "active") return `Inactive:${inst.status}`;
+  if (!inst.token) return "NoToken";
+  if (!isReachable(inst)) return "Stale";
+  if (environment && inst.environment !== environment) return "EnvironmentFiltered";
+  return null;
+}
+
+/** A recipient from an installation that passed {@linkcode skipReason}. */
+export function toRecipient(inst: Installation): Recipient {
+  return {
+    installationId: inst.installationId,
+    token: inst.token!,
+    environment: inst.environment,
+    registeredAt: inst.registeredAt ? Date.parse(inst.registeredAt) : 0,
+  };
+}
+
+/** What delivering a batch did. */
+export interface DeliverReport {
+  /** Per-recipient results in claim order (for `wait:true`). */
+  results: Array<
+    { installationId: string; status: Outcome["outcome"]; apnsId?: string; reason?: string }
+  >;
+  /** Set when the send stopped: cancelled, failed (credential) or gone. */
+  stopped?: "cancelled" | "failed" | "gone";
+}
+
+/** Creates the batch deliverer (holds a small cache of app credentials). */
+export function createDeliverer(deps: DeliverDeps) {
+  const chunkSize = deps.chunkSize ?? 250;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const appCacheMs = deps.appCacheMs ?? 10_000;
+  const appCache = new Map<string, { app: RelayApp; until: number }>();
+
+  async function relayApp(appId: string): Promise<RelayApp> {
+    const cached = appCache.get(appId);
+    if (cached && cached.until > now()) return cached.app;
+    const record = await deps.apps.get(appId);
+    const credentials = await deps.apps.credentials(record);
+    // Every app has a token credential; it is preferred over an optional certificate.
+    const app: RelayApp = {
+      bundleId: record.bundleId,
+      credential: { kind: "token", ...credentials.token },
+    };
+    if (appCache.size > 1_000) appCache.clear();
+    appCache.set(appId, { app, until: now() + appCacheMs });
+    return app;
+  }
+
+  /** Takes up to `wanted` tokens of the send's rate; waits while none are left. */
+  async function takeRate(send: SendState, wanted: number): Promise<number | null> {
+    const rate = send.ratePerSecond!;
+    const capacity = Math.max(1, Math.ceil(rate / 5));
+    while (true) {
+      const { granted, waitMs } = await deps.store.takeTokens(
+        send.appId,
+        send.sendId,
+        rate,
+        capacity,
+        Math.min(wanted, capacity),
+      );
+      if (granted > 0) return granted;
+      await sleep(Math.min(Math.max(waitMs, 1), 200));
+      if (await stoppedStatus(send)) return null;
+    }
+  }
+
+  async function stoppedStatus(send: SendState): Promise<DeliverReport["stopped"]> {
+    const status = await deps.store.status(send.appId, send.sendId);
+    if (status === null) return "gone";
+    if (status === "cancelled" || status === "failed") return status;
+    return undefined;
+  }
+
+  return {
+    /**
+     * Delivers `ids` (batch `seq`) of `send`; `hooks.heartbeat` runs before each chunk.
+     * Returns per-recipient results and whether the send stopped. Throws only on infrastructure errors (Redis); the batch is then retried.
+     */
+    async deliver(
+      send: SendState,
+      seq: number,
+      ids: readonly string[],
+      hooks: { heartbeat?: () => Promise<void> } = {},
+    ): Promise<DeliverReport> {
+      const report: DeliverReport = { results: [] };
+      const unique = [...new Set(ids)];
+      const owned = await deps.store.claim(send.appId, send.sendId, seq, unique);
+      const mine = unique.filter((_, i) => owned[i]);
+      if (mine.length === 0) return report;
+      const installations = await deps.registry.getMany(send.appId, mine);
+      const skipped: Outcome[] = [];
+      const recipients: Recipient[] = [];
+      installations.forEach((inst, i) => {
+        const reason = skipReason(inst, send.environment);
+        if (reason) {
+          skipped.push({
+            installationId: mine[i],
+            outcome: "skipped",
+            attempted: false,
+            invalidated: false,
+            reason,
+          });
+        } else recipients.push(toRecipient(inst!));
+      });
+      await deps.store.record(send.appId, send.sendId, skipped);
+      for (const s of skipped) {
+        report.results.push({
+          installationId: s.installationId,
+          status: "skipped",
+          reason: s.reason,
+        });
+      }
+      if (recipients.length === 0) return report;
+      const app = await relayApp(send.appId);
+      const message = { body: send.body, headers: send.headers };
+      let offset = 0;
+      while (offset < recipients.length) {
+        const stopped = await stoppedStatus(send);
+        if (stopped) return { ...report, stopped };
+        await hooks.heartbeat?.();
+        let size = Math.min(chunkSize, recipients.length - offset);
+        if (send.ratePerSecond) {
+          const granted = await takeRate(send, size);
+          if (granted === null) return { ...report, stopped: await stoppedStatus(send) };
+          size = granted;
+        }
+        const chunk = recipients.slice(offset, offset + size);
+        offset += size;
+        const results = await deps.relay.sendBatch(app, message, chunk);
+        const credentialError = results.find((r) => r.credentialError)?.credentialError;
+        const usable: Array<[Recipient, SendResult]> = [];
+        results.forEach((r, i) => {
+          if (!r.credentialError) usable.push([chunk[i], r]);
+        });
+        const outcomes = await applyFeedbackAll(
+          deps.registry,
+          send.appId,
+          usable.map(([rec]) => rec),
+          usable.map(([, r]) => r),
+        );
+        await deps.store.record(send.appId, send.sendId, outcomes);
+        usable.forEach(([, r]) => {
+          report.results.push({
+            installationId: r.installationId,
+            status: r.status,
+            ...(r.apnsId ? { apnsId: r.apnsId } : {}),
+            ...(r.reason ? { reason: r.reason } : {}),
+          });
+        });
+        if (credentialError) {
+          await deps.store.transition(
+            send.appId,
+            send.sendId,
+            "failed",
+            ["queued", "resolving", "sending"],
+            credentialError,
+          );
+          await deps.apps.recordCredentialError(send.appId, credentialError);
+          appCache.delete(send.appId);
+          results.forEach((r) => {
+            if (r.credentialError) {
+              report.results.push({
+                installationId: r.installationId,
+                status: "failed",
+                reason: r.reason ?? credentialError.reason,
+              });
+            }
+          });
+          return { ...report, stopped: "failed" };
+        }
+      }
+      return report;
+    },
+  };
+}

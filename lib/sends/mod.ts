@@ -1,0 +1,16 @@
+/**
+ * Campaign sends: creation (idempotent, `wait:true` for small audiences), resolution into a
+ * shared Redis Stream, workers with a consumer group and `XAUTOCLAIM`, per-send handled record,
+ * cancel, schedule, rate limit and the funnel.
+ *
+ * @module
+ */
+export * from "./schemas.ts";
+export * from "./sends.ts";
+export * from "./store.ts";
+export * from "./queue.ts";
+export * from "./worker.ts";
+export * from "./deliver.ts";
+export * from "./feedback.ts";
+export { resolveStep } from "./resolver.ts";
+export { sendKeys } from "./_keys.ts";

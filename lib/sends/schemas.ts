@@ -1,0 +1,156 @@
+/**
+ * Request and response schemas of the sends API (`/v1/apps/:appId/sends`).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ApsSchema, NotificationSchema } from "../apns/payload.ts";
+import { PrioritySchema, PushTypeSchema } from "../apns/headers.ts";
+import { Environment, InstallationId, SendId, UserId } from "../registry/schemas.ts";
+import { SegmentId } from "../segments/schemas.ts";
+
+/** Most explicit recipients (user ids or installation ids) in one send request. */
+export const MAX_EXPLICIT_RECIPIENTS = 10_000;
+/** Most recipients of a `wait:true` send, before and after expanding user ids. */
+export const MAX_WAIT_RECIPIENTS = 100;
+
+/** Who receives a send: a segment, users, installations or every reachable installation. */
+export const Audience = z.union([
+  z.strictObject({ segment: SegmentId }),
+  z.strictObject({ userIds: z.array(UserId).min(1).max(MAX_EXPLICIT_RECIPIENTS) }),
+  z.strictObject({
+    installationIds: z.array(InstallationId).min(1).max(MAX_EXPLICIT_RECIPIENTS),
+  }),
+  z.strictObject({ all: z.literal(true) }),
+]);
+
+/** An audience. */
+export type AudienceData = z.infer<typeof Audience>;
+
+const IsoTime = z.iso.datetime({ offset: true });
+
+/** `POST /v1/apps/:appId/sends` body. */
+export const CreateSendBody = z.strictObject({
+  audience: Audience,
+  notification: NotificationSchema.optional(),
+  aps: ApsSchema.optional(),
+  pushType: PushTypeSchema.optional(),
+  priority: PrioritySchema.optional(),
+  expiresAt: IsoTime.optional(),
+  collapseId: z.string().min(1).max(64).optional(),
+  environment: Environment.optional(),
+  scheduleAt: IsoTime.optional(),
+  ratePerSecond: z.number().int().min(1).max(100_000).optional(),
+  wait: z.boolean().optional(),
+}).superRefine((body, ctx) => {
+  if (!body.notification && !body.aps && (body.pushType ?? "alert") !== "background") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["notification"],
+      message: "a notification or an aps dictionary is required (except for background pushes)",
+    });
+  }
+  if (body.wait && body.scheduleAt) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["wait"],
+      message: "wait:true cannot be combined with scheduleAt",
+    });
+  }
+  if (body.wait && body.ratePerSecond) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["wait"],
+      message: "wait:true cannot be combined with ratePerSecond",
+    });
+  }
+  const explicit = "userIds" in body.audience
+    ? body.audience.userIds
+    : "installationIds" in body.audience
+    ? body.audience.installationIds
+    : [];
+  if (body.wait && explicit.length > MAX_WAIT_RECIPIENTS) {
+    ctx.addIssue({
+      code: "too_big",
+      origin: "array",
+      maximum: MAX_WAIT_RECIPIENTS,
+      path: ["audience"],
+      message: `wait:true allows at most ${MAX_WAIT_RECIPIENTS} recipients`,
+    });
+  }
+});
+
+/** A validated send request. */
+export type CreateSendInput = z.infer<typeof CreateSendBody>;
+
+/** `:appId` + `:sendId` path parameters. */
+/** A send id. */
+export { SendId };
+
+/** `GET …/sends` query. */
+export const ListSendsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+/** Statuses of a send. */
+export const SendStatus = z.enum([
+  "scheduled",
+  "queued",
+  "resolving",
+  "sending",
+  "completed",
+  "cancelled",
+  "failed",
+]);
+
+/** A send's status. */
+export type SendStatusValue = z.infer<typeof SendStatus>;
+
+/** The funnel of a send. */
+export const SendCounts = z.object({
+  targeted: z.number().int(),
+  attempted: z.number().int(),
+  accepted: z.number().int(),
+  failed: z.number().int(),
+  invalidated: z.number().int(),
+  skipped: z.number().int(),
+  delivered: z.number().int(),
+  opened: z.number().int(),
+});
+
+/** `GET …/sends/:sendId`. */
+export const SendView = z.object({
+  sendId: SendId,
+  status: SendStatus,
+  counts: SendCounts,
+  failures: z.record(z.string(), z.number().int()),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  scheduleAt: z.string().nullable(),
+  /** Why a `failed` send stopped (a credential error, for example); null otherwise. */
+  error: z.object({ reason: z.string(), message: z.string() }).nullable(),
+});
+
+/** A send as the API shows it. */
+export type SendViewData = z.infer<typeof SendView>;
+
+/** `POST …/sends` → 202. */
+export const SendAccepted = z.object({ sendId: SendId, status: SendStatus });
+
+/** One recipient's answer in a `wait:true` send. */
+export const RecipientResult = z.object({
+  installationId: z.string(),
+  status: z.enum(["accepted", "failed", "skipped"]),
+  apnsId: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+/** A recipient result. */
+export type RecipientResultData = z.infer<typeof RecipientResult>;
+
+/** `POST …/sends` with `wait:true` → 200. */
+export const SendWaitResult = z.object({ sendId: SendId, results: z.array(RecipientResult) });
+
+/** `GET …/sends`. */
+export const SendList = z.object({ sends: z.array(SendView) });

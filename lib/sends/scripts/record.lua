@@ -1,0 +1,47 @@
+-- record: stores the final outcome of recipients of one send, each at most once, together with
+-- the funnel counters, in one atomic step. A batch retried after a crash calls it again for the
+-- same ids; those are ignored, so nothing is counted twice.
+--
+-- KEYS[1]  the send hash
+-- KEYS[2]  the send's recipient hash (installation id -> batch number, or "d" when done)
+-- KEYS[3]  the send's failures hash (APNs reason -> count)
+-- ARGV[1]  now (epoch ms)
+-- ARGV[2…] groups of five, one per recipient:
+--            installation id,
+--            outcome: "a" accepted | "f" failed | "s" skipped,
+--            attempted: "1" when at least one APNs request was made, else "0",
+--            invalidated: "1" when the registry applied the invalidation, else "0",
+--            reason: the APNs (or skip) reason, "" when none
+-- Reply: the number of recipients newly recorded; -1 when the send does not exist.
+if redis.call("EXISTS", KEYS[1]) == 0 then
+  return -1
+end
+local counts = { a = 0, f = 0, s = 0 }
+local attempted, invalidated, recorded = 0, 0, 0
+for i = 2, #ARGV, 5 do
+  if redis.call("HGET", KEYS[2], ARGV[i]) ~= "d" then
+    redis.call("HSET", KEYS[2], ARGV[i], "d")
+    recorded = recorded + 1
+    local outcome = ARGV[i + 1]
+    counts[outcome] = counts[outcome] + 1
+    if ARGV[i + 2] == "1" then attempted = attempted + 1 end
+    if ARGV[i + 3] == "1" then invalidated = invalidated + 1 end
+    if outcome == "f" and ARGV[i + 4] ~= "" then
+      redis.call("HINCRBY", KEYS[3], ARGV[i + 4], 1)
+    end
+  end
+end
+if recorded > 0 then
+  redis.call("HINCRBY", KEYS[1], "targeted", recorded)
+  redis.call("HINCRBY", KEYS[1], "accepted", counts.a)
+  redis.call("HINCRBY", KEYS[1], "failed", counts.f)
+  redis.call("HINCRBY", KEYS[1], "skipped", counts.s)
+  redis.call("HINCRBY", KEYS[1], "attempted", attempted)
+  redis.call("HINCRBY", KEYS[1], "invalidated", invalidated)
+end
+local status = redis.call("HGET", KEYS[1], "status")
+if status == "queued" or status == "resolving" then
+  redis.call("HSET", KEYS[1], "status", "sending")
+end
+redis.call("HSETNX", KEYS[1], "startedAt", ARGV[1])
+return recorded

@@ -1,0 +1,330 @@
+/**
+ * The sends service: creates sends (idempotently), answers `wait:true` sends synchronously,
+ * reads status and funnel, lists and cancels; and builds the workers that do the rest.
+ *
+ * ```ts
+ * const sends = createSends({ redis, apps, registry, segments, relay, logger });
+ * const { body } = await sends.create(app, { audience: { segment: "vip" }, notification });
+ * const worker = sends.createWorker(); await worker.run(signal);
+ * ```
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import type { AppRecord, Apps } from "../apps/mod.ts";
+import { buildHeaders } from "../apns/headers.ts";
+import { buildPayload } from "../apns/payload.ts";
+import type { Relay } from "../apns/relay.ts";
+import { randomId, sha256Hex } from "../auth/secrets.ts";
+import { Conflict, ValidationFailed } from "../errors.ts";
+import { readEventCounts } from "../events/mod.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Registry } from "../registry/mod.ts";
+import { registryKeys } from "../registry/mod.ts";
+import type { Segments } from "../segments/mod.ts";
+import { sendKeys } from "./_keys.ts";
+import { createDeliverer } from "./deliver.ts";
+import { createQueue } from "./queue.ts";
+import { resolveAll } from "./resolver.ts";
+import {
+  type CreateSendInput,
+  MAX_WAIT_RECIPIENTS,
+  type RecipientResultData,
+  type SendStatusValue,
+  type SendViewData,
+} from "./schemas.ts";
+import { type AudienceSpec, createSendStore, SendNotFound, type SendState } from "./store.ts";
+import { createWorker, type Worker, type WorkerOptions } from "./worker.ts";
+
+/** Options of {@linkcode createSends}. */
+export interface SendsOptions {
+  redis: Redis;
+  apps: Pick<Apps, "get" | "credentials" | "recordCredentialError">;
+  registry: Registry;
+  segments: Pick<Segments, "get" | "scanReachable" | "reachableCount">;
+  relay: Pick<Relay, "sendBatch">;
+  logger: Logger;
+  /** Clock. Default: `Date.now`. */
+  now?: () => number;
+  /** Installation ids per queued batch. Default: 500. */
+  batchSize?: number;
+  /** Recipients per relay call. Default: 250. */
+  chunkSize?: number;
+  /** Idempotency keys are remembered this long, ms. Default: 24 h. */
+  idempotencyTtlMs?: number;
+}
+
+/** The answer to `POST …/sends`. */
+export type CreateSendResult =
+  | { status: 202; body: { sendId: string; status: SendStatusValue } }
+  | { status: 200; body: { sendId: string; results: RecipientResultData[] } };
+
+interface IdempotencyRecord {
+  bodyHash: string;
+  sendId: string;
+  response?: CreateSendResult;
+}
+
+/** The sends service. */
+export type Sends = ReturnType<typeof createSends>;
+
+/** Creates the sends service. */
+export function createSends(options: SendsOptions) {
+  const { redis, registry, segments } = options;
+  const now = options.now ?? Date.now;
+  const idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
+  const store = createSendStore({ redis, now });
+  const queue = createQueue({ redis });
+  const deliverer = createDeliverer({
+    store,
+    apps: options.apps,
+    registry,
+    relay: options.relay,
+    chunkSize: options.chunkSize,
+    now,
+  });
+
+  async function view(send: SendState): Promise<SendViewData> {
+    const [failures, events] = await Promise.all([
+      store.failures(send.appId, send.sendId),
+      readEventCounts(redis, send.appId, send.sendId),
+    ]);
+    return store.view(send, { failures, ...events });
+  }
+
+  function render(app: AppRecord, sendId: string, input: CreateSendInput) {
+    const pushType = input.pushType ?? "alert";
+    const headers = buildHeaders({
+      bundleId: app.bundleId,
+      pushType,
+      priority: input.priority,
+      expiresAt: input.expiresAt ? Date.parse(input.expiresAt) : undefined,
+      collapseId: input.collapseId,
+    });
+    // The SDK reports delivered/opened events with this send id.
+    const payload = buildPayload({
+      notification: input.notification,
+      aps: input.aps,
+      pushType,
+      extra: { sendId },
+    });
+    return { body: payload.body, headers };
+  }
+
+  function audienceSpec(input: CreateSendInput): { spec: AudienceSpec; ids?: string[] } {
+    const a = input.audience;
+    if ("segment" in a) return { spec: { kind: "segment", segmentId: a.segment } };
+    if ("userIds" in a) return { spec: { kind: "userIds" }, ids: [...new Set(a.userIds)] };
+    if ("installationIds" in a) {
+      return { spec: { kind: "installationIds" }, ids: [...new Set(a.installationIds)] };
+    }
+    return { spec: { kind: "all" } };
+  }
+
+  /** The recipients of a `wait:true` send; 400 when there are more than 100. */
+  async function waitRecipients(
+    appId: string,
+    input: CreateSendInput,
+    spec: AudienceSpec,
+    ids: string[] | undefined,
+  ): Promise<string[]> {
+    const envs = input.environment ? [input.environment] : ["production", "development"] as const;
+    const tooMany = (n: number) =>
+      new ValidationFailed(
+        `wait:true allows at most ${MAX_WAIT_RECIPIENTS} recipients; this audience has ${n}`,
+        [{ path: "audience", recipients: n, limit: MAX_WAIT_RECIPIENTS }],
+      );
+    if (spec.kind === "installationIds") return ids!;
+    if (spec.kind === "userIds") {
+      const found = (await Promise.all(ids!.map((u) => registry.userInstallations(appId, u))))
+        .flat()
+        .filter((inst) => inst.status === "active" && envs.includes(inst.environment));
+      if (found.length > MAX_WAIT_RECIPIENTS) throw tooMany(found.length);
+      return found.map((inst) => inst.installationId);
+    }
+    let count = 0;
+    if (spec.kind === "segment") {
+      const counts = await segments.reachableCount(appId, spec.segmentId);
+      for (const env of envs) count += counts[env];
+    } else {
+      for (const env of envs) {
+        count += Number(await redis.scard(registryKeys.reachable(appId, env)));
+      }
+    }
+    if (count > MAX_WAIT_RECIPIENTS) throw tooMany(count);
+    const draft = { appId, sendId: "", audience: spec, environment: input.environment ?? null };
+    const all = await resolveAll(
+      { redis, segments, registry },
+      draft as SendState,
+      MAX_WAIT_RECIPIENTS,
+    );
+    if (all === null) throw tooMany(MAX_WAIT_RECIPIENTS + 1);
+    return all;
+  }
+
+  async function readIdempotency(key: string): Promise<IdempotencyRecord | null> {
+    const raw = await redis.get<string>(key);
+    return raw ? JSON.parse(String(raw)) as IdempotencyRecord : null;
+  }
+
+  async function replay(
+    appId: string,
+    record: IdempotencyRecord,
+    bodyHash: string,
+  ): Promise<CreateSendResult> {
+    if (record.bodyHash !== bodyHash) {
+      throw new Conflict("this Idempotency-Key was already used with a different request body");
+    }
+    if (record.response) return record.response;
+    const status = await store.status(appId, record.sendId);
+    return { status: 202, body: { sendId: record.sendId, status: status ?? "queued" } };
+  }
+
+  return {
+    store,
+    queue,
+
+    /**
+     * Creates a send. Renders and size-checks the payload first, so a bad request writes
+     * nothing. With `wait:true` the send happens now and the results come back (200);
+     * otherwise the send is queued or scheduled (202) and workers resolve the audience.
+     * @throws {ValidationFailed} for a payload over its limit, bad headers, or wait:true over 100.
+     * @throws {Conflict} when `idempotencyKey` was used with another body.
+     * @throws {SegmentNotFound} for an unknown segment.
+     */
+    async create(
+      app: AppRecord,
+      input: CreateSendInput,
+      idempotencyKey?: string,
+    ): Promise<CreateSendResult> {
+      const appId = app.appId;
+      let idemKey: string | undefined;
+      let bodyHash = "";
+      if (idempotencyKey !== undefined) {
+        if (idempotencyKey.length === 0 || idempotencyKey.length > 255) {
+          throw new ValidationFailed("Idempotency-Key must be 1–255 characters");
+        }
+        idemKey = sendKeys.idempotency(appId, await sha256Hex(idempotencyKey));
+        bodyHash = await sha256Hex(canonicalJson(input));
+        const existing = await readIdempotency(idemKey);
+        if (existing) return await replay(appId, existing, bodyHash);
+      }
+      const sendId = `snd_${randomId(12)}`;
+      const message = render(app, sendId, input);
+      const { spec, ids } = audienceSpec(input);
+      if (spec.kind === "segment") await segments.get(appId, spec.segmentId);
+      const waitIds = input.wait ? await waitRecipients(appId, input, spec, ids) : undefined;
+      if (idemKey) {
+        const record: IdempotencyRecord = { bodyHash, sendId };
+        const taken = await redis.set(idemKey, JSON.stringify(record), {
+          nx: true,
+          px: idempotencyTtlMs,
+        });
+        if (taken !== "OK") {
+          const existing = await readIdempotency(idemKey);
+          if (existing) return await replay(appId, existing, bodyHash);
+        }
+      }
+      const scheduleAt = input.scheduleAt ? Date.parse(input.scheduleAt) : null;
+      const scheduled = scheduleAt !== null && scheduleAt > now();
+      await store.create({
+        appId,
+        sendId,
+        status: waitIds ? "sending" : scheduled ? "scheduled" : "queued",
+        audience: spec,
+        ids: waitIds ? undefined : ids,
+        environment: input.environment ?? null,
+        ratePerSecond: input.ratePerSecond ?? null,
+        scheduleAt,
+        ...message,
+      });
+      let result: CreateSendResult;
+      if (waitIds) {
+        const send = (await store.load(appId, sendId))!;
+        const report = await deliverer.deliver(send, 0, waitIds);
+        if (!report.stopped) {
+          await store.progress(appId, sendId, { issued: 1, resolved: true, batchDone: 0 });
+        }
+        result = { status: 200, body: { sendId, results: report.results } };
+      } else if (scheduled) {
+        await queue.schedule(appId, sendId, scheduleAt!);
+        result = { status: 202, body: { sendId, status: "scheduled" } };
+      } else {
+        await queue.push({
+          kind: "resolve",
+          appId,
+          sendId,
+          at: { source: 0, cursor: "0", seq: 0 },
+        });
+        result = { status: 202, body: { sendId, status: "queued" } };
+      }
+      if (idemKey) {
+        const record: IdempotencyRecord = { bodyHash, sendId, response: result };
+        await redis.set(idemKey, JSON.stringify(record), { px: idempotencyTtlMs });
+      }
+      return result;
+    },
+
+    /** A send's status and funnel. @throws {SendNotFound} */
+    async get(appId: string, sendId: string): Promise<SendViewData> {
+      const send = await store.load(appId, sendId);
+      if (!send) throw new SendNotFound();
+      return await view(send);
+    },
+
+    /** The app's most recent sends, newest first. */
+    async list(appId: string, limit = 50): Promise<SendViewData[]> {
+      const ids = await store.recent(appId, limit);
+      const found = await Promise.all(ids.map((id) => store.load(appId, id)));
+      return await Promise.all(found.filter((s): s is SendState => s !== null).map(view));
+    },
+
+    /**
+     * Cancels a send: workers check the status before every chunk, so nothing more goes out
+     * within about a chunk's time. Cancelling a cancelled send is a no-op.
+     * @throws {SendNotFound}
+     * @throws {Conflict} when the send already completed or failed.
+     */
+    async cancel(appId: string, sendId: string): Promise<SendViewData> {
+      const { changed, before } = await store.transition(appId, sendId, "cancelled", [
+        "scheduled",
+        "queued",
+        "resolving",
+        "sending",
+      ]);
+      if (before === null) throw new SendNotFound();
+      if (!changed && before !== "cancelled") {
+        throw new Conflict(`the send is already ${before}`);
+      }
+      if (changed && before === "scheduled") await queue.unschedule(appId, sendId);
+      return await this.get(appId, sendId);
+    },
+
+    /** Builds a worker over the shared queue (see lib/sends/worker.ts). */
+    createWorker(workerOptions: WorkerOptions = {}): Worker {
+      return createWorker({
+        redis,
+        store,
+        queue,
+        segments,
+        registry,
+        deliverer,
+        logger: options.logger,
+        now,
+        batchSize: options.batchSize,
+      }, workerOptions);
+    },
+  };
+}
+
+/** JSON with sorted object keys, so equal bodies hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

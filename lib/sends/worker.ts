@@ -1,0 +1,181 @@
+/**
+ * The send worker: reads work items from the shared stream through the consumer group,
+ * reclaims items whose worker stalled or died (`XAUTOCLAIM`), runs resolution steps and batch
+ * deliveries, and promotes scheduled sends when they fall due. Any number of workers, in any
+ * number of processes, share the queue.
+ *
+ * @module
+ */
+import type { Logger } from "../observability/logger.ts";
+import { randomId } from "../auth/secrets.ts";
+import type { createDeliverer } from "./deliver.ts";
+import type { QueueEntry } from "./queue.ts";
+import { type ResolverDeps, resolveStep } from "./resolver.ts";
+import type { SendStore } from "./store.ts";
+
+/** What a worker needs (see `createSends`, which builds it). */
+export interface WorkerDeps extends ResolverDeps {
+  store: SendStore;
+  deliverer: ReturnType<typeof createDeliverer>;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Options of {@linkcode createWorker}. */
+export interface WorkerOptions {
+  /** Consumer name in the group. Default: a random, process-unique name. */
+  consumer?: string;
+  /** Items this worker handles at once. Default: 4. */
+  concurrency?: number;
+  /** An item idle this long (ms) is taken over from its worker. Default: 30,000. */
+  claimIdleMs?: number;
+  /** Longest pause between polls when the queue is empty, ms. Default: 200. */
+  maxIdleMs?: number;
+  /** How often scheduled sends are checked, ms. Default: 1,000. */
+  scheduleEveryMs?: number;
+}
+
+/** A worker: `run` until a signal, or `drain` for a bounded time. */
+export interface Worker {
+  /** The consumer name. */
+  readonly consumer: string;
+  /** Runs until `signal` aborts; resolves once in-flight items are finished. */
+  run(signal: AbortSignal): Promise<void>;
+  /**
+   * Works until `ms` have passed or nothing is left to do; returns the items handled. For the
+   * per-minute `Deno.cron` tick on Deploy.
+   */
+  drain(ms: number): Promise<number>;
+  /** Handles at most one item (or promotes due sends); true when there was work. For tests. */
+  step(): Promise<boolean>;
+}
+
+/** Creates a worker over the shared queue. */
+export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Worker {
+  const { queue, store, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const consumer = options.consumer ?? `w-${randomId(6)}`;
+  const concurrency = options.concurrency ?? 4;
+  const claimIdleMs = options.claimIdleMs ?? 30_000;
+  const maxIdleMs = options.maxIdleMs ?? 200;
+  const scheduleEveryMs = options.scheduleEveryMs ?? 1_000;
+  let lastSchedule = 0;
+  let lastReclaim = 0;
+
+  async function promoteDue(): Promise<number> {
+    if (now() - lastSchedule < scheduleEveryMs) return 0;
+    lastSchedule = now();
+    let promoted = 0;
+    for (const { appId, sendId } of await queue.due(now(), 20)) {
+      if (!(await queue.unschedule(appId, sendId))) continue;
+      const { changed } = await store.transition(appId, sendId, "queued", ["scheduled"]);
+      if (!changed) continue;
+      await queue.push({ kind: "resolve", appId, sendId, at: { source: 0, cursor: "0", seq: 0 } });
+      promoted++;
+    }
+    return promoted;
+  }
+
+  async function next(): Promise<QueueEntry | undefined> {
+    if (now() - lastReclaim >= Math.min(claimIdleMs / 2, 5_000)) {
+      lastReclaim = now();
+      const [stalled] = await queue.reclaim(consumer, claimIdleMs, 1);
+      if (stalled) return stalled;
+    }
+    const [fresh] = await queue.read(consumer, 1);
+    return fresh;
+  }
+
+  async function handle(entry: QueueEntry): Promise<void> {
+    const item = entry.item;
+    if (!item) return await queue.ack(entry.id);
+    const send = await store.load(item.appId, item.sendId);
+    if (!send || send.status === "cancelled" || send.status === "failed") {
+      return await queue.ack(entry.id);
+    }
+    if (item.kind === "resolve") {
+      if (send.status !== "completed") await resolveStep(deps, send, item.at);
+      return await queue.ack(entry.id);
+    }
+    // Touching the entry before each chunk keeps a slow but live worker from losing it.
+    const report = await deps.deliverer.deliver(send, item.seq, item.ids, {
+      heartbeat: () => queue.touch(consumer, entry.id),
+    });
+    if (!report.stopped) await store.progress(item.appId, item.sendId, { batchDone: item.seq });
+    await queue.ack(entry.id);
+  }
+
+  /** One item; true when there was one. Errors leave the item pending for a retry. */
+  async function once(): Promise<boolean> {
+    await promoteDue();
+    const entry = await next();
+    if (!entry) return false;
+    try {
+      await handle(entry);
+    } catch (error) {
+      logger.warn("send work item failed; it will be retried", {
+        entry: entry.id,
+        sendId: entry.item?.sendId,
+        error: (error as Error).message,
+      });
+    }
+    return true;
+  }
+
+  async function loop(signal: AbortSignal, deadline: number, counter: { n: number }) {
+    let idle = 5;
+    let idlePolls = 0;
+    while (!signal.aborted && now() < deadline) {
+      let worked = false;
+      try {
+        worked = await once();
+      } catch (error) {
+        logger.warn("send worker poll failed", { error: (error as Error).message });
+      }
+      if (worked) {
+        counter.n++;
+        idle = 5;
+        idlePolls = 0;
+        continue;
+      }
+      idlePolls++;
+      if (deadline !== Infinity && idlePolls >= 3) return;
+      await pause(idle, signal);
+      idle = Math.min(idle * 2, maxIdleMs);
+    }
+  }
+
+  async function many(signal: AbortSignal, deadline: number): Promise<number> {
+    await queue.ensureGroup();
+    const counter = { n: 0 };
+    await Promise.all(Array.from({ length: concurrency }, () => loop(signal, deadline, counter)));
+    return counter.n;
+  }
+
+  return {
+    consumer,
+    async run(signal) {
+      await many(signal, Infinity);
+    },
+    async drain(ms) {
+      return await many(new AbortController().signal, now() + ms);
+    },
+    async step() {
+      await queue.ensureGroup();
+      return await once();
+    },
+  };
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}

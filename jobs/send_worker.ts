@@ -9,7 +9,8 @@
  *
  * This file is also a standalone entry for tests and benchmarks that spawn worker processes
  * (`deno run -A jobs/send_worker.ts --redis-url … --master-key … [--apns-production host:port]
- * [--apns-development host:port] [--apns-ca-file ca.pem] [--workers 1] [--claim-idle-ms 30000]`).
+ * [--apns-development host:port] [--apns-ca-file ca.pem] [--workers 1] [--concurrency 4]
+ * [--claim-idle-ms 30000] [--uncertain skip|resend]`).
  * It reads its arguments, not the environment.
  *
  * @module
@@ -85,6 +86,7 @@ async function cli(args: string[]): Promise<void> {
       workers: { type: "string", default: "1" },
       concurrency: { type: "string", default: "4" },
       "claim-idle-ms": { type: "string", default: "30000" },
+      uncertain: { type: "string", default: "skip" },
       "log-level": { type: "string", default: "warn" },
     },
   });
@@ -124,6 +126,7 @@ async function cli(args: string[]): Promise<void> {
     worker: {
       concurrency: Number(values.concurrency),
       claimIdleMs: Number(values["claim-idle-ms"]),
+      uncertain: values.uncertain === "resend" ? "resend" : "skip",
     },
   });
   await handle.close();

@@ -22,6 +22,17 @@ export interface DeliverDeps {
   chunkSize?: number;
   /** Sleep, for rate limiting. Default: setTimeout. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * What a retried batch does with recipients it claimed before it crashed, whose outcome was
+   * never recorded (APNs may or may not have them):
+   * - `"skip"` (default): record them as failed with reason `Unconfirmed` without sending
+   *   again. Nobody gets the send twice. Claims are per chunk, so these are only the pushes in
+   *   flight when the worker died, which had (almost always) been written to APNs already: in
+   *   the crash test every one of them reached the mock.
+   * - `"resend"`: send them again. Nobody is lost even if the crash came before the write;
+   *   the in-flight pushes that did reach APNs go out twice.
+   */
+  uncertain?: "resend" | "skip";
   /** How long an app's decrypted credential is reused, ms. Default: 10,000. */
   appCacheMs?: number;
   /** Clock. Default: Date.now. */
@@ -119,57 +130,70 @@ export function createDeliverer(deps: DeliverDeps) {
       send: SendState,
       seq: number,
       ids: readonly string[],
-      hooks: { heartbeat?: () => Promise<void> } = {},
+      hooks: { heartbeat?: () => Promise<void>; uncertain?: "resend" | "skip" } = {},
     ): Promise<DeliverReport> {
       const report: DeliverReport = { results: [] };
-      const unique = [...new Set(ids)];
-      const owned = await deps.store.claim(send.appId, send.sendId, seq, unique);
-      const mine = unique.filter((_, i) => owned[i]);
-      if (mine.length === 0) return report;
-      const installations = await deps.registry.getMany(send.appId, mine);
-      const skipped: Outcome[] = [];
-      const recipients: Recipient[] = [];
-      installations.forEach((inst, i) => {
-        const reason = skipReason(inst, send.environment);
-        if (reason) {
-          skipped.push({
-            installationId: mine[i],
-            outcome: "skipped",
-            attempted: false,
-            invalidated: false,
-            reason,
-          });
-        } else recipients.push(toRecipient(inst!));
-      });
-      await deps.store.record(send.appId, send.sendId, skipped);
-      for (const s of skipped) {
-        report.results.push({
-          installationId: s.installationId,
-          status: "skipped",
-          reason: s.reason,
-        });
-      }
-      if (recipients.length === 0) return report;
-      const app = await relayApp(send.appId);
+      const uncertain = hooks.uncertain ?? deps.uncertain ?? "skip";
+      const pending = [...new Set(ids)];
+      let app: RelayApp | undefined;
       const message = { body: send.body, headers: send.headers };
-      let offset = 0;
-      while (offset < recipients.length) {
+      // Chunk by chunk: check for cancellation, take rate tokens, claim, send, record. Claiming
+      // per chunk keeps the recipients of unknown fate after a crash to the chunk in flight.
+      while (pending.length > 0) {
         const stopped = await stoppedStatus(send);
         if (stopped) return { ...report, stopped };
         await hooks.heartbeat?.();
-        let size = Math.min(chunkSize, recipients.length - offset);
+        let size = Math.min(chunkSize, pending.length);
         if (send.ratePerSecond) {
           const granted = await takeRate(send, size);
           if (granted === null) return { ...report, stopped: await stoppedStatus(send) };
           size = granted;
         }
-        const chunk = recipients.slice(offset, offset + size);
-        offset += size;
-        const results = await deps.relay.sendBatch(app, message, chunk);
+        const chunkIds = pending.splice(0, size);
+        const owned = await deps.store.claim(send.appId, send.sendId, seq, chunkIds);
+        const early: Outcome[] = [];
+        const mine = chunkIds.filter((id, i) => {
+          if (owned[i] === "retry" && uncertain === "skip") {
+            early.push({
+              installationId: id,
+              outcome: "failed",
+              attempted: true,
+              invalidated: false,
+              reason: "Unconfirmed",
+            });
+            return false;
+          }
+          return owned[i] !== "other";
+        });
+        const installations = mine.length ? await deps.registry.getMany(send.appId, mine) : [];
+        const recipients: Recipient[] = [];
+        installations.forEach((inst, i) => {
+          const reason = skipReason(inst, send.environment);
+          if (reason) {
+            early.push({
+              installationId: mine[i],
+              outcome: "skipped",
+              attempted: false,
+              invalidated: false,
+              reason,
+            });
+          } else recipients.push(toRecipient(inst!));
+        });
+        await deps.store.record(send.appId, send.sendId, early);
+        for (const o of early) {
+          report.results.push({
+            installationId: o.installationId,
+            status: o.outcome,
+            reason: o.reason,
+          });
+        }
+        if (recipients.length === 0) continue;
+        app ??= await relayApp(send.appId);
+        const results = await deps.relay.sendBatch(app, message, recipients);
         const credentialError = results.find((r) => r.credentialError)?.credentialError;
         const usable: Array<[Recipient, SendResult]> = [];
         results.forEach((r, i) => {
-          if (!r.credentialError) usable.push([chunk[i], r]);
+          if (!r.credentialError) usable.push([recipients[i], r]);
         });
         const outcomes = await applyFeedbackAll(
           deps.registry,
@@ -178,14 +202,14 @@ export function createDeliverer(deps: DeliverDeps) {
           usable.map(([, r]) => r),
         );
         await deps.store.record(send.appId, send.sendId, outcomes);
-        usable.forEach(([, r]) => {
+        for (const [, r] of usable) {
           report.results.push({
             installationId: r.installationId,
             status: r.status,
             ...(r.apnsId ? { apnsId: r.apnsId } : {}),
             ...(r.reason ? { reason: r.reason } : {}),
           });
-        });
+        }
         if (credentialError) {
           await deps.store.transition(
             send.appId,
@@ -196,15 +220,14 @@ export function createDeliverer(deps: DeliverDeps) {
           );
           await deps.apps.recordCredentialError(send.appId, credentialError);
           appCache.delete(send.appId);
-          results.forEach((r) => {
-            if (r.credentialError) {
-              report.results.push({
-                installationId: r.installationId,
-                status: "failed",
-                reason: r.reason ?? credentialError.reason,
-              });
-            }
-          });
+          for (const r of results) {
+            if (!r.credentialError) continue;
+            report.results.push({
+              installationId: r.installationId,
+              status: "failed",
+              reason: r.reason ?? credentialError.reason,
+            });
+          }
           return { ...report, stopped: "failed" };
         }
       }

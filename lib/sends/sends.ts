@@ -50,6 +50,8 @@ export interface SendsOptions {
   batchSize?: number;
   /** Recipients per relay call. Default: 250. */
   chunkSize?: number;
+  /** Retried batches: skip (default) or resend recipients of unknown fate (see `DeliverDeps`). */
+  uncertain?: "resend" | "skip";
   /** Idempotency keys are remembered this long, ms. Default: 24 h. */
   idempotencyTtlMs?: number;
 }
@@ -81,6 +83,7 @@ export function createSends(options: SendsOptions) {
     registry,
     relay: options.relay,
     chunkSize: options.chunkSize,
+    uncertain: options.uncertain,
     now,
   });
 

@@ -180,21 +180,21 @@ export function createSendStore(options: SendStoreOptions) {
     },
 
     /**
-     * Claims `ids` for batch `seq`: true for each id this batch should send to (new, or
-     * claimed by this same batch before a crash); false for ids done or owned by another batch.
+     * Claims `ids` for batch `seq`. Per id: `new` (claimed now), `retry` (claimed by this same
+     * batch before a crash: APNs may already have it) or `other` (done, or another batch's).
      */
     async claim(
       appId: string,
       sendId: string,
       seq: number,
       ids: readonly string[],
-    ): Promise<boolean[]> {
+    ): Promise<Array<"new" | "retry" | "other">> {
       if (ids.length === 0) return [];
       const flags = await claimScript.exec([sendKeys.handled(appId, sendId)], [
         String(seq),
         ...ids,
       ]);
-      return flags.map((f) => Number(f) === 1);
+      return flags.map((f) => Number(f) === 1 ? "new" : Number(f) === 2 ? "retry" : "other");
     },
 
     /** Records final outcomes (each recipient once); returns how many were new. */

@@ -33,6 +33,11 @@ export interface WorkerOptions {
   maxIdleMs?: number;
   /** How often scheduled sends are checked, ms. Default: 1,000. */
   scheduleEveryMs?: number;
+  /**
+   * Recipients of a reclaimed batch whose fate is unknown: `skip` (default; nobody twice) or
+   * `resend` (nobody lost, in-flight pushes may repeat). See `DeliverDeps.uncertain`.
+   */
+  uncertain?: "resend" | "skip";
 }
 
 /** A worker: `run` until a signal, or `drain` for a bounded time. */
@@ -100,6 +105,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
     // Touching the entry before each chunk keeps a slow but live worker from losing it.
     const report = await deps.deliverer.deliver(send, item.seq, item.ids, {
       heartbeat: () => queue.touch(consumer, entry.id),
+      uncertain: options.uncertain,
     });
     if (!report.stopped) await store.progress(item.appId, item.sendId, { batchDone: item.seq });
     await queue.ack(entry.id);

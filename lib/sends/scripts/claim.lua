@@ -6,7 +6,8 @@
 -- KEYS[1]  the send's recipient hash (installation id -> batch number, or "d" when done)
 -- ARGV[1]  the batch number
 -- ARGV[2…] installation ids
--- Reply: one flag per id: 1 = this batch sends to it, 0 = leave it out.
+-- Reply: one flag per id: 1 = newly claimed (send), 2 = claimed by this same batch before (a
+--        retry: APNs may or may not have it), 0 = done or another batch's (leave it out).
 local flags = {}
 for i = 2, #ARGV do
   local owner = redis.call("HGET", KEYS[1], ARGV[i])
@@ -14,7 +15,7 @@ for i = 2, #ARGV do
     redis.call("HSET", KEYS[1], ARGV[i], ARGV[1])
     flags[#flags + 1] = 1
   elseif owner == ARGV[1] then
-    flags[#flags + 1] = 1
+    flags[#flags + 1] = 2
   else
     flags[#flags + 1] = 0
   end

@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLarge } from "../lib/errors.ts";
 import type { Services } from "../lib/services.ts";
+import { createPreviewSender } from "../lib/test_sessions/preview.ts";
 import { appRoutes } from "./apps.ts";
 import type { AppEnv } from "./context.ts";
 import { docsRoutes } from "./docs.ts";
@@ -19,6 +20,7 @@ import { sdkRoutes } from "./sdk.ts";
 import { segmentRoutes } from "./segments.ts";
 import { jobRoutes } from "./jobs.ts";
 import { sendRoutes } from "./sends.ts";
+import { testSessionRoutes } from "./test_sessions.ts";
 
 /** Default request body limit: 1 MiB. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -49,6 +51,16 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/apps/:appId/segments", segmentRoutes(deps));
   app.route("/v1/apps/:appId/jobs", jobRoutes(deps));
   app.route("/v1/apps/:appId/sends", sendRoutes(deps));
+  app.route(
+    "/v1",
+    testSessionRoutes({
+      apps: deps.apps,
+      testSessions: deps.testSessions,
+      verifyInstallationSecret: deps.registry.verifySecret,
+      lookupInstallation: deps.registry.get,
+      sendPreview: createPreviewSender(deps),
+    }),
+  );
   return app;
 }
 

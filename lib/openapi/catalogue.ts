@@ -36,6 +36,15 @@ import {
   SyncQuery,
 } from "../segments/schemas.ts";
 import {
+  CreateSendBody,
+  ListSendsQuery,
+  SendAccepted,
+  SendId,
+  SendList,
+  SendView,
+  SendWaitResult,
+} from "../sends/schemas.ts";
+import {
   BindTestDeviceBody,
   BoundTestDevice,
   CreatedTestSession,
@@ -55,6 +64,7 @@ export const API_TAGS: Array<{ name: string; description: string }> = [
   { name: "sdk", description: "Called by the mobile SDKs with the public app key." },
   { name: "installations", description: "Server-side reads of installations and users." },
   { name: "segments", description: "Segments: definitions, counts and member uploads." },
+  { name: "sends", description: "Send relay: campaigns to segments, users or installations." },
   { name: "jobs", description: "Run the segment sync now; uninstall-probe settings." },
   { name: "test sessions", description: "Scan-to-bind test devices and preview pushes." },
   { name: "ops", description: "Liveness, readiness, metrics and this reference." },
@@ -272,6 +282,59 @@ const segmentOperations: OperationSpec[] = [{
   errors: [403],
 }];
 
+// routes/sends.ts keeps its param objects private; this is the same schema.
+const SendParam = z.object({ appId: AppId, sendId: SendId });
+
+const sendOperations: OperationSpec[] = [{
+  method: "post",
+  path: "/v1/apps/:appId/sends",
+  summary: "Send a notification to an audience",
+  description: "202 with the send id; with `wait:true` (≤ 100 recipients) 200 with APNs' answer " +
+    "per recipient. An `Idempotency-Key` header makes retries return the first answer.",
+  tags: ["sends"],
+  auth: "server",
+  params: AppParam,
+  headers: z.object({
+    "Idempotency-Key": z.string().max(128).optional().describe(
+      "retries with the same key return the first answer",
+    ),
+  }),
+  body: CreateSendBody,
+  responses: {
+    202: { description: "queued (or scheduled)", schema: SendAccepted },
+    200: { description: "`wait:true`: one result per recipient", schema: SendWaitResult },
+  },
+  errors: [403, 409],
+}, {
+  method: "get",
+  path: "/v1/apps/:appId/sends",
+  summary: "List sends, newest first",
+  tags: ["sends"],
+  auth: "server",
+  params: AppParam,
+  query: ListSendsQuery,
+  responses: { 200: { description: "the sends", schema: SendList } },
+  errors: [403],
+}, {
+  method: "get",
+  path: "/v1/apps/:appId/sends/:sendId",
+  summary: "A send's status and funnel",
+  tags: ["sends"],
+  auth: "server",
+  params: SendParam,
+  responses: { 200: { description: "the send", schema: SendView } },
+  errors: [403],
+}, {
+  method: "post",
+  path: "/v1/apps/:appId/sends/:sendId/cancel",
+  summary: "Cancel a send; nothing more goes out",
+  tags: ["sends"],
+  auth: "server",
+  params: SendParam,
+  responses: { 200: { description: "the send", schema: SendView } },
+  errors: [403],
+}];
+
 const jobOperations: OperationSpec[] = [{
   method: "post",
   path: "/v1/apps/:appId/jobs/segment-sync",
@@ -398,6 +461,7 @@ export function apiOperations(): OperationSpec[] {
     ...sdkOperations,
     ...installationOperations,
     ...segmentOperations,
+    ...sendOperations,
     ...jobOperations,
     ...testSessionOperations,
     ...opsOperations,

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { AppId } from "../apps/schemas.ts";
 import { Environment, InstallationId } from "../registry/schemas.ts";
+import { RecipientResult } from "../sends/schemas.ts";
 import { PushTypeSchema } from "../apns/headers.ts";
 import { PrioritySchema } from "../apns/headers.ts";
 import { ApsSchema, NotificationSchema } from "../apns/payload.ts";
@@ -78,17 +79,16 @@ export const PreviewSendBody = z.strictObject({
   priority: PrioritySchema.optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
   collapseId: z.string().min(1).max(64).optional(),
-}).refine((body) => body.notification !== undefined || body.aps !== undefined, {
-  message: "a preview needs notification or aps",
-});
+}).refine(
+  (body) => !!body.notification || !!body.aps || (body.pushType ?? "alert") === "background",
+  {
+    path: ["notification"],
+    message: "a notification or an aps dictionary is required (except for background pushes)",
+  },
+);
 
-/** One device's APNs answer: the `wait:true` result shape of sends. */
-export const PreviewResult = z.object({
-  installationId: z.string(),
-  status: z.enum(["accepted", "failed", "skipped"]),
-  apnsId: z.string().optional(),
-  reason: z.string().optional(),
-});
+/** One device's APNs answer: the `wait:true` result of sends. */
+export const PreviewResult = RecipientResult;
 
 /** `POST /v1/apps/:appId/test-sessions/:code/sends` answer. */
 export const PreviewSendResult = z.object({ results: z.array(PreviewResult) });

@@ -1,0 +1,282 @@
+/**
+ * The high-level sender: one message to a batch of recipients of one app, with APNs' answers
+ * turned into per-recipient results and registry feedback (unregistered, bad token, corrected
+ * environment). Used by sends, test sessions and anything else that pushes.
+ *
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import { ApnsCredentialError } from "./credential_error.ts";
+import {
+  createSharedTokenSource,
+  type ProviderTokenSource,
+  type TokenCredential,
+  type TokenSourceOptions,
+} from "./jwt.ts";
+import {
+  type ApnsEnvironment,
+  type ApnsResponse,
+  ApnsTransportError,
+  type ConnectionCredential,
+  createTransport,
+  type Transport,
+  type TransportOptions,
+} from "./transport.ts";
+
+/** An app's APNs credential. */
+export type AppCredential =
+  | ({ kind: "token" } & TokenCredential)
+  | { kind: "certificate"; certPem: string; keyPem: string };
+
+/** The app a batch is sent for. */
+export interface RelayApp {
+  /** The bundle id (informational; the topic is in `message.headers`). */
+  bundleId: string;
+  credential: AppCredential;
+}
+
+/** A rendered message: payload JSON and `apns-*` headers (see buildPayload/buildHeaders). */
+export interface RelayMessage {
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** One recipient. */
+export interface Recipient {
+  installationId: string;
+  token: string;
+  environment: ApnsEnvironment;
+  /** Last token registration (epoch ms): a 410 older than this is ignored. */
+  registeredAt: number;
+}
+
+/** What the registry should learn from APNs' answer. */
+export type Feedback =
+  | { kind: "unregistered"; timestamp: number }
+  | { kind: "bad_token" }
+  | { kind: "environment"; environment: ApnsEnvironment };
+
+/** The outcome for one recipient. */
+export interface SendResult {
+  installationId: string;
+  status: "accepted" | "failed";
+  apnsId?: string;
+  /** APNs' reason, or `Timeout` / `ConnectionFailed` / `ClockSkew` / `CredentialFailed`. */
+  reason?: string;
+  /** Whether at least one request went to APNs. */
+  attempted: boolean;
+  feedback?: Feedback;
+  /** Set when the failure is the credential's: stop sending with it and tell the app owner. */
+  credentialError?: { reason: string; message: string };
+}
+
+/** Options of {@linkcode createRelay}. */
+export interface RelayOptions {
+  /** Redis for the shared provider tokens. */
+  redis: Redis;
+  /** A transport to use, or options to build one (closed by `close()` only if built here). */
+  transport?: Transport | TransportOptions;
+  /** Clock in epoch ms; default `Date.now`. */
+  now?: () => number;
+  /** Requests in flight per batch; default 500. */
+  concurrency?: number;
+  /** Token timing overrides (tests). */
+  tokenOptions?: TokenSourceOptions;
+}
+
+/** The relay. */
+export interface Relay {
+  /**
+   * Sends `message` to every recipient; returns one result per recipient, in input order.
+   * Never throws for APNs answers. After a credential error the rest of the batch is not
+   * attempted (failing fast keeps APNs from blocking the key).
+   */
+  sendBatch(app: RelayApp, message: RelayMessage, recipients: Recipient[]): Promise<SendResult[]>;
+  /** The underlying transport. */
+  readonly transport: Transport;
+  /** Closes a transport built by the relay. */
+  close(): Promise<void>;
+}
+
+/** APNs reasons that mean the credential itself is unusable. */
+export const CREDENTIAL_REASONS = new Set([
+  "InvalidProviderToken",
+  "MissingProviderToken",
+  "BadCertificate",
+  "BadCertificateEnvironment",
+  "Forbidden",
+  "TooManyProviderTokenUpdates",
+]);
+
+const CREDENTIAL_HELP: Record<string, string> = {
+  InvalidProviderToken: "APNs rejected the provider token: check the key id, team id and .p8 key",
+  MissingProviderToken: "APNs wanted a provider token and got none",
+  BadCertificate: "APNs rejected the client certificate",
+  BadCertificateEnvironment: "the client certificate is for the other APNs environment",
+  Forbidden: "APNs refused the credential",
+  TooManyProviderTokenUpdates: "provider tokens were refreshed too often",
+  ExpiredProviderToken: "APNs still calls the refreshed provider token expired",
+};
+
+const other = (env: ApnsEnvironment): ApnsEnvironment =>
+  env === "production" ? "development" : "production";
+
+function isTransport(t: Transport | TransportOptions | undefined): t is Transport {
+  return !!t && typeof (t as Transport).send === "function";
+}
+
+/** Creates a relay. */
+export function createRelay(options: RelayOptions): Relay {
+  const owned = !isTransport(options.transport);
+  const transport = isTransport(options.transport)
+    ? options.transport
+    : createTransport(options.transport);
+  const concurrency = options.concurrency ?? 500;
+  const sources = new Map<string, ProviderTokenSource>();
+
+  function sourceFor(cred: TokenCredential): ProviderTokenSource {
+    const key = `${cred.teamId}:${cred.keyId}`;
+    let source = sources.get(key);
+    if (!source) {
+      source = createSharedTokenSource(options.redis, cred, {
+        now: options.now,
+        ...options.tokenOptions,
+      });
+      sources.set(key, source);
+    }
+    return source;
+  }
+
+  async function fingerprint(pem: string): Promise<string> {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pem));
+    return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+  }
+
+  return {
+    transport,
+    async sendBatch(app, message, recipients) {
+      const cred = app.credential;
+      const source = cred.kind === "token" ? sourceFor(cred) : undefined;
+      const connection: ConnectionCredential = cred.kind === "token"
+        ? { kind: "token", id: cred.teamId }
+        : {
+          kind: "certificate",
+          id: await fingerprint(cred.certPem),
+          certPem: cred.certPem,
+          keyPem: cred.keyPem,
+        };
+      let credentialError: SendResult["credentialError"];
+
+      async function post(r: Recipient, environment: ApnsEnvironment): Promise<ApnsResponse> {
+        let authorization = source ? `bearer ${await source.current()}` : undefined;
+        const request = () =>
+          transport.send({
+            environment,
+            deviceToken: r.token,
+            headers: message.headers,
+            body: message.body,
+            credential: connection,
+            authorization,
+          });
+        const first = await request();
+        if (first.reason !== "ExpiredProviderToken" || !source || !authorization) return first;
+        // One refresh (within the 20-minute rule) and one retry.
+        authorization = `bearer ${await source.refreshAfterExpired(authorization.slice(7))}`;
+        return await request();
+      }
+
+      async function one(r: Recipient): Promise<SendResult> {
+        const base = { installationId: r.installationId };
+        if (credentialError) {
+          return {
+            ...base,
+            status: "failed",
+            reason: credentialError.reason,
+            attempted: false,
+            credentialError,
+          };
+        }
+        let attempted = false;
+        try {
+          attempted = true;
+          let res = await post(r, r.environment);
+          let feedback: Feedback | undefined;
+          if (res.status !== 200 && res.reason === "BadDeviceToken") {
+            // Sandbox/production mix-ups are common: try the other host once.
+            const retry = await post(r, other(r.environment));
+            if (retry.status === 200) {
+              res = retry;
+              feedback = { kind: "environment", environment: other(r.environment) };
+            } else if (
+              retry.reason === "BadDeviceToken" || retry.reason === "DeviceTokenNotForTopic"
+            ) {
+              feedback = { kind: "bad_token" };
+            }
+          }
+          if (res.status === 200) {
+            return {
+              ...base,
+              status: "accepted",
+              apnsId: res.apnsId,
+              attempted,
+              ...(feedback ? { feedback } : {}),
+            };
+          }
+          const failed: SendResult = {
+            ...base,
+            status: "failed",
+            apnsId: res.apnsId,
+            reason: res.reason,
+            attempted,
+          };
+          if (res.reason === "DeviceTokenNotForTopic") feedback = { kind: "bad_token" };
+          if (res.status === 410 && res.timestamp !== undefined && res.timestamp > r.registeredAt) {
+            feedback = { kind: "unregistered", timestamp: res.timestamp };
+          }
+          if (feedback) failed.feedback = feedback;
+          const reason = res.reason ?? "";
+          if (CREDENTIAL_REASONS.has(reason) || reason === "ExpiredProviderToken") {
+            failed.credentialError = credentialError ??= {
+              reason,
+              message: CREDENTIAL_HELP[reason] ?? `APNs refused the credential (${reason})`,
+            };
+          }
+          return failed;
+        } catch (error) {
+          if (error instanceof ApnsCredentialError) {
+            credentialError ??= { reason: error.reason, message: error.message };
+            return { ...base, status: "failed", reason: error.reason, attempted, credentialError };
+          }
+          if (error instanceof ApnsTransportError) {
+            return { ...base, status: "failed", reason: error.reason, attempted };
+          }
+          throw error;
+        }
+      }
+
+      // Workers pull indexes and return their own [index, result] pairs; results are merged
+      // after they all finish, so no worker writes into shared state.
+      let next = 0;
+      const workers = Array.from(
+        { length: Math.min(concurrency, recipients.length) },
+        async () => {
+          const done: Array<[number, SendResult]> = [];
+          while (next < recipients.length) {
+            const index = next++;
+            done.push([index, await one(recipients[index])]);
+          }
+          return done;
+        },
+      );
+      const results = new Array<SendResult>(recipients.length);
+      for (const pairs of await Promise.all(workers)) {
+        for (const [index, result] of pairs) results[index] = result;
+      }
+      return results;
+    },
+    async close() {
+      if (owned) await transport.close();
+    },
+  };
+}

@@ -1,0 +1,426 @@
+/**
+ * A mock of APNs: a real HTTP/2-over-TLS server (no HTTP/1.1) with a per-run test CA, serving a
+ * production and a development "host" on two ports that share state. It verifies ES256 provider
+ * tokens against registered keys (or client certificates), enforces APNs' request rules, and can
+ * be scripted per token (410, BadDeviceToken on one host, 429, 5xx, delays, GOAWAY) or told to
+ * inject random faults for campaign tests.
+ *
+ * ```ts
+ * const mock = await startMockApns();
+ * await mock.addKey("KEY1234567", "TEAM123456", privateOrPublicPem);
+ * mock.device(token, { environment: "development" }); // BadDeviceToken on production
+ * // … point the transport at mock.hosts with caPem: mock.caPem …
+ * await mock.close();
+ * ```
+ *
+ * @module
+ */
+import http2 from "node:http2";
+import type { TLSSocket } from "node:tls";
+import { createTestCa, type TestCa } from "./test_ca.ts";
+import { type MockCheck, validateRequest, verifyProviderToken } from "./mock_apns_rules.ts";
+
+/** Which APNs host a listener plays. */
+export type MockEnvironment = "production" | "development";
+
+/** A response scripted for one request to one token. */
+export interface ScriptedResponse {
+  status: number;
+  reason?: string;
+  /** For 410: APNs' `timestamp` (epoch ms). */
+  timestamp?: number;
+  /** `retry-after` header in seconds (for 429/503). */
+  retryAfter?: number;
+  /** Wait before answering. */
+  delayMs?: number;
+  /** Only on this host; default either. */
+  environment?: MockEnvironment;
+}
+
+/** What a device token is, from the mock's point of view. */
+export interface MockDevice {
+  /** The host that knows it; the other host answers `BadDeviceToken`. Default: both. */
+  environment?: MockEnvironment;
+  /** The topic it belongs to; other topics get `DeviceTokenNotForTopic`. Default: any. */
+  topic?: string;
+  /** When set, every push gets `410 Unregistered` with this timestamp (epoch ms). */
+  unregisteredAt?: number;
+}
+
+/** Kinds of random fault. */
+export type FaultKind = "429" | "500" | "503" | "goaway" | "refused";
+
+/** Random fault injection. */
+export interface FaultOptions {
+  /** Probability per request, 0..1. */
+  rate: number;
+  /** Default `["429", "503", "goaway"]`. */
+  kinds?: FaultKind[];
+  /** PRNG seed; default 1 (reproducible). */
+  seed?: number;
+  /** `retry-after` seconds on injected 429/503; default 0. */
+  retryAfterSeconds?: number;
+}
+
+/** Options of {@linkcode startMockApns}. */
+export interface MockApnsOptions {
+  /** A CA to reuse; default a fresh one, removed on close. */
+  ca?: TestCa;
+  /** Listen address; default 127.0.0.1. */
+  hostname?: string;
+  /** Ports; default 0 (free ports). */
+  ports?: { production?: number; development?: number };
+  /** Accept tokens whose `kid` is not registered (signature unchecked); default false. */
+  acceptUnknownKeys?: boolean;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS; default 1000 (APNs' own). */
+  maxConcurrentStreams?: number;
+  /** Age at which a provider token is `ExpiredProviderToken`; default 60 minutes. */
+  tokenMaxAgeMs?: number;
+  /** Clock in epoch ms; default `Date.now`. */
+  now?: () => number;
+  /** Send GOAWAY on a connection after this many streams; default never. */
+  goAwayAfter?: number;
+  /** Random faults; default none. */
+  faults?: FaultOptions;
+  /** Keep every accepted push in `accepted`; default true (counts are always kept). */
+  record?: boolean;
+  /** Called for every accepted push (the CLI logs with it). */
+  onAccepted?: (push: AcceptedPush) => void;
+}
+
+/** One notification the mock accepted. */
+export interface AcceptedPush {
+  token: string;
+  environment: MockEnvironment;
+  apnsId: string;
+  headers: Record<string, string>;
+  payload: unknown;
+  /** `token` (JWT) or `certificate` (the client certificate's CN). */
+  auth: { kind: "token"; teamId: string; keyId: string } | { kind: "certificate"; subject: string };
+  at: number;
+}
+
+/** A running mock. */
+export interface MockApns {
+  /** `host:port` per environment, for the transport's host overrides. */
+  hosts: Record<MockEnvironment, string>;
+  /** The CA to trust. */
+  caPem: string;
+  /** The CA (to issue client certificates for certificate-auth tests). */
+  ca: TestCa;
+  /** Registers a verification key (SPKI public PEM, PKCS#8 private PEM, or CryptoKey). */
+  addKey(keyId: string, teamId: string, key: string | CryptoKey): Promise<void>;
+  /** Forgets a key: its tokens become `InvalidProviderToken`. */
+  removeKey(keyId: string): void;
+  /** Declares what a device token is. */
+  device(token: string, device: MockDevice): void;
+  /** Queues one-shot responses for a token, consumed in order. */
+  script(token: string, ...responses: ScriptedResponse[]): void;
+  /** Changes GOAWAY-after-N for new streams (undefined = never). */
+  setGoAwayAfter(n: number | undefined): void;
+  /** Changes random faults (undefined = none). */
+  setFaults(faults: FaultOptions | undefined): void;
+  /** Accepted pushes, in order (when `record`). */
+  readonly accepted: readonly AcceptedPush[];
+  /** Accepted pushes for one token. */
+  countFor(token: string): number;
+  /** Counters: requests seen, accepted, connections opened, peak in-flight streams per connection. */
+  readonly stats: { requests: number; accepted: number; sessions: number; peakStreams: number };
+  /** Stops both listeners and removes a generated CA. */
+  close(): Promise<void>;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function toPublicKey(key: string | CryptoKey): Promise<CryptoKey> {
+  if (typeof key !== "string") return key;
+  const { createPublicKey } = await import("node:crypto");
+  const spki = createPublicKey(key).export({ type: "spki", format: "der" });
+  return crypto.subtle.importKey(
+    "spki",
+    new Uint8Array(spki),
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["verify"],
+  );
+}
+
+/** Starts the mock on two ports (production, development). */
+export async function startMockApns(options: MockApnsOptions = {}): Promise<MockApns> {
+  const ownCa = !options.ca;
+  const ca = options.ca ?? await createTestCa();
+  const now = options.now ?? Date.now;
+  const record = options.record ?? true;
+  const keys = new Map<string, { teamId: string; key: CryptoKey }>();
+  const verified = new Map<string, { keyId: string; teamId: string; iat: number }>();
+  const devices = new Map<string, MockDevice>();
+  const scripts = new Map<string, ScriptedResponse[]>();
+  const counts = new Map<string, number>();
+  const accepted: AcceptedPush[] = [];
+  const stats = { requests: 0, accepted: 0, sessions: 0, peakStreams: 0 };
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  let goAwayAfter = options.goAwayAfter;
+  let faults = options.faults;
+  let random = mulberry32(faults?.seed ?? 1);
+
+  function answer(
+    stream: http2.ServerHttp2Stream,
+    status: number,
+    apnsId: string,
+    body?: Record<string, unknown>,
+    extra: Record<string, string> = {},
+  ): void {
+    if (stream.destroyed || stream.closed) return;
+    stream.respond({ ":status": status, "apns-id": apnsId, ...extra });
+    stream.end(body ? JSON.stringify(body) : undefined);
+  }
+
+  function later(ms: number, fn: () => void, stream: http2.ServerHttp2Stream): void {
+    const id = setTimeout(() => {
+      timers.delete(id);
+      fn();
+    }, ms);
+    timers.add(id);
+    stream.once("close", () => {
+      clearTimeout(id);
+      timers.delete(id);
+    });
+  }
+
+  async function check(env: MockEnvironment, req: MockRequest): Promise<MockCheck> {
+    const basic = validateRequest(req.headers, req.body);
+    if (basic.kind === "reject") return basic;
+    const token = basic.token;
+    let auth: AcceptedPush["auth"];
+    if (req.peerSubject !== undefined) {
+      if (!req.peerAuthorized) return { kind: "reject", status: 403, reason: "BadCertificate" };
+      auth = { kind: "certificate", subject: req.peerSubject };
+    } else {
+      const result = await verifyProviderToken(req.headers["authorization"], {
+        keys,
+        verified,
+        acceptUnknownKeys: options.acceptUnknownKeys ?? false,
+        now: now(),
+        maxAgeMs: options.tokenMaxAgeMs ?? 3_600_000,
+      });
+      if (result.kind === "reject") return result;
+      auth = result.auth;
+    }
+    const queue = scripts.get(token);
+    const index = queue?.findIndex((r) => !r.environment || r.environment === env) ?? -1;
+    if (queue && index >= 0) {
+      const [scripted] = queue.splice(index, 1);
+      if (queue.length === 0) scripts.delete(token);
+      return { kind: "scripted", response: scripted };
+    }
+    const device = devices.get(token);
+    if (device?.unregisteredAt !== undefined) {
+      return {
+        kind: "reject",
+        status: 410,
+        reason: "Unregistered",
+        timestamp: device.unregisteredAt,
+      };
+    }
+    if (device?.environment && device.environment !== env) {
+      return { kind: "reject", status: 400, reason: "BadDeviceToken" };
+    }
+    if (device?.topic && device.topic !== req.headers["apns-topic"]) {
+      return { kind: "reject", status: 400, reason: "DeviceTokenNotForTopic" };
+    }
+    return { kind: "ok", token, auth };
+  }
+
+  interface MockRequest {
+    headers: Record<string, string>;
+    body: Uint8Array;
+    peerSubject?: string;
+    peerAuthorized: boolean;
+  }
+
+  function fault(stream: http2.ServerHttp2Stream, apnsId: string): boolean {
+    if (!faults || random() >= faults.rate) return false;
+    const kinds = faults.kinds ?? ["429", "503", "goaway"];
+    const kind = kinds[Math.floor(random() * kinds.length)];
+    const retryAfter = { "retry-after": String(faults.retryAfterSeconds ?? 0) };
+    if (kind === "goaway") {
+      stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR, (stream.id ?? 1) - 1);
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    } else if (kind === "refused") stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    else if (kind === "429") answer(stream, 429, apnsId, { reason: "TooManyRequests" }, retryAfter);
+    else if (kind === "500") answer(stream, 500, apnsId, { reason: "InternalServerError" });
+    else answer(stream, 503, apnsId, { reason: "ServiceUnavailable" }, retryAfter);
+    return true;
+  }
+
+  function onStream(
+    env: MockEnvironment,
+    stream: http2.ServerHttp2Stream,
+    raw: http2.IncomingHttpHeaders,
+  ) {
+    stats.requests++;
+    const session = stream.session as http2.ServerHttp2Session & {
+      _mock?: { streams: number; open: number };
+    };
+    const counters = session._mock ??= { streams: 0, open: 0 };
+    counters.streams++;
+    counters.open++;
+    stats.peakStreams = Math.max(stats.peakStreams, counters.open);
+    stream.once("close", () => counters.open--);
+    stream.on("error", () => {});
+    if (raw[":path"] === "/_mock/stats" && raw[":method"] === "GET") {
+      stream.respond({ ":status": 200, "content-type": "application/json" });
+      stream.end(JSON.stringify({ ...stats, perToken: Object.fromEntries(counts) }));
+      return;
+    }
+    if (goAwayAfter !== undefined && counters.streams === goAwayAfter) {
+      // Streams after this one that the client already sent are refused by the GOAWAY and must
+      // be retried on a new connection; this one is still answered.
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(raw)) if (typeof v === "string") headers[k] = v;
+    const chunks: Uint8Array[] = [];
+    stream.on("data", (c: Uint8Array) => chunks.push(c));
+    stream.on("end", async () => {
+      const socket = session.socket as TLSSocket;
+      const peer = socket.getPeerCertificate?.();
+      const hasPeer = !!peer && Object.keys(peer).length > 0;
+      const apnsId = headers["apns-id"] ?? crypto.randomUUID();
+      const body = chunks.length === 1 ? chunks[0] : concat(chunks);
+      const result = await check(env, {
+        headers,
+        body,
+        peerSubject: hasPeer ? String(peer.subject?.CN ?? "") : undefined,
+        peerAuthorized: socket.authorized,
+      });
+      if (result.kind === "reject") {
+        const json = result.timestamp !== undefined
+          ? { reason: result.reason, timestamp: result.timestamp }
+          : { reason: result.reason };
+        return answer(stream, result.status, apnsId, json);
+      }
+      if (result.kind === "scripted") {
+        const r = result.response;
+        const send = () => {
+          const extra: Record<string, string> = r.retryAfter !== undefined
+            ? { "retry-after": String(r.retryAfter) }
+            : {};
+          if (r.status === 200) return answer(stream, 200, apnsId, undefined, extra);
+          const json: Record<string, unknown> = { reason: r.reason ?? "InternalServerError" };
+          if (r.timestamp !== undefined) json.timestamp = r.timestamp;
+          answer(stream, r.status, apnsId, json, extra);
+        };
+        return r.delayMs ? later(r.delayMs, send, stream) : send();
+      }
+      if (fault(stream, apnsId)) return;
+      const push: AcceptedPush = {
+        token: result.token,
+        environment: env,
+        apnsId,
+        headers,
+        payload: parseJson(body),
+        auth: result.auth,
+        at: now(),
+      };
+      counts.set(push.token, (counts.get(push.token) ?? 0) + 1);
+      stats.accepted++;
+      if (record) accepted.push(push);
+      options.onAccepted?.(push);
+      answer(stream, 200, apnsId);
+    });
+  }
+
+  async function listen(env: MockEnvironment, port: number): Promise<http2.Http2SecureServer> {
+    const server = http2.createSecureServer({
+      key: ca.server.keyPem,
+      cert: ca.server.certPem,
+      ca: ca.caPem,
+      allowHTTP1: false,
+      requestCert: true,
+      rejectUnauthorized: false,
+      settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
+    });
+    server.on("session", (session) => {
+      stats.sessions++;
+      sessions.add(session);
+      session.on("close", () => sessions.delete(session));
+      session.on("error", () => {});
+    });
+    server.on("stream", (stream, headers) => onStream(env, stream, headers));
+    await new Promise<void>((resolve) =>
+      server.listen(port, options.hostname ?? "127.0.0.1", resolve)
+    );
+    return server;
+  }
+
+  const servers = {
+    production: await listen("production", options.ports?.production ?? 0),
+    development: await listen("development", options.ports?.development ?? 0),
+  };
+  const portOf = (s: http2.Http2SecureServer) => (s.address() as { port: number }).port;
+
+  return {
+    hosts: {
+      production: `localhost:${portOf(servers.production)}`,
+      development: `localhost:${portOf(servers.development)}`,
+    },
+    caPem: ca.caPem,
+    ca,
+    async addKey(keyId, teamId, key) {
+      keys.set(keyId, { teamId, key: await toPublicKey(key) });
+    },
+    removeKey(keyId) {
+      keys.delete(keyId);
+      for (const [token, v] of verified) if (v.keyId === keyId) verified.delete(token);
+    },
+    device: (token, device) => void devices.set(token, device),
+    script(token, ...responses) {
+      scripts.set(token, [...(scripts.get(token) ?? []), ...responses]);
+    },
+    setGoAwayAfter: (n) => void (goAwayAfter = n),
+    setFaults(next) {
+      faults = next;
+      random = mulberry32(next?.seed ?? 1);
+    },
+    accepted,
+    countFor: (token) => counts.get(token) ?? 0,
+    stats,
+    async close() {
+      for (const id of timers) clearTimeout(id);
+      timers.clear();
+      const closed = Object.values(servers).map((s) => new Promise((r) => s.close(r)));
+      for (const session of sessions) session.destroy();
+      await Promise.all(closed);
+      if (ownCa) await ca.cleanup();
+    },
+  };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return null;
+  }
+}

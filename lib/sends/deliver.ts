@@ -33,10 +33,27 @@ export interface DeliverDeps {
    *   the in-flight pushes that did reach APNs go out twice.
    */
   uncertain?: "resend" | "skip";
+  /** Extra rounds for recipients whose answer stayed transient (429/5xx). Default: 3. */
+  transientRounds?: number;
   /** How long an app's decrypted credential is reused, ms. Default: 10,000. */
   appCacheMs?: number;
   /** Clock. Default: Date.now. */
   now?: () => number;
+}
+
+const TRANSIENT_REASONS = new Set([
+  "TooManyRequests",
+  "ServiceUnavailable",
+  "InternalServerError",
+  "Shutdown",
+  "ConnectionFailed",
+]);
+
+/** True for a failure worth another round: throttling, server errors, no connection. */
+export function isTransient(result: SendResult): boolean {
+  if (result.status !== "failed" || result.feedback) return false;
+  const reason = result.reason ?? "";
+  return TRANSIENT_REASONS.has(reason) || /^HTTP(429|5\d\d)$/.test(reason);
 }
 
 /** Why an installation is skipped, or null when it can be sent to. */
@@ -79,6 +96,7 @@ export function createDeliverer(deps: DeliverDeps) {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const appCacheMs = deps.appCacheMs ?? 10_000;
+  const transientRounds = deps.transientRounds ?? 3;
   const appCache = new Map<string, { app: RelayApp; until: number }>();
 
   async function relayApp(appId: string): Promise<RelayApp> {
@@ -94,6 +112,47 @@ export function createDeliverer(deps: DeliverDeps) {
     if (appCache.size > 1_000) appCache.clear();
     appCache.set(appId, { app, until: now() + appCacheMs });
     return app;
+  }
+
+  /**
+   * Sends through the relay; recipients whose answer stayed transient after the transport's
+   * own retries (429, 5xx, no connection) get `transientRounds` more rounds with backoff.
+   * A timeout is not retried: APNs may have accepted the push.
+   */
+  async function sendWithRetries(
+    app: RelayApp,
+    message: { body: string; headers: Record<string, string> },
+    recipients: Recipient[],
+  ): Promise<Array<[Recipient, SendResult]>> {
+    const done: Array<[Recipient, SendResult]> = [];
+    let round = 0;
+    let batch = recipients;
+    while (batch.length > 0) {
+      const results = await deps.relay.sendBatch(app, message, batch);
+      const again: Recipient[] = [];
+      results.forEach((r, i) => {
+        if (round < transientRounds && !r.credentialError && isTransient(r)) again.push(batch[i]);
+        else done.push([batch[i], r]);
+      });
+      const credentialError = results.find((r) => r.credentialError)?.credentialError;
+      if (credentialError) {
+        // The send stops: the ones held for another round are not recorded either.
+        for (const r of again) {
+          done.push([r, {
+            installationId: r.installationId,
+            status: "failed",
+            reason: credentialError.reason,
+            attempted: true,
+            credentialError,
+          }]);
+        }
+        break;
+      }
+      batch = again;
+      round++;
+      if (batch.length) await sleep(100 * 2 ** round);
+    }
+    return done;
   }
 
   /** Takes up to `wanted` tokens of the send's rate; waits while none are left. */
@@ -189,12 +248,10 @@ export function createDeliverer(deps: DeliverDeps) {
         }
         if (recipients.length === 0) continue;
         app ??= await relayApp(send.appId);
-        const results = await deps.relay.sendBatch(app, message, recipients);
-        const credentialError = results.find((r) => r.credentialError)?.credentialError;
-        const usable: Array<[Recipient, SendResult]> = [];
-        results.forEach((r, i) => {
-          if (!r.credentialError) usable.push([recipients[i], r]);
-        });
+        const sent = await sendWithRetries(app, message, recipients);
+        const credentialError = sent.find(([, r]) => r.credentialError)?.[1].credentialError;
+        const usable = sent.filter(([, r]) => !r.credentialError);
+        const results = sent.map(([, r]) => r);
         const outcomes = await applyFeedbackAll(
           deps.registry,
           send.appId,

@@ -1,0 +1,107 @@
+import http2 from "node:http2";
+import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
+import { startMockApns } from "../../support/mock_apns.ts";
+import { generateApnsKey } from "../../support/mock_apns_keys.ts";
+
+const TOKEN = "c".repeat(64);
+
+function post(host: string, caPem: string, headers: Record<string, string>, body = "{}") {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const session = http2.connect(`https://${host}`, { ca: caPem });
+    session.on("error", reject);
+    const req = session.request({ ":method": "POST", ":path": `/3/device/${TOKEN}`, ...headers });
+    let status = 0;
+    let text = "";
+    req.on("response", (h) => (status = Number(h[":status"])));
+    req.on("data", (c) => (text += c));
+    req.on("close", () => session.close(() => resolve({ status, body: text })));
+    req.end(body);
+  });
+}
+
+Deno.test("mock APNs refuses HTTP/1.1", async () => {
+  const mock = await startMockApns();
+  const client = Deno.createHttpClient({ caCerts: [mock.caPem], http2: false, http1: true });
+  try {
+    await assertRejects(() =>
+      fetch(`https://${mock.hosts.production}/3/device/${TOKEN}`, { method: "POST", client })
+    );
+  } finally {
+    client.close();
+    await mock.close();
+  }
+});
+
+Deno.test("mock APNs rejects bad and missing provider tokens and oversize payloads", async () => {
+  const mock = await startMockApns();
+  try {
+    const key = await generateApnsKey();
+    await mock.addKey("MOCKKEY001", "MOCKTEAM01", key.publicKey);
+    const base = { "apns-topic": "com.e", "apns-push-type": "alert" };
+    const missing = await post(mock.hosts.production, mock.caPem, base);
+    assertEquals([missing.status, JSON.parse(missing.body).reason], [403, "MissingProviderToken"]);
+    const header = btoa('{"alg":"ES256","kid":"MOCKKEY001"}');
+    const claims = btoa(`{"iss":"MOCKTEAM01","iat":${Math.floor(Date.now() / 1000)}}`);
+    const forged = await post(mock.hosts.production, mock.caPem, {
+      ...base,
+      authorization: `bearer ${header}.${claims}.${btoa("x".repeat(64))}`,
+    });
+    assertEquals([forged.status, JSON.parse(forged.body).reason], [403, "InvalidProviderToken"]);
+    const voipTopic = await post(mock.hosts.production, mock.caPem, {
+      ...base,
+      "apns-push-type": "voip",
+    });
+    assertEquals(JSON.parse(voipTopic.body).reason, "TopicDisallowed");
+    const big = await post(mock.hosts.production, mock.caPem, base, "x".repeat(4097));
+    assertEquals([big.status, JSON.parse(big.body).reason], [413, "PayloadTooLarge"]);
+    assertEquals(mock.accepted.length, 0);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("mock APNs CLI runs standalone, prints its hosts and CA, and logs pushes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "edgepush-mock-cli-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../support/mock_apns_cli.ts", import.meta.url).pathname,
+      "--port",
+      "0",
+      "--ca-out",
+      `${dir}/ca.pem`,
+      "--log",
+      `${dir}/log.jsonl`,
+      "--quiet",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n")) text += (await reader.read()).value ?? "";
+    const info = JSON.parse(text.split("\n")[0]);
+    const caPem = await Deno.readTextFile(info.caFile);
+    const header = btoa('{"alg":"ES256","kid":"ANY"}');
+    const claims = btoa(`{"iss":"ANY","iat":${Math.floor(Date.now() / 1000)}}`);
+    const res = await post(info.production, caPem, {
+      "apns-topic": "com.e",
+      authorization: `bearer ${header}.${claims}.c2ln`,
+    });
+    assertEquals(res.status, 200);
+    child.kill("SIGTERM");
+    await child.status;
+    const log = await Deno.readTextFile(`${dir}/log.jsonl`);
+    assertOk(log.includes(TOKEN));
+    reader.releaseLock();
+    await child.stdout.cancel();
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,98 @@
+import { runPushCli } from "../../../lib/apns/push_cli.ts";
+import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { startMockApns } from "../../support/mock_apns.ts";
+import { generateApnsKey } from "../../support/mock_apns_keys.ts";
+
+const TOKEN = "b".repeat(64);
+
+async function setup() {
+  const mock = await startMockApns();
+  const dir = await Deno.makeTempDir({ prefix: "edgepush-push-cli-" });
+  const key = await generateApnsKey();
+  await mock.addKey("CLIKEY0001", "CLITEAM001", key.publicKey);
+  await Deno.writeTextFile(`${dir}/AuthKey.p8`, key.privateKeyPem);
+  await Deno.writeTextFile(`${dir}/ca.pem`, mock.caPem);
+  const out: string[] = [];
+  const io = { stdout: (l: string) => out.push(l), stderr: (l: string) => out.push(l) };
+  const run = (extra: string[], env = "development") =>
+    runPushCli([
+      "--topic",
+      "com.example.cli",
+      "--token",
+      TOKEN,
+      "--env",
+      env,
+      "--host",
+      env === "development" ? mock.hosts.development : mock.hosts.production,
+      "--ca",
+      `${dir}/ca.pem`,
+      ...extra,
+    ], io);
+  const tokenAuth = [
+    "--key",
+    `${dir}/AuthKey.p8`,
+    "--key-id",
+    "CLIKEY0001",
+    "--team-id",
+    "CLITEAM001",
+  ];
+  return {
+    mock,
+    dir,
+    out,
+    run,
+    tokenAuth,
+    async [Symbol.asyncDispose]() {
+      await mock.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("runPushCli sends one notification with token auth and exits 0", async () => {
+  await using t = await setup();
+  const code = await t.run([...t.tokenAuth, "--title", "Hello", "--url", "https://example.com/x"]);
+  assertEquals(code, 0);
+  assertStringIncludes(t.out.join("\n"), "accepted: 200");
+  assertEquals(t.mock.accepted.length, 1);
+  assertEquals(
+    (t.mock.accepted[0].payload as { aps: { alert: { title: string } } }).aps.alert.title,
+    "Hello",
+  );
+});
+
+Deno.test("runPushCli explains BadDeviceToken as an environment mismatch and exits 1", async () => {
+  await using t = await setup();
+  t.mock.device(TOKEN, { environment: "development" });
+  const code = await t.run(t.tokenAuth, "production");
+  assertEquals(code, 1);
+  assertStringIncludes(t.out.join("\n"), "BadDeviceToken");
+  assertStringIncludes(t.out.join("\n"), "--env development");
+});
+
+Deno.test("runPushCli explains InvalidProviderToken as a key problem", async () => {
+  await using t = await setup();
+  t.mock.removeKey("CLIKEY0001");
+  assertEquals(await t.run(t.tokenAuth), 1);
+  assertStringIncludes(t.out.join("\n"), "check --key-id");
+});
+
+Deno.test("runPushCli sends with a client certificate", async () => {
+  await using t = await setup();
+  const client = await t.mock.ca.issueClient("com.example.cli");
+  await Deno.writeTextFile(`${t.dir}/cert.pem`, client.certPem);
+  await Deno.writeTextFile(`${t.dir}/key.pem`, client.keyPem);
+  const code = await t.run(["--cert", `${t.dir}/cert.pem`, "--cert-key", `${t.dir}/key.pem`]);
+  assertEquals(code, 0, t.out.join("\n"));
+  assertEquals(t.mock.accepted[0].auth.kind, "certificate");
+});
+
+Deno.test("runPushCli rejects missing arguments with usage and exit 2", async () => {
+  const out: string[] = [];
+  const code = await runPushCli(["--token", "zz"], {
+    stdout: (l) => out.push(l),
+    stderr: (l) => out.push(l),
+  });
+  assertEquals(code, 2);
+  assertStringIncludes(out.join("\n"), "--topic is required");
+});

@@ -1,0 +1,105 @@
+/**
+ * `deno task mock-apns`: the mock APNs as a standalone process, for manual runs, the README
+ * quickstart and benchmarks.
+ *
+ * Flags (all optional):
+ *   --port 2197            production port (0 = free); development listens on --dev-port
+ *   --dev-port 2198        development port (default: port + 1, or free when port is 0)
+ *   --hostname 127.0.0.1   listen address
+ *   --ca-out FILE          write the test CA (PEM) here for clients (default ./.data/mock-ca.pem)
+ *   --log FILE             append every accepted push as a JSON line
+ *   --key KID:TEAM:FILE    verify tokens with this key (repeatable; .p8 or public PEM). Without
+ *                          any --key, any well-formed token is accepted
+ *   --fault-rate 0.1       inject 429/503/GOAWAY at this rate
+ *   --goaway-after N       GOAWAY each connection after N streams
+ *   --max-streams 1000     SETTINGS_MAX_CONCURRENT_STREAMS
+ *   --quiet                do not print each push on stdout
+ *
+ * On start it prints one JSON line: `{"production":"localhost:2197","development":…,"caFile":…}`.
+ * `GET /_mock/stats` (HTTP/2) returns counters. SIGINT/SIGTERM stop it.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname } from "node:path";
+import { type AcceptedPush, startMockApns } from "./mock_apns.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    port: { type: "string", default: "2197" },
+    "dev-port": { type: "string" },
+    hostname: { type: "string", default: "127.0.0.1" },
+    "ca-out": { type: "string", default: "./.data/mock-ca.pem" },
+    log: { type: "string" },
+    key: { type: "string", multiple: true },
+    "fault-rate": { type: "string" },
+    "goaway-after": { type: "string" },
+    "max-streams": { type: "string" },
+    quiet: { type: "boolean" },
+  },
+});
+
+const port = Number(values.port);
+const devPort = values["dev-port"] !== undefined
+  ? Number(values["dev-port"])
+  : port === 0
+  ? 0
+  : port + 1;
+const logFile = values.log
+  ? await Deno.open(values.log, { append: true, create: true })
+  : undefined;
+const encoder = new TextEncoder();
+let pending: string[] = [];
+
+function onAccepted(push: AcceptedPush): void {
+  const line = JSON.stringify({
+    at: new Date(push.at).toISOString(),
+    environment: push.environment,
+    token: push.token,
+    apnsId: push.apnsId,
+    topic: push.headers["apns-topic"],
+    pushType: push.headers["apns-push-type"],
+    payload: push.payload,
+  });
+  if (!values.quiet) console.log(line);
+  if (logFile) pending.push(line);
+}
+
+// Batched so that a benchmark's 100k pushes do not cost 100k writes.
+const flusher = logFile
+  ? setInterval(async () => {
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    await logFile.write(encoder.encode(lines.join("\n") + "\n"));
+  }, 100)
+  : undefined;
+
+const mock = await startMockApns({
+  ports: { production: port, development: devPort },
+  hostname: values.hostname,
+  acceptUnknownKeys: !values.key?.length,
+  maxConcurrentStreams: values["max-streams"] ? Number(values["max-streams"]) : undefined,
+  goAwayAfter: values["goaway-after"] ? Number(values["goaway-after"]) : undefined,
+  faults: values["fault-rate"] ? { rate: Number(values["fault-rate"]) } : undefined,
+  record: false,
+  onAccepted: values.quiet && !logFile ? undefined : onAccepted,
+});
+for (const spec of values.key ?? []) {
+  const [keyId, teamId, ...file] = spec.split(":");
+  await mock.addKey(keyId, teamId, await Deno.readTextFile(file.join(":")));
+}
+await Deno.mkdir(dirname(values["ca-out"]), { recursive: true });
+await Deno.writeTextFile(values["ca-out"], mock.caPem);
+console.log(JSON.stringify({ ...mock.hosts, caFile: values["ca-out"] }));
+
+const stop = async () => {
+  if (flusher !== undefined) clearInterval(flusher);
+  if (logFile && pending.length) await logFile.write(encoder.encode(pending.join("\n") + "\n"));
+  logFile?.close();
+  await mock.close();
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);

@@ -20,7 +20,8 @@ export interface WorkerProcess {
 export interface SpawnOptions {
   redisUrl: string;
   masterKey: string;
-  mock: MockApns;
+  /** Where APNs is: the mock's hosts and CA. */
+  mock: Pick<MockApns, "hosts" | "caPem">;
   /** Extra CLI flags (e.g. `["--claim-idle-ms", "2000"]`). */
   args?: string[];
   /** Extra V8 flags for the child. */

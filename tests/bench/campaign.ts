@@ -1,0 +1,264 @@
+/**
+ * Campaign benchmark: a segment in Redis → send workers (child processes) → the mock APNs in
+ * its own process, end to end; notifications/s, worker CPU per 1k and the worker's peak RSS.
+ * Printed beside the relay-only figure of `tests/bench/send_bench.ts` when that exists.
+ *
+ * `deno run -A tests/bench/campaign.ts [--recipients 100000] [--workers 1] [--concurrency 4]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createSealedBox, generateMasterKey } from "../../lib/crypto/sealed_box.ts";
+import { silentLogger } from "../../lib/observability/logger.ts";
+import { createMetrics } from "../../lib/observability/metrics.ts";
+import { registryKeys } from "../../lib/registry/mod.ts";
+import { segmentKeys } from "../../lib/segments/mod.ts";
+import { createServices } from "../../lib/services.ts";
+import { generateApnsKey } from "../support/harness.ts";
+import { startTestRedis } from "../support/redis_server.ts";
+import { spawnWorker, type WorkerProcess } from "../lib/sends/_spawn.ts";
+
+/** Options of {@linkcode runCampaignBench}. */
+export interface CampaignBenchOptions {
+  /** Recipients in the segment. Default: 100,000. */
+  recipients?: number;
+  /** Worker processes. Default: 1. */
+  workers?: number;
+  /** Items each worker handles at once. Default: 4. */
+  concurrency?: number;
+  /** V8 flags for the worker processes, e.g. `["--max-old-space-size=64"]`. Default: none. */
+  v8Flags?: string[];
+  /** Progress lines on stderr. Default: false. */
+  verbose?: boolean;
+}
+
+/** One result row. */
+export interface CampaignBenchRow {
+  name: string;
+  recipients: number;
+  seconds: number;
+  notificationsPerSecond: number;
+  /** Worker CPU (user + system) per 1,000 notifications, summed over workers. */
+  cpuMsPer1k: number | null;
+  /** Highest peak RSS (VmHWM) among the workers, MB. */
+  peakRssMb: number | null;
+  accepted: number;
+  mockAccepted: number;
+}
+
+const SEED_LUA = `
+-- Seeds installations for the benchmark, the way the registry stores them.
+-- KEYS: none (keys are built from ARGV[1]; the benchmark runs on a single Redis)
+-- ARGV[1] key prefix "ep:v1:{appId}:", ARGV[2] first index, ARGV[3] count,
+-- ARGV[4] the segment's production reach set, ARGV[5] now (ms)
+local prefix, first, count, seg, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
+for i = first, first + count - 1 do
+  local id = "b" .. i
+  local token = string.rep("0", 56) .. string.format("%08x", i)
+  redis.call("HSET", prefix .. "inst:" .. id, "id", id, "token", token, "environment", "production",
+    "status", "active", "pushAuthorization", "authorized", "registeredAt", now, "lastSeenAt", now)
+  redis.call("SET", prefix .. "tok:" .. token, id)
+  redis.call("SADD", prefix .. "reach:production", id)
+  redis.call("SADD", seg, id)
+end
+return count
+`;
+
+async function procStats(pid: number): Promise<{ cpuMs: number; hwmKb: number } | null> {
+  try {
+    const stat = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
+    const ticks = Number(stat[11]) + Number(stat[12]); // utime + stime (fields 14, 15)
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { cpuMs: ticks * 10, hwmKb: hwm };
+  } catch {
+    return null;
+  }
+}
+
+/** Runs one end-to-end campaign and returns its row (plus the relay-only rows if available). */
+export async function runCampaignBench(
+  options: CampaignBenchOptions = {},
+): Promise<CampaignBenchRow[]> {
+  const recipients = options.recipients ?? 100_000;
+  const workerCount = options.workers ?? 1;
+  const log = (msg: string) => options.verbose && console.error(`[campaign] ${msg}`);
+  const redis = await startTestRedis();
+  const masterKey = generateMasterKey();
+  const services = createServices({
+    redis: redis.redis,
+    box: await createSealedBox(masterKey),
+    logger: silentLogger,
+    metrics: createMetrics(),
+    apns: { productionHost: "127.0.0.1:1", developmentHost: "127.0.0.1:1" },
+    sdkRateLimit: null,
+    staleAfterDays: 270,
+  });
+  const key = await generateApnsKey();
+  const keyFile = await Deno.makeTempFile({ suffix: ".p8" });
+  await Deno.writeTextFile(keyFile, key.privateKeyPem);
+  const workers: WorkerProcess[] = [];
+  let mockProc: Deno.ChildProcess | undefined;
+  try {
+    const created = await services.apps.create({
+      name: "Bench",
+      bundleId: "com.example.bench",
+      apns: { teamId: key.teamId, keyId: key.keyId, privateKey: key.privateKeyPem },
+    });
+    const appId = created.appId;
+    await services.segments.put(appId, "bench", { name: "Bench" });
+    const seedStart = performance.now();
+    const seed = services.redis.createScript<number>(SEED_LUA);
+    const step = 10_000;
+    for (let first = 0; first < recipients; first += step * 4) {
+      await Promise.all([0, 1, 2, 3].map((k) => {
+        const from = first + k * step;
+        if (from >= recipients) return Promise.resolve(0);
+        return seed.exec([], [
+          registryKeys.prefix(appId),
+          String(from),
+          String(Math.min(step, recipients - from)),
+          segmentKeys.reachable(appId, "bench", "production"),
+          String(Date.now()),
+        ]);
+      }));
+    }
+    log(`seeded ${recipients} in ${((performance.now() - seedStart) / 1000).toFixed(1)}s`);
+
+    mockProc = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-check",
+        new URL("./campaign_mock_process.ts", import.meta.url).pathname,
+        "--key-file",
+        keyFile,
+        "--key-id",
+        key.keyId,
+        "--team-id",
+        key.teamId,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const lines = mockProc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    let mockStats = { accepted: 0 };
+    const nextLine = async (): Promise<string | null> => {
+      while (!buffer.includes("\n")) {
+        const { value, done } = await lines.read();
+        if (done) return null;
+        buffer += value;
+      }
+      const at = buffer.indexOf("\n");
+      const line = buffer.slice(0, at);
+      buffer = buffer.slice(at + 1);
+      return line;
+    };
+    const first = JSON.parse((await nextLine())!);
+    const caPem = await Deno.readTextFile(first.caFile);
+    const reading = (async () => {
+      for (let line = await nextLine(); line !== null; line = await nextLine()) {
+        try {
+          mockStats = JSON.parse(line).stats ?? mockStats;
+        } catch { /* partial */ }
+      }
+    })();
+    for (let i = 0; i < workerCount; i++) {
+      workers.push(
+        await spawnWorker({
+          redisUrl: redis.url,
+          masterKey,
+          mock: { hosts: first.hosts, caPem },
+          args: ["--concurrency", String(options.concurrency ?? 4)],
+          v8Flags: options.v8Flags,
+        }),
+      );
+    }
+    const cpuBefore = await Promise.all(workers.map((w) => procStats(w.pid)));
+    log(`idle worker RSS peak so far: ${cpuBefore.map((s) => s?.hwmKb).join(", ")} kB`);
+    const record = await services.apps.get(appId);
+    const started = performance.now();
+    const { body } = await services.sends.create(record, {
+      audience: { segment: "bench" },
+      notification: { title: "Bench", body: "A campaign notification" },
+    });
+    const sendId = body.sendId;
+    let view = await services.sends.get(appId, sendId);
+    let lastLog = 0;
+    while (view.status !== "completed" && view.status !== "failed") {
+      await new Promise((r) => setTimeout(r, 100));
+      view = await services.sends.get(appId, sendId);
+      if (performance.now() - lastLog > 5_000) {
+        lastLog = performance.now();
+        log(`${view.status} accepted=${view.counts.accepted}`);
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = await Promise.all(workers.map((w) => procStats(w.pid)));
+    const cpuMs = cpuAfter.reduce(
+      (sum, s, i) => sum + (s && cpuBefore[i] ? s.cpuMs - cpuBefore[i]!.cpuMs : 0),
+      0,
+    );
+    const hwm = Math.max(...cpuAfter.map((s) => s?.hwmKb ?? 0));
+    for (const w of workers) await w.stop();
+    mockProc.kill("SIGTERM");
+    await mockProc.status;
+    await reading;
+    const rows: CampaignBenchRow[] = [{
+      name: `campaign: segment → ${workerCount} worker process(es) → mock APNs process`,
+      recipients,
+      seconds: Number(seconds.toFixed(2)),
+      notificationsPerSecond: Math.round(view.counts.accepted / seconds),
+      cpuMsPer1k: cpuMs ? Number((cpuMs / (view.counts.accepted / 1000)).toFixed(1)) : null,
+      peakRssMb: hwm ? Number((hwm / 1024).toFixed(1)) : null,
+      accepted: view.counts.accepted,
+      mockAccepted: mockStats.accepted,
+    }];
+    return rows;
+  } finally {
+    for (const w of workers) await w.stop("SIGKILL");
+    try {
+      mockProc?.kill("SIGKILL");
+      await mockProc?.status;
+    } catch { /* gone */ }
+    await services.relay.close();
+    await redis.stop();
+    await Deno.remove(keyFile).catch(() => {});
+  }
+}
+
+/** The relay-only rows of `send_bench.ts` (the APNs engineer's), when it exists. */
+export async function relayOnlyRows(): Promise<unknown[]> {
+  try {
+    const mod = await import(new URL("./send_bench.ts", import.meta.url).href);
+    if (typeof mod.runSendBench !== "function") return [];
+    const rows = await mod.runSendBench({});
+    return Array.isArray(rows) ? rows : [rows];
+  } catch (error) {
+    console.error(`(relay-only figure unavailable: ${(error as Error).message})`);
+    return [];
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      recipients: { type: "string", default: "100000" },
+      workers: { type: "string", default: "1" },
+      concurrency: { type: "string", default: "4" },
+      "no-relay": { type: "boolean", default: false },
+      "v8-flags": { type: "string", default: "" },
+    },
+  });
+  const rows: unknown[] = await runCampaignBench({
+    recipients: Number(values.recipients),
+    workers: Number(values.workers),
+    concurrency: Number(values.concurrency),
+    v8Flags: values["v8-flags"] ? values["v8-flags"].split(",") : undefined,
+    verbose: true,
+  });
+  if (!values["no-relay"]) rows.push(...await relayOnlyRows());
+  console.table(rows);
+}

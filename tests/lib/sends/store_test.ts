@@ -1,0 +1,157 @@
+import { assertEquals, assertOk } from "../../support/assert.ts";
+import { startTestRedis } from "../../support/redis_server.ts";
+import { createSendStore, type NewSend, sendKeys } from "../../../lib/sends/mod.ts";
+
+const appId = "app_store_test";
+
+function newSend(sendId: string): NewSend {
+  return {
+    appId,
+    sendId,
+    status: "queued",
+    audience: { kind: "all" },
+    environment: null,
+    ratePerSecond: null,
+    scheduleAt: null,
+    body: '{"aps":{}}',
+    headers: { "apns-topic": "com.example" },
+  };
+}
+
+Deno.test("SendStore.record counts each recipient once, even when a batch is retried", async () => {
+  const r = await startTestRedis();
+  try {
+    const store = createSendStore({ redis: r.redis, now: () => 1_000 });
+    await store.create(newSend("s1"));
+    const outcomes = [
+      { installationId: "a", outcome: "accepted" as const, attempted: true, invalidated: false },
+      {
+        installationId: "b",
+        outcome: "failed" as const,
+        attempted: true,
+        invalidated: true,
+        reason: "Unregistered",
+      },
+      {
+        installationId: "c",
+        outcome: "skipped" as const,
+        attempted: false,
+        invalidated: false,
+        reason: "Denied",
+      },
+    ];
+    assertEquals(await store.record(appId, "s1", outcomes), 3);
+    assertEquals(await store.record(appId, "s1", outcomes), 0);
+    const send = (await store.load(appId, "s1"))!;
+    assertEquals(send.status, "sending");
+    assertEquals(send.startedAt, 1_000);
+    assertEquals(send.counts, {
+      targeted: 3,
+      attempted: 2,
+      accepted: 1,
+      failed: 1,
+      invalidated: 1,
+      skipped: 1,
+    });
+    assertEquals(await store.failures(appId, "s1"), { Unregistered: 1 });
+    assertEquals(await store.record(appId, "missing", outcomes), -1);
+    assertEquals(await r.redis.exists(sendKeys.handled(appId, "missing")), 0);
+  } finally {
+    await r.stop();
+  }
+});
+
+Deno.test("SendStore.claim gives an id to one batch; the same batch may claim it again", async () => {
+  const r = await startTestRedis();
+  try {
+    const store = createSendStore({ redis: r.redis });
+    await store.create(newSend("s2"));
+    assertEquals(await store.claim(appId, "s2", 0, ["a", "b"]), ["new", "new"]);
+    assertEquals(await store.claim(appId, "s2", 1, ["b", "c"]), ["other", "new"]);
+    assertEquals(await store.claim(appId, "s2", 0, ["a"]), ["retry"]);
+    await store.record(appId, "s2", [{
+      installationId: "a",
+      outcome: "accepted",
+      attempted: true,
+      invalidated: false,
+    }]);
+    assertEquals(await store.claim(appId, "s2", 0, ["a"]), ["other"]);
+  } finally {
+    await r.stop();
+  }
+});
+
+Deno.test("SendStore.progress completes only when resolution is done and every batch is", async () => {
+  const r = await startTestRedis();
+  try {
+    let clock = 5_000;
+    const store = createSendStore({ redis: r.redis, now: () => clock, retentionMs: 60_000 });
+    await store.create(newSend("s3"));
+    assertEquals(await store.progress(appId, "s3", { issued: 2 }), "resolving");
+    assertEquals(await store.progress(appId, "s3", { batchDone: 0 }), "resolving");
+    assertEquals(await store.progress(appId, "s3", { issued: 3, resolved: true }), "resolving");
+    assertEquals(await store.progress(appId, "s3", { batchDone: 1 }), "resolving");
+    assertEquals(await store.progress(appId, "s3", { batchDone: 1 }), "resolving");
+    clock = 9_000;
+    assertEquals(await store.progress(appId, "s3", { batchDone: 2 }), "completed");
+    const send = (await store.load(appId, "s3"))!;
+    assertEquals(send.finishedAt, 9_000);
+    assertOk(Number(await r.redis.pttl(sendKeys.batchesDone(appId, "s3"))) > 0);
+    // A zero-recipient send completes as soon as resolution finishes.
+    await store.create(newSend("s4"));
+    assertEquals(await store.progress(appId, "s4", { issued: 0, resolved: true }), "completed");
+  } finally {
+    await r.stop();
+  }
+});
+
+Deno.test("SendStore.transition cancels a running send but not a completed one", async () => {
+  const r = await startTestRedis();
+  try {
+    const store = createSendStore({ redis: r.redis, now: () => 7 });
+    await store.create(newSend("s5"));
+    const from = ["scheduled", "queued", "resolving", "sending"] as const;
+    assertEquals(await store.transition(appId, "s5", "cancelled", from), {
+      changed: true,
+      before: "queued",
+    });
+    assertEquals((await store.load(appId, "s5"))!.finishedAt, 7);
+    assertEquals(await store.transition(appId, "s5", "cancelled", from), {
+      changed: false,
+      before: "cancelled",
+    });
+    assertEquals(await store.transition(appId, "nope", "cancelled", from), {
+      changed: false,
+      before: null,
+    });
+    await store.create(newSend("s6"));
+    await store.transition(appId, "s6", "failed", ["queued"], {
+      reason: "InvalidProviderToken",
+      message: "bad key",
+    });
+    assertEquals((await store.load(appId, "s6"))!.error, {
+      reason: "InvalidProviderToken",
+      message: "bad key",
+    });
+  } finally {
+    await r.stop();
+  }
+});
+
+Deno.test("SendStore.takeTokens hands out a burst, then paces at the rate", async () => {
+  const r = await startTestRedis();
+  try {
+    let clock = 0;
+    const store = createSendStore({ redis: r.redis, now: () => clock });
+    assertEquals(await store.takeTokens(appId, "s7", 10, 2, 5), { granted: 2, waitMs: 0 });
+    const empty = await store.takeTokens(appId, "s7", 10, 2, 5);
+    assertEquals(empty.granted, 0);
+    assertEquals(empty.waitMs, 100);
+    clock = 100;
+    assertEquals((await store.takeTokens(appId, "s7", 10, 2, 5)).granted, 1);
+    clock = 10_000;
+    assertEquals((await store.takeTokens(appId, "s7", 10, 2, 5)).granted, 2);
+  } finally {
+    await r.stop();
+  }
+});

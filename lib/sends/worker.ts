@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { EdgepushError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { randomId } from "../auth/secrets.ts";
 import type { createDeliverer } from "./deliver.ts";
@@ -119,6 +120,20 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
     try {
       await handle(entry);
     } catch (error) {
+      if (error instanceof EdgepushError && error.status < 500 && entry.item) {
+        // A domain error (the app is gone, its credential cannot be opened…) will not go away
+        // by retrying: fail the send with it and drop the item.
+        const { appId, sendId } = entry.item;
+        await store.transition(appId, sendId, "failed", ["queued", "resolving", "sending"], {
+          reason: error.name,
+          message: error.message,
+        });
+        await queue.ack(entry.id);
+        logger.warn("send failed", { sendId, error: error.message });
+        return true;
+      }
+      // Infrastructure errors (Redis unreachable…) leave the item pending; it is retried here
+      // or reclaimed by another worker after `claimIdleMs`.
       logger.warn("send work item failed; it will be retried", {
         entry: entry.id,
         sendId: entry.item?.sendId,

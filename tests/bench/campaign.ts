@@ -229,11 +229,11 @@ export async function runCampaignBench(
 }
 
 /** The relay-only rows of `send_bench.ts` (the APNs engineer's), when it exists. */
-export async function relayOnlyRows(): Promise<unknown[]> {
+export async function relayOnlyRows(n = 100_000): Promise<unknown[]> {
   try {
     const mod = await import(new URL("./send_bench.ts", import.meta.url).href);
     if (typeof mod.runSendBench !== "function") return [];
-    const rows = await mod.runSendBench({});
+    const rows = await mod.runSendBench({ n });
     return Array.isArray(rows) ? rows : [rows];
   } catch (error) {
     console.error(`(relay-only figure unavailable: ${(error as Error).message})`);
@@ -259,6 +259,6 @@ if (import.meta.main) {
     v8Flags: values["v8-flags"] ? values["v8-flags"].split(",") : undefined,
     verbose: true,
   });
-  if (!values["no-relay"]) rows.push(...await relayOnlyRows());
+  if (!values["no-relay"]) rows.push(...await relayOnlyRows(Number(values.recipients)));
   console.table(rows);
 }

@@ -48,3 +48,26 @@ Deno.test("startWorkers runs N in-process workers until the signal aborts", asyn
     await env.stop();
   }
 });
+
+Deno.test("a send whose app was deleted fails instead of retrying forever", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app, auth } = env;
+    await env.registerMany(5);
+    const res = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: { audience: { all: true }, notification: { title: "gone" } },
+    });
+    // Resolve first, then remove the app record (as app deletion does before its key scan).
+    const worker = h.services.sends.createWorker();
+    assertEquals(await worker.step(), true);
+    await h.testRedis.redis.del(`ep:v1:{${app.appId}}:app`);
+    while (await worker.step()) { /* drain */ }
+    const view = await h.services.sends.get(app.appId, res.body.sendId);
+    assertEquals(view.status, "failed");
+    assertEquals(view.error?.reason, "AppNotFound");
+    assertEquals(await h.services.sends.queue.length(), 0);
+  } finally {
+    await env.stop();
+  }
+});

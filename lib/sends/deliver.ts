@@ -7,7 +7,7 @@
  */
 import type { Apps } from "../apps/mod.ts";
 import type { Recipient, Relay, RelayApp, SendResult } from "../apns/relay.ts";
-import type { Installation, Registry } from "../registry/mod.ts";
+import type { Installation } from "../registry/mod.ts";
 import { isReachable } from "../registry/mod.ts";
 import { applyFeedbackAll, type FeedbackRegistry } from "./feedback.ts";
 import type { Outcome, SendState, SendStore } from "./store.ts";
@@ -16,7 +16,7 @@ import type { Outcome, SendState, SendStore } from "./store.ts";
 export interface DeliverDeps {
   store: SendStore;
   apps: Pick<Apps, "get" | "credentials" | "recordCredentialError">;
-  registry: Pick<Registry, "getMany"> & FeedbackRegistry;
+  registry: FeedbackRegistry;
   relay: Pick<Relay, "sendBatch">;
   /** Recipients per relay call (and per cancel/rate check). Default: 250. */
   chunkSize?: number;
@@ -199,9 +199,6 @@ export function createDeliverer(deps: DeliverDeps) {
       // Chunk by chunk: check for cancellation, take rate tokens, claim, send, record. Claiming
       // per chunk keeps the recipients of unknown fate after a crash to the chunk in flight.
       while (pending.length > 0) {
-        const stopped = await stoppedStatus(send);
-        if (stopped) return { ...report, stopped };
-        await hooks.heartbeat?.();
         let size = Math.min(chunkSize, pending.length);
         if (send.ratePerSecond) {
           const granted = await takeRate(send, size);
@@ -209,10 +206,20 @@ export function createDeliverer(deps: DeliverDeps) {
           size = granted;
         }
         const chunkIds = pending.splice(0, size);
-        const owned = await deps.store.claim(send.appId, send.sendId, seq, chunkIds);
+        // The claim also checks for cancellation; the heartbeat runs beside it.
+        const [claim] = await Promise.all([
+          deps.store.claim(send.appId, send.sendId, seq, chunkIds),
+          hooks.heartbeat?.(),
+        ]);
+        if (claim.stopped) return { ...report, stopped: claim.stopped };
         const early: Outcome[] = [];
-        const mine = chunkIds.filter((id, i) => {
-          if (owned[i] === "retry" && uncertain === "skip") {
+        const recipients: Recipient[] = [];
+        let loaded = 0;
+        chunkIds.forEach((id, i) => {
+          const flag = claim.flags[i];
+          if (flag === "other") return;
+          const inst = claim.installations[loaded++];
+          if (flag === "retry" && uncertain === "skip") {
             early.push({
               installationId: id,
               outcome: "failed",
@@ -220,17 +227,12 @@ export function createDeliverer(deps: DeliverDeps) {
               invalidated: false,
               reason: "Unconfirmed",
             });
-            return false;
+            return;
           }
-          return owned[i] !== "other";
-        });
-        const installations = mine.length ? await deps.registry.getMany(send.appId, mine) : [];
-        const recipients: Recipient[] = [];
-        installations.forEach((inst, i) => {
           const reason = skipReason(inst, send.environment);
           if (reason) {
             early.push({
-              installationId: mine[i],
+              installationId: id,
               outcome: "skipped",
               attempted: false,
               invalidated: false,
@@ -238,13 +240,16 @@ export function createDeliverer(deps: DeliverDeps) {
             });
           } else recipients.push(toRecipient(inst!));
         });
-        await deps.store.record(send.appId, send.sendId, early);
         for (const o of early) {
           report.results.push({
             installationId: o.installationId,
             status: o.outcome,
             reason: o.reason,
           });
+        }
+        if (recipients.length === 0) {
+          await deps.store.record(send.appId, send.sendId, early);
+          continue;
         }
         if (recipients.length === 0) continue;
         app ??= await relayApp(send.appId);
@@ -258,7 +263,8 @@ export function createDeliverer(deps: DeliverDeps) {
           usable.map(([rec]) => rec),
           usable.map(([, r]) => r),
         );
-        await deps.store.record(send.appId, send.sendId, outcomes);
+        // Skips and APNs outcomes of the chunk in one atomic step.
+        await deps.store.record(send.appId, send.sendId, [...early, ...outcomes]);
         for (const [, r] of usable) {
           report.results.push({
             installationId: r.installationId,

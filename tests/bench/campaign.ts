@@ -1,7 +1,8 @@
 /**
  * Campaign benchmark: a segment in Redis → send workers (child processes) → the mock APNs in
  * its own process, end to end; notifications/s, worker CPU per 1k and the worker's peak RSS.
- * Printed beside the relay-only figure of `tests/bench/send_bench.ts` when that exists.
+ * Printed beside a relay-only row (the same relay called directly, same mock process) and the
+ * rows of `tests/bench/send_bench.ts` when that runs.
  *
  * `deno run -A tests/bench/campaign.ts [--recipients 100000] [--workers 1] [--concurrency 4]`
  *
@@ -14,6 +15,9 @@ import { createMetrics } from "../../lib/observability/metrics.ts";
 import { registryKeys } from "../../lib/registry/mod.ts";
 import { segmentKeys } from "../../lib/segments/mod.ts";
 import { createServices } from "../../lib/services.ts";
+import { createRelay } from "../../lib/apns/relay.ts";
+import { buildHeaders } from "../../lib/apns/headers.ts";
+import { buildPayload } from "../../lib/apns/payload.ts";
 import { generateApnsKey } from "../support/harness.ts";
 import { startTestRedis } from "../support/redis_server.ts";
 import { spawnWorker, type WorkerProcess } from "../lib/sends/_spawn.ts";
@@ -202,6 +206,15 @@ export async function runCampaignBench(
     );
     const hwm = Math.max(...cpuAfter.map((s) => s?.hwmKb ?? 0));
     for (const w of workers) await w.stop();
+    await new Promise((r) => setTimeout(r, 600)); // the mock reports its stats every 500 ms
+    const campaignMockAccepted = mockStats.accepted;
+    const relayRow = await relayOnly({
+      n: Math.min(recipients, 200_000),
+      hosts: first.hosts,
+      caPem,
+      key,
+      redis: services.redis,
+    });
     mockProc.kill("SIGTERM");
     await mockProc.status;
     await reading;
@@ -213,8 +226,8 @@ export async function runCampaignBench(
       cpuMsPer1k: cpuMs ? Number((cpuMs / (view.counts.accepted / 1000)).toFixed(1)) : null,
       peakRssMb: hwm ? Number((hwm / 1024).toFixed(1)) : null,
       accepted: view.counts.accepted,
-      mockAccepted: mockStats.accepted,
-    }];
+      mockAccepted: campaignMockAccepted,
+    }, relayRow];
     return rows;
   } finally {
     for (const w of workers) await w.stop("SIGKILL");
@@ -225,6 +238,76 @@ export async function runCampaignBench(
     await services.relay.close();
     await redis.stop();
     await Deno.remove(keyFile).catch(() => {});
+  }
+}
+
+/**
+ * The same relay, called directly from one process (no Redis queue, no registry, no claims):
+ * the ceiling the campaign pipeline is measured against, to the same mock process.
+ */
+async function relayOnly(options: {
+  n: number;
+  hosts: Record<"production" | "development", string>;
+  caPem: string;
+  key: { teamId: string; keyId: string; privateKeyPem: string };
+  redis: Parameters<typeof createRelay>[0]["redis"];
+}): Promise<CampaignBenchRow> {
+  const relay = createRelay({
+    redis: options.redis,
+    transport: { hosts: options.hosts, caPem: options.caPem },
+  });
+  const app = {
+    bundleId: "com.example.bench",
+    credential: { kind: "token" as const, ...options.key },
+  };
+  const message = {
+    body: buildPayload({ pushType: "alert", notification: { title: "Bench" } }).body,
+    headers: buildHeaders({ bundleId: app.bundleId, pushType: "alert" }),
+  };
+  const recipient = (i: number) => ({
+    installationId: `b${i}`,
+    token: "0".repeat(56) + i.toString(16).padStart(8, "0"),
+    environment: "production" as const,
+    registeredAt: 0,
+  });
+  try {
+    await relay.sendBatch(app, message, [recipient(0)]); // connect and mint outside the clock
+    const usage = (globalThis as unknown as {
+      process: {
+        cpuUsage(previous?: { user: number; system: number }): { user: number; system: number };
+      };
+    }).process;
+    const cpu0 = usage.cpuUsage();
+    const started = performance.now();
+    let accepted = 0;
+    let next = 0;
+    const chunk = 250;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (next < options.n) {
+        const from = next;
+        next += chunk;
+        const batch = Array.from(
+          { length: Math.min(chunk, options.n - from) },
+          (_, k) => recipient(from + k),
+        );
+        const results = await relay.sendBatch(app, message, batch);
+        accepted += results.filter((r) => r.status === "accepted").length;
+      }
+    }));
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = usage.cpuUsage(cpu0);
+    return {
+      name: "relay only: relay.sendBatch in one process (4 × 250 in flight) → same mock process",
+      recipients: options.n,
+      seconds: Number(seconds.toFixed(2)),
+      notificationsPerSecond: Math.round(accepted / seconds),
+      cpuMsPer1k: Number((((cpu.user + cpu.system) / 1000) / (accepted / 1000)).toFixed(1)),
+      peakRssMb: null,
+      accepted,
+      mockAccepted: 0,
+    };
+  } finally {
+    await relay.close();
   }
 }
 

@@ -3,21 +3,39 @@
 -- A batch retried after a crash finds its own claims and sends those again (it cannot know
 -- whether APNs got them); ids already done or claimed by another batch are left out.
 --
+-- It also checks the send's status in the same step, so a cancelled send claims nothing.
+--
 -- KEYS[1]  the send's recipient hash (installation id -> batch number, or "d" when done)
+-- KEYS[2]  the send hash
+-- KEYS[3…] the installation hashes of the ids, in the same order (read for the claimed ones,
+--          so the worker gets its recipients in this same round trip)
 -- ARGV[1]  the batch number
 -- ARGV[2…] installation ids
--- Reply: one flag per id: 1 = newly claimed (send), 2 = claimed by this same batch before (a
---        retry: APNs may or may not have it), 0 = done or another batch's (leave it out).
-local flags = {}
+-- Reply: { status, flags, installations } where flags has one entry per id: 1 = newly claimed
+--        (send), 2 = claimed by this same batch before (a retry: APNs may or may not have it),
+--        0 = done or another batch's; installations holds, per claimed id, the installation's
+--        fields as a flat {field, value, …} list (HGETALL; empty when it does not exist).
+--        Only { status } when the send is cancelled or failed; { "" } when it is gone.
+local status = redis.call("HGET", KEYS[2], "status")
+if not status then
+  return { "" }
+end
+if status == "cancelled" or status == "failed" then
+  return { status }
+end
+local flags, installations = {}, {}
 for i = 2, #ARGV do
   local owner = redis.call("HGET", KEYS[1], ARGV[i])
+  local flag = 0
   if not owner then
     redis.call("HSET", KEYS[1], ARGV[i], ARGV[1])
-    flags[#flags + 1] = 1
+    flag = 1
   elseif owner == ARGV[1] then
-    flags[#flags + 1] = 2
-  else
-    flags[#flags + 1] = 0
+    flag = 2
+  end
+  flags[#flags + 1] = flag
+  if flag ~= 0 then
+    installations[#installations + 1] = redis.call("HGETALL", KEYS[i + 1])
   end
 end
-return flags
+return { status, flags, installations }

@@ -61,21 +61,34 @@ Deno.test("SendStore.record counts each recipient once, even when a batch is ret
   }
 });
 
-Deno.test("SendStore.claim gives an id to one batch; the same batch may claim it again", async () => {
+Deno.test("SendStore.claim gives an id to one batch, the same batch may reclaim it, a cancelled send claims nothing", async () => {
   const r = await startTestRedis();
   try {
     const store = createSendStore({ redis: r.redis });
     await store.create(newSend("s2"));
-    assertEquals(await store.claim(appId, "s2", 0, ["a", "b"]), ["new", "new"]);
-    assertEquals(await store.claim(appId, "s2", 1, ["b", "c"]), ["other", "new"]);
-    assertEquals(await store.claim(appId, "s2", 0, ["a"]), ["retry"]);
+    const first = await store.claim(appId, "s2", 0, ["a", "b"]);
+    assertEquals(first.flags, ["new", "new"]);
+    assertEquals(first.installations, [null, null]);
+    assertEquals((await store.claim(appId, "s2", 1, ["b", "c"])).flags, ["other", "new"]);
+    assertEquals((await store.claim(appId, "s2", 0, ["a"])).flags, ["retry"]);
     await store.record(appId, "s2", [{
       installationId: "a",
       outcome: "accepted",
       attempted: true,
       invalidated: false,
     }]);
-    assertEquals(await store.claim(appId, "s2", 0, ["a"]), ["other"]);
+    assertEquals(await store.claim(appId, "s2", 0, ["a"]), { flags: ["other"], installations: [] });
+    await store.transition(appId, "s2", "cancelled", ["queued", "sending"]);
+    assertEquals(await store.claim(appId, "s2", 2, ["z"]), {
+      stopped: "cancelled",
+      flags: [],
+      installations: [],
+    });
+    assertEquals(await store.claim(appId, "gone", 0, ["z"]), {
+      stopped: "gone",
+      flags: [],
+      installations: [],
+    });
   } finally {
     await r.stop();
   }

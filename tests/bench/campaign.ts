@@ -179,6 +179,11 @@ export async function runCampaignBench(
         }),
       );
     }
+    let died = "";
+    for (const w of workers) {
+      w.child.status.then((st) => died ||= `worker ${w.pid} exited (code ${st.code})`);
+    }
+    mockProc.status.then((st) => died ||= `mock APNs process exited (code ${st.code})`);
     const cpuBefore = await Promise.all(workers.map((w) => procStats(w.pid)));
     log(`idle worker RSS peak so far: ${cpuBefore.map((s) => s?.hwmKb).join(", ")} kB`);
     const record = await services.apps.get(appId);
@@ -191,6 +196,7 @@ export async function runCampaignBench(
     let view = await services.sends.get(appId, sendId);
     let lastLog = 0;
     while (view.status !== "completed" && view.status !== "failed") {
+      if (died) throw new Error(`campaign bench aborted: ${died}`);
       await new Promise((r) => setTimeout(r, 100));
       view = await services.sends.get(appId, sendId);
       if (performance.now() - lastLog > 5_000) {

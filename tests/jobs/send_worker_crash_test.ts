@@ -84,8 +84,10 @@ Deno.test({
   async fn() {
     const { missing, duplicates, counts, failures } = await crashCampaign("skip");
     assertEquals(duplicates, 0, "no recipient got the send twice");
-    assertEquals(missing, 0, "every recipient reached the mock");
     assertEquals(counts.accepted + (failures.Unconfirmed ?? 0), RECIPIENTS);
+    // Only the chunks the killed worker held can be of unknown fate; of those, the pushes it
+    // had not yet written when it died are the only ones that may be missing.
+    assertOk((failures.Unconfirmed ?? 0) <= IN_FLIGHT_BOUND, `${failures.Unconfirmed} unconfirmed`);
     assertOk(missing <= (failures.Unconfirmed ?? 0), "only unconfirmed recipients may be missing");
   },
 });

@@ -7,3 +7,4 @@
 export * from "./client.ts";
 export * from "./server_process.ts";
 export * from "./tcp_requester.ts";
+export * from "./gateway.ts";

@@ -1,7 +1,15 @@
 /**
  * edgepush's composition root: reads the environment once, builds the Redis and APNs clients,
- * registers cron jobs, and serves HTTP. Subcommands: `start` (default), `worker`, `sync`,
- * `redis-http`, `push`.
+ * registers cron jobs, and serves HTTP. Subcommands:
+ *
+ * - `start` (default): the API, with `WORKERS` send workers in-process and the cron jobs;
+ * - `worker`: send workers only (any number of processes share the queue);
+ * - `sync [--app id]… [--full|--incremental]`: the daily segment sync, now, with progress;
+ * - `redis-http`: the Upstash REST gateway in front of `REDIS_URL`;
+ * - `push …`: one notification straight to APNs, no Redis (see lib/apns/push_cli.ts).
+ *
+ * In embedded mode `start` writes the private server's URL to `DATA_DIR/redis.url`, so `worker`,
+ * `sync` and `redis-http` run without configuration against the same data.
  *
  * @module
  */
@@ -15,12 +23,21 @@ import {
   createRedis,
   type RedisHandle,
   RedisServerMissing,
+  type RedisTarget,
   startRedisServer,
 } from "./lib/redis/mod.ts";
 import { createServices, type Services } from "./lib/services.ts";
 import { createApp } from "./routes/mod.ts";
+import { runSyncCli, SEGMENT_SYNC_CRON_NAME, segmentSyncCron } from "./jobs/segment_sync.ts";
+import { drainFor, runWorkerCommand, startWorkers } from "./jobs/send_worker.ts";
+import { runTokenProbes, TOKEN_PROBE_CRON_NAME } from "./jobs/token_probe.ts";
+import { runPushCli } from "./lib/apns/push_cli.ts";
+import { createGateway, createTcpRequester } from "./lib/redis/mod.ts";
 
 const command = Deno.args[0] ?? "start";
+const COMMANDS = ["start", "worker", "sync", "redis-http", "push"];
+/** The per-minute cron drains the send queue for at most this long (Deploy's cron budget). */
+const DRAIN_MS = 50_000;
 
 function loadConfig(): Config {
   try {
@@ -40,13 +57,44 @@ interface Runtime {
   shutdown: Array<() => Promise<void>>;
 }
 
+function embeddedUrlFile(config: Config): string {
+  return `${config.DATA_DIR}/redis.url`;
+}
+
+/**
+ * How a secondary command (worker, sync, redis-http) reaches Redis: the configured one, or the
+ * embedded server a running `deno task start` recorded.
+ */
+async function secondaryRedisTarget(config: Config): Promise<RedisTarget> {
+  const mode = redisMode(config);
+  if (mode === "tcp") return { kind: "tcp", url: config.REDIS_URL! };
+  if (mode === "rest") {
+    return {
+      kind: "rest",
+      url: config.UPSTASH_REDIS_REST_URL!,
+      token: config.UPSTASH_REDIS_REST_TOKEN!,
+    };
+  }
+  try {
+    const url = (await Deno.readTextFile(embeddedUrlFile(config))).trim();
+    return { kind: "tcp", url };
+  } catch {
+    console.error(
+      `no Redis configured and no embedded edgepush running (${embeddedUrlFile(config)} is ` +
+        "missing). Start `deno task start` first, or set REDIS_URL or UPSTASH_REDIS_REST_URL + " +
+        "UPSTASH_REDIS_REST_TOKEN.",
+    );
+    Deno.exit(2);
+  }
+}
+
 async function boot(config: Config, logger: Logger): Promise<Runtime> {
   const shutdown: Array<() => Promise<void>> = [];
   const mode = redisMode(config);
   let handle: RedisHandle;
   let adminToken = config.ADMIN_TOKEN;
   let masterKey = config.MASTER_KEY;
-  if (mode === "embedded") {
+  if (mode === "embedded" && command === "start") {
     const secrets = await loadEmbeddedSecrets(config.DATA_DIR, { adminToken, masterKey });
     adminToken = secrets.adminToken;
     masterKey = secrets.masterKey;
@@ -69,15 +117,19 @@ async function boot(config: Config, logger: Logger): Promise<Runtime> {
     }
     logger.info("embedded redis-server started", { port: server.port, dataDir: config.DATA_DIR });
     handle = createRedis({ kind: "tcp", url: server.url });
-    shutdown.push(() => server.stop());
-  } else if (mode === "tcp") {
-    handle = createRedis({ kind: "tcp", url: config.REDIS_URL! });
-  } else {
-    handle = createRedis({
-      kind: "rest",
-      url: config.UPSTASH_REDIS_REST_URL!,
-      token: config.UPSTASH_REDIS_REST_TOKEN!,
+    await Deno.writeTextFile(embeddedUrlFile(config), server.url);
+    shutdown.push(async () => {
+      await Deno.remove(embeddedUrlFile(config)).catch(() => {});
+      await server.stop();
     });
+  } else if (mode === "embedded") {
+    // A worker or sync beside a running embedded `start`: same server, same persisted secrets.
+    handle = createRedis(await secondaryRedisTarget(config));
+    const secrets = await loadEmbeddedSecrets(config.DATA_DIR, { adminToken, masterKey });
+    adminToken = secrets.adminToken;
+    masterKey = secrets.masterKey;
+  } else {
+    handle = createRedis(await secondaryRedisTarget(config));
   }
   shutdown.unshift(() => handle.close());
   if (!adminToken || !masterKey) {
@@ -110,6 +162,7 @@ async function boot(config: Config, logger: Logger): Promise<Runtime> {
     appCacheTtlMs: config.APP_CACHE_TTL_MS,
     staleAfterDays: config.STALE_AFTER_DAYS,
   });
+  shutdown.unshift(() => services.relay.close());
   return { config, services, adminToken, logger, shutdown };
 }
 
@@ -125,10 +178,15 @@ function onSignals(release: () => Promise<void>) {
   Deno.addSignalListener("SIGTERM", stop);
 }
 
-async function start(config: Config) {
-  const logger = createLogger({ level: config.LOG_LEVEL, fields: { service: "edgepush" } });
-  const runtime = await boot(config, logger);
-  const app = createApp({ ...runtime.services, adminToken: runtime.adminToken });
+async function release(runtime: Runtime) {
+  for (const step of runtime.shutdown) await step().catch(() => {});
+}
+
+function start(config: Config, runtime: Runtime) {
+  const { logger, services } = runtime;
+  const app = createApp({ ...services, adminToken: runtime.adminToken });
+  const workers = new AbortController();
+  const running = startWorkers({ services, count: config.WORKERS, signal: workers.signal });
   const server = Deno.serve({
     port: config.PORT,
     hostname: "0.0.0.0",
@@ -136,14 +194,111 @@ async function start(config: Config) {
   }, app.fetch);
   onSignals(async () => {
     logger.info("shutting down");
+    workers.abort();
     await server.shutdown();
-    for (const release of runtime.shutdown) await release().catch(() => {});
+    await running.catch(() => {});
+    await release(runtime);
   });
 }
 
-if (command === "start") {
-  await start(loadConfig());
-} else {
-  console.error(`unknown command: ${command}. Use start, worker, sync, redis-http or push.`);
+async function worker(config: Config, runtime: Runtime) {
+  const signal = new AbortController();
+  onSignals(() => Promise.resolve(signal.abort()));
+  await runtime.services.sends.queue.ensureGroup();
+  await runWorkerCommand({
+    services: runtime.services,
+    count: Math.max(1, config.WORKERS),
+    signal: signal.signal,
+  });
+  await release(runtime);
+}
+
+async function redisHttp(config: Config) {
+  if (!config.REDIS_HTTP_TOKEN || config.REDIS_HTTP_TOKEN.length < 16) {
+    console.error(
+      "REDIS_HTTP_TOKEN (at least 16 characters) is required: clients send it as a bearer token.",
+    );
+    Deno.exit(2);
+  }
+  const target = await secondaryRedisTarget(config);
+  if (target.kind !== "tcp") {
+    console.error("redis-http fronts a TCP Redis: set REDIS_URL (or run `deno task start` first).");
+    Deno.exit(2);
+  }
+  const requester = createTcpRequester(target.url);
+  const gateway = createGateway({ requester, token: config.REDIS_HTTP_TOKEN });
+  const server = Deno.serve({
+    port: config.REDIS_HTTP_PORT,
+    hostname: "0.0.0.0",
+    onListen: ({ port }) => console.error(`redis-http listening on http://localhost:${port}`),
+  }, gateway.fetch);
+  onSignals(async () => {
+    await server.shutdown();
+    await requester.close();
+  });
+}
+
+if (!COMMANDS.includes(command)) {
+  console.error(`unknown command: ${command}. Use ${COMMANDS.join(", ")}.`);
   Deno.exit(2);
+}
+
+if (command === "push") {
+  Deno.exit(
+    await runPushCli(Deno.args.slice(1), {
+      stdout: (line) => console.log(line),
+      stderr: (line) => console.error(line),
+    }),
+  );
+}
+
+const config = loadConfig();
+
+if (command === "redis-http") {
+  await redisHttp(config);
+} else {
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    fields: { service: command === "start" ? "edgepush" : `edgepush-${command}` },
+  });
+
+  // Deno Deploy discovers cron jobs only when they are registered at module top level, before
+  // any await; the handlers wait for the runtime that boot() builds below.
+  let booted: (runtime: Runtime) => void = () => {};
+  const runtimeReady = new Promise<Runtime>((resolve) => booted = resolve);
+  if (command === "start" && typeof Deno.cron === "function") {
+    Deno.cron(SEGMENT_SYNC_CRON_NAME, config.SEGMENT_SYNC_CRON, async () => {
+      const { services } = await runtimeReady;
+      await segmentSyncCron({
+        redis: services.redis,
+        staleAfterDays: config.STALE_AFTER_DAYS,
+        logger,
+      })();
+    });
+    Deno.cron(TOKEN_PROBE_CRON_NAME, "0 4 * * *", async () => {
+      await runTokenProbes((await runtimeReady).services, { logger });
+    });
+    // With in-process workers the queue is already drained; this tick is for Deploy (WORKERS=0).
+    Deno.cron("edgepush-send-drain", "* * * * *", async () => {
+      if (config.WORKERS > 0) return;
+      await drainFor((await runtimeReady).services, DRAIN_MS).catch((error) =>
+        logger.error("send drain failed", { message: (error as Error).message })
+      );
+    });
+  }
+
+  const runtime = await boot(config, logger);
+  booted(runtime);
+  if (command === "start") {
+    start(config, runtime);
+  } else if (command === "worker") {
+    await worker(config, runtime);
+  } else {
+    const code = await runSyncCli(Deno.args.slice(1), {
+      redis: runtime.services.redis,
+      staleAfterDays: config.STALE_AFTER_DAYS,
+    });
+    await release(runtime);
+    Deno.exit(code);
+  }
 }

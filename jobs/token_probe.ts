@@ -5,13 +5,17 @@
  *
  * Settings live in `ep:v1:{appId}:probe` (`{enabled, afterDays, ratePerSecond}`; set with
  * `PUT /v1/apps/:appId/jobs/token-probe`). An installation is probed at most once per
- * `afterDays` (`ep:v1:{appId}:probed`). Sending is injected: main.ts passes a `send` that calls
- * the relay (`relay.sendBatch(app, probeMessage(bundleId), recipients)`) and hands the
- * results' feedback to the registry, like any send.
+ * `afterDays` (`ep:v1:{appId}:probed`). Sending is injected; {@linkcode relayProbeSender} is the
+ * production one (the relay, with APNs' answers fed to the registry like any send's), and
+ * {@linkcode runTokenProbes} runs every opted-in app from the daily `Deno.cron` in main.ts.
  *
  * @module
  */
 import type { Redis } from "@upstash/redis";
+import type { Relay, RelayApp } from "../lib/apns/relay.ts";
+import type { Apps } from "../lib/apps/mod.ts";
+import type { Logger } from "../lib/observability/logger.ts";
+import { applyFeedbackAll, type FeedbackRegistry } from "../lib/sends/feedback.ts";
 import { registryKeys } from "../lib/registry/_keys.ts";
 import {
   type ProbeSettings,
@@ -193,4 +197,83 @@ export async function runTokenProbe(options: TokenProbeOptions): Promise<TokenPr
   await flush();
   report.durationMs = Math.round(performance.now() - started);
   return report;
+}
+
+/** The services a relay-backed probe needs (a subset of lib/services' `Services`). */
+export interface ProbeServices {
+  redis: Redis;
+  apps: Pick<Apps, "get" | "credentials" | "recordCredentialError" | "listIds">;
+  registry: FeedbackRegistry;
+  relay: Pick<Relay, "sendBatch">;
+}
+
+/**
+ * The `send` main.ts gives {@linkcode runTokenProbe}: the probe push through the relay, with
+ * APNs' answers applied to the registry exactly as a campaign's are (410 → `unregistered`).
+ */
+export async function relayProbeSender(
+  services: ProbeServices,
+  appId: string,
+): Promise<TokenProbeOptions["send"]> {
+  const record = await services.apps.get(appId);
+  const credentials = await services.apps.credentials(record);
+  const app: RelayApp = {
+    bundleId: record.bundleId,
+    credential: { kind: "token", ...credentials.token },
+  };
+  const message = probeMessage(record.bundleId);
+  return async (recipients) => {
+    const sent = await services.relay.sendBatch(app, message, recipients);
+    await applyFeedbackAll(services.registry, appId, recipients, sent);
+    const credentialError = sent.find((r) => r.credentialError)?.credentialError;
+    if (credentialError) await services.apps.recordCredentialError(appId, credentialError);
+    return sent;
+  };
+}
+
+/** The `Deno.cron` name main.ts registers the daily probe under. */
+export const TOKEN_PROBE_CRON_NAME = "edgepush-token-probe";
+
+/**
+ * Probes every opted-in app in turn (apps that did not opt in cost one HGETALL) and returns one
+ * report per app. A failing app is reported and does not stop the others.
+ */
+export async function runTokenProbes(
+  services: ProbeServices,
+  options: { now?: () => number; logger?: Logger } = {},
+): Promise<TokenProbeReport[]> {
+  const reports: TokenProbeReport[] = [];
+  for (const appId of await services.apps.listIds()) {
+    try {
+      const settings = await readProbeSettings(services.redis, appId);
+      if (!settings.enabled) continue;
+      const report = await runTokenProbe({
+        redis: services.redis,
+        appId,
+        settings,
+        now: options.now,
+        send: await relayProbeSender(services, appId),
+      });
+      await services.redis.set(segmentKeys.probeReport(appId), JSON.stringify(report));
+      options.logger?.info("token probe finished", { ...report });
+      reports.push(report);
+    } catch (error) {
+      options.logger?.error("token probe failed", { appId, message: (error as Error).message });
+    }
+  }
+  return reports;
+}
+
+/** Reads the report of an app's last probe run, or `null`. */
+export async function readProbeReport(
+  redis: Redis,
+  appId: string,
+): Promise<TokenProbeReport | null> {
+  const raw = await redis.get<string>(segmentKeys.probeReport(appId));
+  if (typeof raw !== "string") return null;
+  try {
+    return JSON.parse(raw) as TokenProbeReport;
+  } catch {
+    return null;
+  }
 }

@@ -2,6 +2,9 @@
  * `/v1/apps/:appId/jobs`: run the segment sync now, and the uninstall probe's settings
  * (server key).
  *
+ * `GET /token-probe` answers the settings and `lastReport` (the daily probe's last findings, or
+ * `null`).
+ *
  * `POST /segment-sync[?mode=auto|full|incremental]` answers 202 once it holds the app's sync
  * lock and runs the pass in the background; while another run holds the lock it answers 409
  * `conflict` (the caller retries later; nothing is queued).
@@ -22,7 +25,7 @@ import {
   SyncQuery,
 } from "../lib/segments/mod.ts";
 import { runSegmentSync } from "../jobs/segment_sync.ts";
-import { readProbeSettings, writeProbeSettings } from "../jobs/token_probe.ts";
+import { readProbeReport, readProbeSettings, writeProbeSettings } from "../jobs/token_probe.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
 import { validate } from "./middleware/validate.ts";
@@ -63,7 +66,12 @@ export function jobRoutes(deps: JobRouteDeps) {
       return c.json({ appId, status: "started" as const, mode }, 202);
     })
     .get("/token-probe", validate("param", AppParam), async (c) => {
-      return c.json(await readProbeSettings(deps.redis, c.req.valid("param").appId));
+      const { appId } = c.req.valid("param");
+      const [settings, lastReport] = await Promise.all([
+        readProbeSettings(deps.redis, appId),
+        readProbeReport(deps.redis, appId),
+      ]);
+      return c.json({ ...settings, lastReport });
     })
     .put(
       "/token-probe",

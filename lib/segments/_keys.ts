@@ -49,4 +49,6 @@ export const segmentKeys = {
   probe: (appId: string) => `ep:v1:{${appId}}:probe`,
   /** Sorted set: installation ids probed, scored by the probe time (ms). */
   probed: (appId: string) => `ep:v1:{${appId}}:probed`,
+  /** String: JSON report of the last probe run. */
+  probeReport: (appId: string) => `ep:v1:{${appId}}:probe:report`,
 };

@@ -16,6 +16,7 @@ import { createSdkRateLimiter, type SdkRateLimiter } from "./ratelimit/mod.ts";
 import { createTestSessions, type TestSessions } from "./test_sessions/mod.ts";
 import { createRelay, type Relay } from "./apns/relay.ts";
 import { createSends, type Sends } from "./sends/mod.ts";
+import { inspectCertificate } from "./apns/certificate.ts";
 
 /** What {@linkcode createServices} needs. */
 export interface ServiceOptions {
@@ -64,9 +65,12 @@ export function createServices(options: ServiceOptions): Services {
     redis: options.redis,
     box: options.box,
     validateApnsKey,
+    inspectCertificate: (cert, key) =>
+      Promise.resolve(inspectCertificate(cert, key, (options.now ?? Date.now)())),
     sdkCacheTtlMs: options.appCacheTtlMs,
     now: options.now,
   });
+  defineCertificateGauges(options.metrics, apps, options.now ?? Date.now);
   const segments = createSegments({ redis: options.redis, now: options.now });
   const registry = createRegistry({ redis: options.redis, now: options.now });
   const relay = createRelay({
@@ -103,4 +107,52 @@ export function createServices(options: ServiceOptions): Services {
     metrics: options.metrics,
     options,
   };
+}
+
+/** Days before expiry from which `edgepush_apns_certificate_expiring` reads 1. */
+export const CERTIFICATE_WARNING_DAYS = 30;
+
+/**
+ * Certificate-auth expiry on /metrics, read at scrape time: days left per app, and a 0/1
+ * `expiring` gauge that turns 1 thirty days ahead, for an alert rule. An expired certificate
+ * takes pushes down, so it must never be a surprise.
+ */
+function defineCertificateGauges(metrics: Metrics, apps: Apps, now: () => number) {
+  let cached: { at: number; rows: Array<{ appId: string; days: number }> } | null = null;
+  const read = async () => {
+    if (cached && now() - cached.at < 60_000) return cached.rows;
+    const rows: Array<{ appId: string; days: number }> = [];
+    // /metrics must keep answering while Redis is away: the last reading stands.
+    const ids = await apps.listIds().catch(() => null);
+    if (!ids) return cached?.rows ?? [];
+    for (const appId of ids.slice(0, 10_000)) {
+      const record = await apps.get(appId).catch(() => null);
+      const expiresAt = record?.certificate?.expiresAt;
+      if (!expiresAt) continue;
+      rows.push({ appId, days: Math.floor((Date.parse(expiresAt) - now()) / 86_400_000) });
+    }
+    cached = { at: now(), rows };
+    return rows;
+  };
+  metrics.define(
+    "edgepush_apns_certificate_expires_in_days",
+    "Days until the app's APNs client certificate expires (negative: expired)",
+    "gauge",
+    {
+      collect: async () =>
+        (await read()).map((r) => ({ labels: { appId: r.appId }, value: r.days })),
+    },
+  );
+  metrics.define(
+    "edgepush_apns_certificate_expiring",
+    `1 when the app's APNs client certificate expires within ${CERTIFICATE_WARNING_DAYS} days`,
+    "gauge",
+    {
+      collect: async () =>
+        (await read()).map((r) => ({
+          labels: { appId: r.appId },
+          value: r.days <= CERTIFICATE_WARNING_DAYS ? 1 : 0,
+        })),
+    },
+  );
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { ValidationFailed } from "../errors.ts";
 
 /** What the app layer needs to know about a certificate. */
@@ -51,4 +51,31 @@ export function parseCertificate(pem: string): CertificateInfo {
 /** Days until the certificate expires (negative once expired), for warnings. */
 export function daysUntilExpiry(info: CertificateInfo, now: number = Date.now()): number {
   return Math.floor((info.notAfter - now) / 86_400_000);
+}
+
+/**
+ * Checks a certificate credential on upload and returns its expiry (ISO 8601): the PEM must be
+ * an X.509 certificate, the key must be its private key, and it must not have expired.
+ *
+ * @throws {ValidationFailed} naming what is wrong.
+ */
+export function inspectCertificate(
+  certificatePem: string,
+  privateKeyPem: string,
+  now: number = Date.now(),
+): string {
+  const info = parseCertificate(certificatePem);
+  let matches = false;
+  try {
+    matches = new X509Certificate(certificatePem).checkPrivateKey(createPrivateKey(privateKeyPem));
+  } catch {
+    throw new ValidationFailed("the certificate's private key is not a PEM private key");
+  }
+  if (!matches) throw new ValidationFailed("the private key does not belong to the certificate");
+  if (info.notAfter <= now) {
+    throw new ValidationFailed(
+      `the certificate expired on ${new Date(info.notAfter).toISOString()}`,
+    );
+  }
+  return new Date(info.notAfter).toISOString();
 }

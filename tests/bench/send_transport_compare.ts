@@ -17,13 +17,11 @@ const HEADERS = {
 const BODY = JSON.stringify({ aps: { alert: { title: "Hello", body: "Bench" } } });
 
 async function timed(label: string, n: number, run: () => Promise<void>) {
-  const cpu0 = Deno.osUptime ? performance.now() : 0;
   const t0 = performance.now();
   const u0 = processCpuMs();
   await run();
   const ms = performance.now() - t0;
   const cpu = processCpuMs() - u0;
-  void cpu0;
   return {
     label,
     perSecond: Math.round((n / ms) * 1000),

@@ -77,7 +77,7 @@ async function single<TResult>(
   const [name, ...args] = command;
   try {
     const result = await client.call(String(name), ...args.map(String));
-    return { result: normalize(result) as TResult };
+    return { result: upstashShape(String(name), result) as TResult };
   } catch (error) {
     if (isReplyError(error)) return { error: error.message };
     throw unavailable(error);
@@ -100,11 +100,26 @@ async function batch(
     throw unavailable(error);
   }
   if (replies === null) throw new upstashErrors.UpstashError("EXECABORT transaction discarded");
-  return replies.map(([error, result]) => {
-    if (!error) return { result: normalize(result) };
+  return replies.map(([error, result], i) => {
+    if (!error) return { result: upstashShape(String(commands[i][0]), result) };
     if (isReplyError(error)) return { error: error.message };
     throw unavailable(error);
   });
+}
+
+/**
+ * The reply as the Upstash REST API words it. ioredis turns every HGETALL reply into an object
+ * (a reply transformer keyed on the command name); Upstash, and so the REST gateway that relays
+ * these results, answers with the flat `[field, value, …]` array Redis sent.
+ */
+function upstashShape(name: string, result: unknown): unknown {
+  if (
+    name.toLowerCase() === "hgetall" && result !== null && typeof result === "object" &&
+    !Array.isArray(result) && !(result instanceof Uint8Array)
+  ) {
+    return Object.entries(result).flat().map(normalize);
+  }
+  return normalize(result);
 }
 
 /** ioredis returns Buffers only for binary commands; Upstash gives strings everywhere. */

@@ -4,7 +4,8 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
+import type { Context } from "hono";
 import type { Logger } from "../../lib/observability/logger.ts";
 import type { Metrics } from "../../lib/observability/metrics.ts";
 import type { AppEnv } from "../context.ts";
@@ -22,7 +23,7 @@ export function observe(options: { logger: Logger; metrics: Metrics }) {
     c.header("X-Request-Id", requestId);
     const seconds = (performance.now() - start) / 1000;
     const labels = {
-      route: routePath(c, -1) || "unmatched",
+      route: routeLabel(c),
       method: c.req.method,
       status: String(c.res.status),
     };
@@ -32,4 +33,13 @@ export function observe(options: { logger: Logger; metrics: Metrics }) {
       c.var.logger.info("request", { ...labels, path: c.req.path, ms: seconds * 1000 });
     }
   });
+}
+
+/**
+ * The route pattern that answered, for metric labels. App-wide middleware is registered for
+ * every method ("ALL") on `/*`; a request that matched nothing else (a 404 for an unknown path
+ * or method) is labelled "unmatched" rather than "/*".
+ */
+function routeLabel(c: Context<AppEnv>): string {
+  return matchedRoutes(c).filter((r) => r.method !== "ALL").at(-1)?.path ?? "unmatched";
 }

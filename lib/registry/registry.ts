@@ -10,7 +10,7 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { randomId, randomSecret, sha256Hex } from "../auth/secrets.ts";
+import { randomId, randomSecret, sha256HexSync } from "../auth/secrets.ts";
 import { matchesHash } from "../auth/secrets.ts";
 import segmentReindexLua from "../segments/scripts/_segment_reindex.lua" with { type: "text" };
 import libLua from "./scripts/_lib.lua" with { type: "text" };
@@ -196,8 +196,8 @@ export function createRegistry(options: RegistryOptions) {
   }
 
   /** The SHA-256 of a presented secret, or "" for none (the script then refuses). */
-  async function secretHash(secret: string | null | undefined): Promise<string> {
-    return secret ? await sha256Hex(secret) : "";
+  function secretHash(secret: string | null | undefined): string {
+    return secret ? sha256HexSync(secret) : "";
   }
 
   async function feedback(
@@ -226,15 +226,11 @@ export function createRegistry(options: RegistryOptions) {
      */
     async register(appId: string, input: RegisterOptions): Promise<RegisterResult> {
       const newSecret = randomSecret(32);
-      const [presentedHash, newHash] = await Promise.all([
-        secretHash(input.secret),
-        sha256Hex(newSecret),
-      ]);
       const reply = await run("register", appId, [
         input.installationId ?? "",
-        input.installationId ? presentedHash : "",
+        input.installationId ? secretHash(input.secret) : "",
         `in_${randomId(16)}`,
-        newHash,
+        sha256HexSync(newSecret),
         input.token,
         input.environment,
         input.userId !== undefined ? "1" : "0",
@@ -267,7 +263,7 @@ export function createRegistry(options: RegistryOptions) {
     async update(appId: string, id: string, input: UpdateOptions): Promise<Installation> {
       const reply = await run("update", appId, [
         id,
-        await secretHash(input.secret),
+        secretHash(input.secret),
         input.token ?? "",
         input.environment ?? "",
         input.pushAuthorization ?? "",
@@ -283,7 +279,7 @@ export function createRegistry(options: RegistryOptions) {
      * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
      */
     async remove(appId: string, id: string, input: { secret: string | null | undefined }) {
-      return changed(appId, await run("remove", appId, [id, await secretHash(input.secret)]));
+      return changed(appId, await run("remove", appId, [id, secretHash(input.secret)]));
     },
 
     /**
@@ -296,7 +292,7 @@ export function createRegistry(options: RegistryOptions) {
       id: string,
       input: { secret: string | null | undefined; userId: string },
     ): Promise<Installation> {
-      const hash = await secretHash(input.secret);
+      const hash = secretHash(input.secret);
       return changed(appId, await run("bindUser", appId, [id, hash, input.userId]));
     },
 
@@ -309,7 +305,7 @@ export function createRegistry(options: RegistryOptions) {
       id: string,
       input: { secret: string | null | undefined },
     ): Promise<Installation> {
-      return changed(appId, await run("unbindUser", appId, [id, await secretHash(input.secret)]));
+      return changed(appId, await run("unbindUser", appId, [id, secretHash(input.secret)]));
     },
 
     /** One installation, or null. */

@@ -40,6 +40,13 @@ export function createApp(deps: AppDeps) {
     // A streamed segment export (`?mode=replace` or append, text/NDJSON) is read in constant
     // memory by its handler, so it alone is exempt from the 1 MiB limit.
     if (isStreamedUpload(c.req.method, c.req.path, c.req.header("content-type"))) return next();
+    // A declared length is checked without touching the body (as `bodyLimit` does, but before it
+    // reads `c.req.raw.body`, which would build a ReadableStream per request for nothing).
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && !c.req.raw.headers.has("transfer-encoding")) {
+      if (parseInt(declared, 10) > BODY_LIMIT_BYTES) throw new PayloadTooLarge(BODY_LIMIT_BYTES);
+      return next();
+    }
     return await limit(c, next);
   });
   app.route("/", opsRoutes(deps));

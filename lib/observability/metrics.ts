@@ -52,8 +52,18 @@ export function createMetrics(): Metrics {
     if (!f) throw new Error(`metric ${name} is not defined`);
     return f;
   };
+  // Callers on hot paths pass the same (frozen) label object each time: its key is built once.
+  const keys = new WeakMap<Labels, string>();
+  const keyOf = (labels: Labels): string => {
+    let key = keys.get(labels);
+    if (key === undefined) {
+      key = JSON.stringify(Object.entries(labels).sort());
+      if (Object.isFrozen(labels)) keys.set(labels, key);
+    }
+    return key;
+  };
   const seriesOf = (f: Family, labels: Labels): Series => {
-    const key = JSON.stringify(Object.entries(labels).sort());
+    const key = keyOf(labels);
     let s = f.series.get(key);
     if (!s) {
       s = { labels, value: 0 };

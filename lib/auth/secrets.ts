@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 
 const encoder = new TextEncoder();
 
@@ -29,7 +29,8 @@ export function sha256Hex(value: string): Promise<string> {
  * under load) because each call is dispatched to a blocking thread pool and awaited.
  */
 export function sha256HexSync(value: string): string {
-  return createHash("sha256").update(encoder.encode(value)).digest("hex");
+  // A string is hashed as UTF-8, lone surrogates as U+FFFD: the bytes TextEncoder gives.
+  return hash("sha256", value, "hex");
 }
 
 /**

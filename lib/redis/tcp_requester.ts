@@ -39,26 +39,30 @@ export function createTcpRequester(url: string, options: TcpRequesterOptions = {
   const client = new IORedis.default(url, {
     maxRetriesPerRequest: 1,
     connectTimeout: options.connectTimeoutMs ?? 2_000,
-    commandTimeout: options.commandTimeoutMs ?? 5_000,
+    // No per-command timer in ioredis (a Node timer per command is costly under Deno): the
+    // deadline is enforced by `deadlines` below.
     retryStrategy: (times: number) => Math.min(times * 100, 1_000),
     enableAutoPipelining: true,
     lazyConnect: false,
   });
   // ioredis emits connection errors as events; without a listener they would crash the process.
   client.on("error", () => {});
+  const deadlines = createDeadlines(options.commandTimeoutMs ?? 5_000);
 
   return {
     client,
     async close() {
       client.disconnect();
+      deadlines.stop();
       await Promise.resolve();
     },
     async request<TResult>(req: UpstashRequest): Promise<UpstashResponse<TResult>> {
       const route = req.path?.[0];
-      if (!route) return await single<TResult>(client, req.body as Command);
+      if (!route) return await single<TResult>(client, deadlines, req.body as Command);
       if (route === "pipeline" || route === "multi-exec") {
         return await batch(
           client,
+          deadlines,
           req.body as Command[],
           route === "multi-exec",
         ) as UpstashResponse<
@@ -70,13 +74,68 @@ export function createTcpRequester(url: string, options: TcpRequesterOptions = {
   };
 }
 
+/**
+ * Command deadlines without a timer per command: pending commands sit in a set that one
+ * interval sweeps every `timeoutMs / 10` (at most 100 ms), so a command fails with "Command
+ * timed out" between `timeoutMs` and about 10% later. The interval runs only while commands
+ * are pending and never keeps the process alive.
+ */
+interface Deadlines {
+  /** `promise`, or a rejection once `timeoutMs` has passed without it settling. */
+  guard<T>(promise: Promise<T>): Promise<T>;
+  stop(): void;
+}
+
+function createDeadlines(timeoutMs: number): Deadlines {
+  type Entry = { at: number; reject: (error: Error) => void };
+  const pending = new Set<Entry>();
+  const every = Math.max(1, Math.min(100, Math.floor(timeoutMs / 10)));
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const sweep = () => {
+    const now = performance.now();
+    for (const entry of pending) {
+      if (entry.at <= now) {
+        pending.delete(entry);
+        entry.reject(new Error("Command timed out"));
+      }
+    }
+    if (pending.size === 0) stop();
+  };
+  const stop = () => {
+    if (timer !== undefined) clearInterval(timer);
+    timer = undefined;
+  };
+  return {
+    guard<T>(promise: Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const entry: Entry = { at: performance.now() + timeoutMs, reject };
+        pending.add(entry);
+        if (timer === undefined) {
+          const id = setInterval(sweep, every);
+          Deno.unrefTimer(id);
+          timer = id;
+        }
+        promise.then((value) => {
+          pending.delete(entry);
+          resolve(value);
+        }, (error) => {
+          pending.delete(entry);
+          reject(error);
+        });
+      });
+    },
+    stop,
+  };
+}
+
 async function single<TResult>(
   client: IORedis.default,
+  deadlines: Deadlines,
   command: Command,
 ): Promise<UpstashResponse<TResult>> {
   const [name, ...args] = command;
   try {
-    const result = await client.call(String(name), ...args.map(String));
+    const result = await deadlines.guard(client.call(String(name), ...args.map(String)));
     return { result: upstashShape(String(name), result) as TResult };
   } catch (error) {
     if (isReplyError(error)) return { error: error.message };
@@ -86,6 +145,7 @@ async function single<TResult>(
 
 async function batch(
   client: IORedis.default,
+  deadlines: Deadlines,
   commands: Command[],
   transaction: boolean,
 ): Promise<UpstashResponse<unknown>[]> {
@@ -93,7 +153,7 @@ async function batch(
   for (const [name, ...args] of commands) chain.call(String(name), ...args.map(String));
   let replies: [Error | null, unknown][] | null;
   try {
-    replies = await chain.exec();
+    replies = await deadlines.guard(chain.exec());
   } catch (error) {
     // EXECABORT and similar: the whole transaction failed, as Upstash reports with a 400.
     if (isReplyError(error)) throw new upstashErrors.UpstashError(error.message);

@@ -42,7 +42,7 @@ export function createTcpRequester(url: string, options: TcpRequesterOptions = {
     // No per-command timer in ioredis (a Node timer per command is costly under Deno): the
     // deadline is enforced by `deadlines` below.
     retryStrategy: (times: number) => Math.min(times * 100, 1_000),
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
     lazyConnect: false,
   });
   // ioredis emits connection errors as events; without a listener they would crash the process.

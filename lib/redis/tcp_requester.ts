@@ -6,6 +6,7 @@
  *
  * @module
  */
+import process from "node:process";
 import IORedis from "ioredis";
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
 import { errors as upstashErrors } from "@upstash/redis";
@@ -48,6 +49,19 @@ export function createTcpRequester(url: string, options: TcpRequesterOptions = {
   // ioredis emits connection errors as events; without a listener they would crash the process.
   client.on("error", () => {});
   const deadlines = createDeadlines(options.commandTimeoutMs ?? 5_000);
+  let corked: { uncork(): void } | null = null;
+  const uncork = () => {
+    const stream = corked;
+    corked = null;
+    stream?.uncork();
+  };
+  function coalesceWrites() {
+    const stream = (client as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
+    if (corked || !stream || client.status !== "ready") return;
+    stream.cork();
+    corked = stream;
+    process.nextTick(uncork);
+  }
 
   return {
     client,
@@ -57,6 +71,7 @@ export function createTcpRequester(url: string, options: TcpRequesterOptions = {
       await Promise.resolve();
     },
     async request<TResult>(req: UpstashRequest): Promise<UpstashResponse<TResult>> {
+      coalesceWrites();
       const route = req.path?.[0];
       if (!route) return await single<TResult>(client, deadlines, req.body as Command);
       if (route === "pipeline" || route === "multi-exec") {

@@ -127,6 +127,8 @@ interface Timed {
   expire(): void;
 }
 
+const EMPTY = new Uint8Array(0);
+
 type Exchange =
   | { kind: "response"; status: number; headers: http2.IncomingHttpHeaders; body: Uint8Array }
   | { kind: "retry"; error: unknown }
@@ -147,6 +149,23 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const sleeps = new Set<ReturnType<typeof setTimeout>>();
   const stats = { connectionsOpened: 0, retries: 0 };
   let closed = false;
+
+  // The pool lookup key is built once per (credential object, host), not per request.
+  const poolCache = new WeakMap<ConnectionCredential, Map<string, Pool>>();
+
+  function poolFor(host: string, credential: ConnectionCredential): Pool {
+    let byHost = poolCache.get(credential);
+    if (!byHost) poolCache.set(credential, byHost = new Map());
+    let pool = byHost.get(host);
+    if (!pool) {
+      // Pools live until close(), after which send() refuses, so a cached pool stays valid.
+      const key = `${host}|${credential.kind}:${credential.id}`;
+      pool = pools.get(key);
+      if (!pool) pools.set(key, pool = { connections: [], waiters: [] });
+      byHost.set(host, pool);
+    }
+    return pool;
+  }
 
   function wake(pool: Pool): void {
     const waiters = pool.waiters.splice(0);
@@ -180,6 +199,23 @@ export function createTransport(options: TransportOptions = {}): Transport {
     return conn;
   }
 
+  /** The least-loaded connection with a free stream (opening one if allowed), or undefined. */
+  function pick(
+    pool: Pool,
+    host: string,
+    credential: ConnectionCredential,
+  ): Connection | undefined {
+    let best: Connection | undefined;
+    for (const c of pool.connections) {
+      if (c.inflight < c.limit && (!best || c.inflight < best.inflight)) best = c;
+    }
+    if (!best || (best.inflight > 0 && pool.connections.length < connections)) {
+      if (pool.connections.length < connections) best = open(pool, host, credential);
+    }
+    if (best) best.inflight++;
+    return best;
+  }
+
   async function acquire(
     pool: Pool,
     host: string,
@@ -187,17 +223,8 @@ export function createTransport(options: TransportOptions = {}): Transport {
     deadline: number,
   ): Promise<Connection | undefined> {
     while (!closed) {
-      let best: Connection | undefined;
-      for (const c of pool.connections) {
-        if (c.inflight < c.limit && (!best || c.inflight < best.inflight)) best = c;
-      }
-      if (!best || (best.inflight > 0 && pool.connections.length < connections)) {
-        if (pool.connections.length < connections) best = open(pool, host, credential);
-      }
-      if (best) {
-        best.inflight++;
-        return best;
-      }
+      const best = pick(pool, host, credential);
+      if (best) return best;
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       await new Promise<void>((resolve) => {
@@ -242,16 +269,37 @@ export function createTransport(options: TransportOptions = {}): Transport {
     sweeper ??= setTimeout(sweep, sweepMs);
   }
 
+  // The header block is the same for every recipient of a message: it is built once per
+  // (headers object, authorization) and only `:path` changes per request.
+  let templates = new WeakMap<Record<string, string>, Map<string, http2.OutgoingHttpHeaders>>();
+  let templateCount = 0;
+
+  function template(req: ApnsRequest): http2.OutgoingHttpHeaders {
+    let byAuth = templates.get(req.headers);
+    if (!byAuth) templates.set(req.headers, byAuth = new Map());
+    const auth = req.authorization ?? "";
+    let headers = byAuth.get(auth);
+    if (!headers) {
+      // Bounded: a long-lived transport sees a new token every ~50 minutes per credential.
+      if (++templateCount > 1000) {
+        templates = new WeakMap();
+        templateCount = 1;
+        templates.set(req.headers, byAuth = new Map());
+      }
+      headers = { ":method": "POST", ":path": "", ...req.headers };
+      if (req.authorization) headers.authorization = req.authorization;
+      byAuth.set(auth, headers);
+    }
+    return headers;
+  }
+
   function exchange(conn: Connection, req: ApnsRequest, deadline: number): Promise<Exchange> {
     return new Promise((resolve) => {
       let stream: http2.ClientHttp2Stream;
-      const headers: http2.OutgoingHttpHeaders = {
-        ":method": "POST",
-        ":path": `/3/device/${req.deviceToken}`,
-        ...req.headers,
-      };
-      if (req.authorization) headers.authorization = req.authorization;
+      const headers = template(req);
+      headers[":path"] = `/3/device/${req.deviceToken}`;
       try {
+        // request() copies the headers before returning, so the template can be reused.
         stream = conn.session.request(headers);
       } catch (error) {
         return resolve({ kind: "retry", error });
@@ -280,7 +328,11 @@ export function createTransport(options: TransportOptions = {}): Transport {
         if (timedOut) return resolve({ kind: "timeout" });
         if (response && stream.rstCode === http2.constants.NGHTTP2_NO_ERROR) {
           const status = Number(response[":status"]);
-          const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          const body = chunks.length === 0
+            ? EMPTY
+            : chunks.length === 1
+            ? chunks[0]
+            : Buffer.concat(chunks);
           return resolve({ kind: "response", status, headers: response, body });
         }
         // No complete answer: refused, reset, GOAWAY'd or the connection died. APNs has not
@@ -340,14 +392,14 @@ export function createTransport(options: TransportOptions = {}): Transport {
     async send(req) {
       if (closed) throw new ApnsTransportError("ConnectionFailed", "the transport is closed");
       const host = hosts[req.environment];
-      const key = `${host}|${req.credential.kind}:${req.credential.id}`;
-      let pool = pools.get(key);
-      if (!pool) pools.set(key, pool = { connections: [], waiters: [] });
+      const pool = poolFor(host, req.credential);
       const deadline = Date.now() + timeoutMs;
       let lastError: unknown;
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         if (attempt > 1) stats.retries++;
-        const conn = await acquire(pool, host, req.credential, deadline);
+        // A free stream is the common case: take it without an extra promise.
+        const conn = (!closed && pick(pool, host, req.credential)) ||
+          await acquire(pool, host, req.credential, deadline);
         if (!conn) {
           throw new ApnsTransportError("Timeout", `no APNs stream free within ${timeoutMs} ms`);
         }

@@ -167,9 +167,14 @@ export function createRelay(options: RelayOptions): Relay {
           keyPem: cred.keyPem,
         };
       let credentialError: SendResult["credentialError"];
+      // The same `bearer …` string for every request while the token is unchanged.
+      let lastToken = "";
+      let lastBearer = "";
+      const bearer = (token: string) =>
+        token === lastToken ? lastBearer : (lastBearer = `bearer ${lastToken = token}`);
 
       async function post(r: Recipient, environment: ApnsEnvironment): Promise<ApnsResponse> {
-        let authorization = source ? `bearer ${await source.current()}` : undefined;
+        let authorization = source ? bearer(await source.current()) : undefined;
         const request = () =>
           transport.send({
             environment,
@@ -187,10 +192,10 @@ export function createRelay(options: RelayOptions): Relay {
       }
 
       async function one(r: Recipient): Promise<SendResult> {
-        const base = { installationId: r.installationId };
+        const installationId = r.installationId;
         if (credentialError) {
           return {
-            ...base,
+            installationId,
             status: "failed",
             reason: credentialError.reason,
             attempted: false,
@@ -200,31 +205,30 @@ export function createRelay(options: RelayOptions): Relay {
         let attempted = false;
         try {
           attempted = true;
-          let res = await post(r, r.environment);
+          const res = await post(r, r.environment);
+          if (res.status === 200) {
+            return { installationId, status: "accepted", apnsId: res.apnsId, attempted };
+          }
           let feedback: Feedback | undefined;
-          if (res.status !== 200 && res.reason === "BadDeviceToken") {
+          if (res.reason === "BadDeviceToken") {
             // Sandbox/production mix-ups are common: try the other host once.
             const retry = await post(r, other(r.environment));
             if (retry.status === 200) {
-              res = retry;
-              feedback = { kind: "environment", environment: other(r.environment) };
+              return {
+                installationId,
+                status: "accepted",
+                apnsId: retry.apnsId,
+                attempted,
+                feedback: { kind: "environment", environment: other(r.environment) },
+              };
             } else if (
               retry.reason === "BadDeviceToken" || retry.reason === "DeviceTokenNotForTopic"
             ) {
               feedback = { kind: "bad_token" };
             }
           }
-          if (res.status === 200) {
-            return {
-              ...base,
-              status: "accepted",
-              apnsId: res.apnsId,
-              attempted,
-              ...(feedback ? { feedback } : {}),
-            };
-          }
           const failed: SendResult = {
-            ...base,
+            installationId,
             status: "failed",
             apnsId: res.apnsId,
             reason: res.reason,
@@ -246,33 +250,33 @@ export function createRelay(options: RelayOptions): Relay {
         } catch (error) {
           if (error instanceof ApnsCredentialError) {
             credentialError ??= { reason: error.reason, message: error.message };
-            return { ...base, status: "failed", reason: error.reason, attempted, credentialError };
+            return {
+              installationId,
+              status: "failed",
+              reason: error.reason,
+              attempted,
+              credentialError,
+            };
           }
           if (error instanceof ApnsTransportError) {
-            return { ...base, status: "failed", reason: error.reason, attempted };
+            return { installationId, status: "failed", reason: error.reason, attempted };
           }
           throw error;
         }
       }
 
-      // Workers pull indexes and return their own [index, result] pairs; results are merged
-      // after they all finish, so no worker writes into shared state.
-      let next = 0;
-      const workers = Array.from(
-        { length: Math.min(concurrency, recipients.length) },
-        async () => {
-          const done: Array<[number, SendResult]> = [];
-          while (next < recipients.length) {
-            const index = next++;
-            done.push([index, await one(recipients[index])]);
-          }
-          return done;
-        },
-      );
+      // Workers pull indexes and write each result into its own slot (input order).
       const results = new Array<SendResult>(recipients.length);
-      for (const pairs of await Promise.all(workers)) {
-        for (const [index, result] of pairs) results[index] = result;
-      }
+      let next = 0;
+      const worker = async () => {
+        while (next < recipients.length) {
+          const index = next++;
+          results[index] = await one(recipients[index]);
+        }
+      };
+      const workers = [];
+      for (let i = Math.min(concurrency, recipients.length); i > 0; i--) workers.push(worker());
+      await Promise.all(workers);
       return results;
     },
     async close() {

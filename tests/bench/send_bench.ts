@@ -38,7 +38,13 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-async function startMockProcess(dir: string, keyFile: string, port: number) {
+interface MockProcess {
+  host: string;
+  caPem: string;
+  stop(): Promise<void>;
+}
+
+async function startMockProcess(dir: string, keyFile: string, port: number): Promise<MockProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -70,7 +76,11 @@ async function startMockProcess(dir: string, keyFile: string, port: number) {
     host: info.production,
     caPem: await Deno.readTextFile(info.caFile),
     async stop() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already exited (see runSendBench).
+      }
       await child.status;
       await child.stdout.cancel().catch(() => {});
     },
@@ -247,39 +257,58 @@ export async function runSendBench({ n = 100_000 }: { n?: number } = {}): Promis
   const dir = await Deno.makeTempDir({ prefix: "edgepush-send-bench-" });
   const key = await generateApnsKey();
   await Deno.writeTextFile(`${dir}/AuthKey.p8`, key.privateKeyPem);
-  let mock;
+  // A fresh mock per client: Deno's HTTP/2 server can abort inside nghttp2 when a client's
+  // GOAWAY arrives (upstream denoland/deno#36788), which would take every later row with it.
   let port443 = true;
-  try {
-    mock = await startMockProcess(dir, `${dir}/AuthKey.p8`, 443);
-  } catch {
-    port443 = false;
-    mock = await startMockProcess(dir, `${dir}/AuthKey.p8`, 0);
-  }
+  const startMock = async () => {
+    if (port443) {
+      try {
+        return await startMockProcess(dir, `${dir}/AuthKey.p8`, 443);
+      } catch {
+        port443 = false;
+      }
+    }
+    return await startMockProcess(dir, `${dir}/AuthKey.p8`, 0);
+  };
+  const withMock = async (run: (mock: MockProcess) => Promise<BenchRow>): Promise<BenchRow> => {
+    const mock = await startMock();
+    try {
+      return await run(mock);
+    } finally {
+      await mock.stop();
+    }
+  };
   const rows: BenchRow[] = [];
   try {
-    const [hostname, port] = mock.host.split(":");
-    const env = {
-      HOST: hostname,
-      PORT: port,
-      KEY_FILE: `${dir}/AuthKey.p8`,
-      KEY_ID,
-      TEAM_ID: TEAM,
-      TOPIC,
-      NODE_EXTRA_CA_CERTS: `${dir}/ca.pem`,
-      PATH: Deno.env.get("PATH") ?? "",
+    const envFor = (mock: MockProcess) => {
+      const [hostname, port] = mock.host.split(":");
+      return {
+        HOST: hostname,
+        PORT: port,
+        KEY_FILE: `${dir}/AuthKey.p8`,
+        KEY_ID,
+        TEAM_ID: TEAM,
+        TOPIC,
+        NODE_EXTRA_CA_CERTS: `${dir}/ca.pem`,
+        PATH: Deno.env.get("PATH") ?? "",
+      };
     };
-    rows.push(await ours(n, mock.host, mock.caPem, key.privateKeyPem));
+    rows.push(await withMock((mock) => ours(n, mock.host, mock.caPem, key.privateKeyPem)));
     const peersOk = await ensurePeers();
     const peers: BenchRow[] = [];
     if (peersOk) {
-      peers.push(await peer("@parse/node-apn (Node)", "node_apn.mjs", n, env));
       peers.push(
-        port443 ? await peer("apns2 (Node)", "apns2.mjs", n, env) : {
-          client: "apns2 (Node)",
-          perSecond: null,
-          cpuMsPer1k: null,
-          note: "needs the mock on port 443",
-        },
+        await withMock((mock) => peer("@parse/node-apn (Node)", "node_apn.mjs", n, envFor(mock))),
+      );
+      peers.push(
+        await withMock((mock) =>
+          port443 ? peer("apns2 (Node)", "apns2.mjs", n, envFor(mock)) : Promise.resolve({
+            client: "apns2 (Node)",
+            perSecond: null,
+            cpuMsPer1k: null,
+            note: "needs the mock on port 443",
+          })
+        ),
       );
     } else {
       peers.push({
@@ -290,14 +319,13 @@ export async function runSendBench({ n = 100_000 }: { n?: number } = {}): Promis
       });
     }
     rows.push(...peers);
-    rows.push(await h2load(n, mock.host, key.privateKeyPem, dir));
+    rows.push(await withMock((mock) => h2load(n, mock.host, key.privateKeyPem, dir)));
     const fastest = Math.max(0, ...peers.map((p) => p.perSecond ?? 0));
     for (const row of rows) {
       if (fastest && row.perSecond) row.ratioToFastestPeer = +(row.perSecond / fastest).toFixed(2);
     }
     return rows;
   } finally {
-    await mock.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

@@ -82,7 +82,7 @@ async function cli(args: string[]): Promise<void> {
       "apns-production": { type: "string", default: "api.push.apple.com:443" },
       "apns-development": { type: "string", default: "api.sandbox.push.apple.com:443" },
       "apns-ca-file": { type: "string" },
-      "apns-connections": { type: "string", default: "1" },
+      "apns-connections": { type: "string", default: "2" },
       workers: { type: "string", default: "1" },
       concurrency: { type: "string", default: "4" },
       "claim-idle-ms": { type: "string", default: "30000" },

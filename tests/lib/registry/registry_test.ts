@@ -3,7 +3,6 @@ import {
   InstallationNotFound,
   InvalidInstallationSecret,
   registryKeys,
-  UserNotFound,
 } from "../../../lib/registry/mod.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { waitFor } from "../../support/redis_server.ts";
@@ -188,44 +187,6 @@ Deno.test("SDK scripts refuse a missing or wrong secret and an unknown id, writi
   });
 });
 
-Deno.test("bindUser caps a user at 100 installations, unbinding the least recently seen", async () => {
-  await withRegistry(async ({ t, registry, appId, clock }) => {
-    const ids: string[] = [];
-    for (let i = 0; i < 101; i++) {
-      clock.advance(10);
-      const r = await registry.register(appId, { token: tokenOf(i + 1), environment: prod });
-      assertOk(r.created);
-      await registry.bindUser(appId, r.installationId, {
-        secret: r.installationSecret,
-        userId: "u",
-      });
-      ids.push(r.installationId);
-    }
-    const mine = await registry.userInstallations(appId, "u");
-    assertEquals(mine.length, 100);
-    assertOk(!mine.some((i) => i.installationId === ids[0]));
-    const evicted = (await registry.get(appId, ids[0]))!;
-    assertEquals(evicted.userId, null);
-    assertEquals(evicted.status, "active", "evicted, not deleted");
-    assertOk(registry.isReachable(evicted), "still reachable as anonymous");
-    await assertRegistryInvariants(t.redis, appId);
-  });
-});
-
-Deno.test("unbindUser keeps the installation reachable as anonymous", async () => {
-  await withRegistry(async ({ t, registry, appId }) => {
-    const r = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
-    assertOk(r.created);
-    const inst = await registry.unbindUser(appId, r.installationId, {
-      secret: r.installationSecret,
-    });
-    assertEquals(inst.userId, null);
-    assertOk(registry.isReachable(inst));
-    assertEquals(await t.redis.exists(registryKeys.user(appId, "u")), 0);
-    await assertRegistryInvariants(t.redis, appId);
-  });
-});
-
 Deno.test("pushAuthorization denied leaves the reachable set and comes back when allowed", async () => {
   await withRegistry(async ({ t, registry, appId }) => {
     const r = await registry.register(appId, {
@@ -288,30 +249,6 @@ Deno.test("remove marks deleted, unindexes token and user; the secret re-registe
     });
     assertEquals(back.created, false);
     assertEquals(back.installation.status, "active");
-    await assertRegistryInvariants(t.redis, appId);
-  });
-});
-
-Deno.test("eraseUser removes the user and their installations; unknown user throws", async () => {
-  await withRegistry(async ({ t, registry, appId }) => {
-    const a = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
-    const b = await registry.register(appId, {
-      token: tokenOf(2),
-      environment: "development",
-      userId: "u",
-    });
-    const other = await registry.register(appId, {
-      token: tokenOf(3),
-      environment: prod,
-      userId: "v",
-    });
-    assertEquals(await registry.eraseUser(appId, "u"), 2);
-    assertEquals(await registry.get(appId, a.installationId), null);
-    assertEquals(await registry.get(appId, b.installationId), null);
-    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), null);
-    assertOk(await registry.get(appId, other.installationId));
-    assertEquals(await registry.userInstallations(appId, "u"), []);
-    await assertRejects(() => registry.eraseUser(appId, "u"), UserNotFound);
     await assertRegistryInvariants(t.redis, appId);
   });
 });

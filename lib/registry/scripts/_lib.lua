@@ -97,6 +97,12 @@ commit = function(prefix, id, before, after, now_ms)
   local key = inst_key(prefix, id)
   local b = before or {}
   local a = after or {}
+  -- A deleted installation holds no user: a bind (or a PATCH with a userId but no new token)
+  -- on it binds nothing, as it would otherwise sit in user:<uid> and the user's segments.
+  -- Registering a token again brings it back, and binds the userId sent with it.
+  if after ~= nil and a.status == "deleted" then
+    a.userId = ""
+  end
   if after == nil then
     redis.call("DEL", key)
   else

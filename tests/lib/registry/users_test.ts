@@ -1,8 +1,11 @@
 /**
- * The registry's user operations: binding (with the 100-per-user cap), unbinding and erasing.
+ * The registry's user operations: binding (with the 100-per-user cap), unbinding, binding a
+ * deleted installation, and erasing a user.
  */
 import { registryKeys, UserNotFound } from "../../../lib/registry/mod.ts";
+import { createSegments } from "../../../lib/segments/mod.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
+import { liveSets } from "../segments/_fixtures.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
 import { assertRegistryInvariants } from "./invariants.ts";
 
@@ -66,6 +69,31 @@ Deno.test("eraseUser removes the user and their installations; unknown user thro
     assertOk(await registry.get(appId, other.installationId));
     assertEquals(await registry.userInstallations(appId, "u"), []);
     await assertRejects(() => registry.eraseUser(appId, "u"), UserNotFound);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("a deleted installation binds no user until it registers a token again", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const segments = createSegments({ redis: t.redis });
+    await segments.put(appId, "s", { name: "s" });
+    await segments.updateMembers(appId, "s", { add: ["u"] });
+    const r = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
+    assertOk(r.created);
+    const id = r.installationId;
+    const secret = r.installationSecret;
+    await registry.remove(appId, id, { secret });
+    const bound = await registry.bindUser(appId, id, { secret, userId: "u" });
+    assertEquals([bound.status, bound.userId], ["deleted", null]);
+    const patched = await registry.update(appId, id, { secret, userId: "u", attributes: { a: 1 } });
+    assertEquals([patched.status, patched.userId, patched.attributes], ["deleted", null, { a: 1 }]);
+    assertEquals(await registry.userInstallations(appId, "u"), []);
+    assertEquals(await t.redis.exists(registryKeys.user(appId, "u")), 0);
+    await assertRegistryInvariants(t.redis, appId);
+    // A new token is a registration: active again, and the userId sent with it binds.
+    const back = await registry.update(appId, id, { secret, token: tokenOf(2), userId: "u" });
+    assertEquals([back.status, back.userId], ["active", "u"]);
+    assertEquals(await liveSets(t.redis, appId), { s: { production: [id], development: [] } });
     await assertRegistryInvariants(t.redis, appId);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Server-key routes of the registry, mounted under `/v1/apps/:appId`:
  * `GET /installations/:id` → 200 installation view; `GET /users/:userId` → 200
- * `{userId, installations}`; `DELETE /users/:userId` → 204 (erased with every installation).
- * Unknown installation or user → 404.
+ * `{userId, installations}`; `DELETE /users/:userId` → 204 (erased with every installation,
+ * and from every segment's members). Unknown installation or user → 404.
  *
  * @module
  */

@@ -209,6 +209,8 @@ const installationOperations: OperationSpec[] = [{
   method: "delete",
   path: "/v1/apps/:appId/users/:userId",
   summary: "Erase a user and their installations",
+  description: "Every installation bound to the user is deleted and leaves every segment; the " +
+    "user id also leaves every segment's uploaded members. 404 when neither exists.",
   tags: ["installations"],
   auth: "server",
   params: ServerUserParam,

@@ -329,8 +329,12 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     /**
-     * Erases a user and every installation bound to them; returns how many were erased.
-     * @throws {UserNotFound} when no installation is bound to the user.
+     * Erases a user (a GDPR-style erasure): every installation bound to them is deleted with
+     * its indexes and leaves every segment's reach sets, and the user id leaves every segment's
+     * uploaded members (so `users` counts drop) and the user → segments index. A later member
+     * upload naming the user adds them again. Returns how many installations were erased (0
+     * for a user known only as a segment member).
+     * @throws {UserNotFound} when no installation is bound to the user and no segment holds them.
      */
     async eraseUser(appId: string, userId: string): Promise<number> {
       const reply = await run("eraseUser", appId, [userId]);

@@ -236,3 +236,25 @@ local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms)
     end
   end
 end
+
+-- segment_forget_user(prefix, user): the user is erased (DELETE /v1/apps/:appId/users/:userId).
+-- Takes the user out of every segment's members, and out of the member set a running rebuild
+-- reads (a replace upload's staging set), then drops useg:<user>. Call it after the user's
+-- installations are gone: segment_reindex needs useg to take them out of the reach sets.
+-- Ids still streaming into an upload that has not started its rebuild are beyond its reach.
+-- Returns the number of segments whose members held the user.
+local function segment_forget_user(prefix, user)
+  local ukey = prefix .. "useg:" .. user
+  local left = 0
+  for _, sid in ipairs(redis.call("SMEMBERS", ukey)) do
+    local conf = seg_conf(prefix, sid)
+    if conf then
+      left = left + redis.call("SREM", conf.key .. ":members", user)
+      if conf.building and conf.src ~= conf.key .. ":members" then
+        redis.call("SREM", conf.src, user)
+      end
+    end
+  end
+  redis.call("DEL", ukey)
+  return left
+end

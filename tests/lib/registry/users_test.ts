@@ -1,15 +1,17 @@
 /**
  * The registry's user operations: binding (with the 100-per-user cap), unbinding, binding a
- * deleted installation, and erasing a user.
+ * deleted installation, and erasing a user — including what an erase does to segments.
  */
 import { registryKeys, UserNotFound } from "../../../lib/registry/mod.ts";
-import { createSegments } from "../../../lib/segments/mod.ts";
+import { createSegments, segmentKeys } from "../../../lib/segments/mod.ts";
+import { runSegmentSync } from "../../../jobs/segment_sync.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { liveSets } from "../segments/_fixtures.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
 import { assertRegistryInvariants } from "./invariants.ts";
 
 const prod = "production" as const;
+const dev = "development" as const;
 
 Deno.test("bindUser caps a user at 100 installations, unbinding the least recently seen", async () => {
   await withRegistry(async ({ t, registry, appId, clock }) => {
@@ -70,6 +72,101 @@ Deno.test("eraseUser removes the user and their installations; unknown user thro
     assertEquals(await registry.userInstallations(appId, "u"), []);
     await assertRejects(() => registry.eraseUser(appId, "u"), UserNotFound);
     await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("eraseUser takes the user out of every segment: reach sets, members, the user → segments index", async () => {
+  await withRegistry(async ({ t, registry, appId, clock }) => {
+    const segments = createSegments({ redis: t.redis, now: clock.now });
+    await segments.put(appId, "all", { name: "all" });
+    await segments.put(appId, "dev", {
+      name: "dev",
+      rule: { all: [{ attribute: "environment", op: "eq", value: dev }] },
+    });
+    await segments.updateMembers(appId, "all", { add: ["u", "v", "ghost"] });
+    await segments.updateMembers(appId, "dev", { add: ["u"] });
+    const a = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
+    const b = await registry.register(appId, { token: tokenOf(2), environment: dev, userId: "u" });
+    const c = await registry.register(appId, { token: tokenOf(3), environment: prod, userId: "v" });
+    const sorted = (...ids: string[]) => ids.sort();
+    assertEquals(await liveSets(t.redis, appId), {
+      all: {
+        production: sorted(a.installationId, c.installationId),
+        development: [b.installationId],
+      },
+      dev: { production: [], development: [b.installationId] },
+    });
+
+    assertEquals(await registry.eraseUser(appId, "u"), 2);
+    assertEquals(await liveSets(t.redis, appId), {
+      all: { production: [c.installationId], development: [] },
+      dev: { production: [], development: [] },
+    });
+    const members = async (sid: string) =>
+      (await t.redis.smembers(segmentKeys.members(appId, sid))).map(String).sort();
+    assertEquals(await members("all"), ["ghost", "v"]);
+    assertEquals(await members("dev"), []);
+    assertEquals(await t.redis.exists(segmentKeys.userSegments(appId, "u")), 0);
+    assertEquals(await t.redis.smembers(segmentKeys.userSegments(appId, "v")), ["all"]);
+    const all = await segments.get(appId, "all");
+    assertEquals([all.users, all.reachable], [2, { production: 1, development: 0 }]);
+    assertEquals((await segments.get(appId, "dev")).users, 0);
+
+    // A full rebuild finds nothing to correct.
+    const report = await runSegmentSync({
+      redis: t.redis,
+      appIds: [appId],
+      now: clock.now,
+      staleAfterDays: 270,
+      mode: "full",
+      segments,
+    });
+    const synced = report.apps[0] as { segments: Record<string, { corrected: number }> };
+    assertEquals([synced.segments.all.corrected, synced.segments.dev.corrected], [0, 0]);
+
+    // A user known only as a segment member is erased from the segments; then unknown.
+    assertEquals(await registry.eraseUser(appId, "ghost"), 0);
+    assertEquals(await members("all"), ["v"]);
+    assertEquals(await t.redis.exists(segmentKeys.userSegments(appId, "ghost")), 0);
+    await assertRejects(() => registry.eraseUser(appId, "ghost"), UserNotFound);
+    await assertRejects(() => registry.eraseUser(appId, "nobody"), UserNotFound);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});
+
+Deno.test("eraseUser during a replace upload's rebuild keeps the user out of the new members", async () => {
+  await withRegistry(async ({ t, registry, appId, clock }) => {
+    const segments = createSegments({ redis: t.redis, now: clock.now });
+    await segments.put(appId, "s", { name: "s" });
+    await segments.updateMembers(appId, "s", { add: ["u", "old"] });
+    const a = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
+    const c = await registry.register(appId, { token: tokenOf(2), environment: prod, userId: "v" });
+    // The steps of uploadStream(mode: "replace") with the erase landing between two of them.
+    const prefix = segmentKeys.prefix(appId);
+    const segKey = segmentKeys.segment(appId, "s");
+    const staging = segmentKeys.staging(appId, "s", "up");
+    const retired = segmentKeys.retired(appId, "s", "old");
+    await t.redis.sadd(staging, "u", "v");
+    await segments.scripts.buildStart.exec([segKey], [prefix, "s", "b1", staging]);
+    const now = String(clock.now());
+    assertEquals(
+      await segments.scripts.buildBatch.exec([segKey], [prefix, "s", "b1", now, "u", "v"]),
+      2,
+    );
+    assertEquals(await registry.eraseUser(appId, "u"), 1);
+    assertOk(Array.isArray(
+      await segments.scripts.buildSwap.exec([segKey], [prefix, "s", "b1", "1", retired]),
+    ));
+    await segments.scripts.retireBatch.exec([retired], [prefix, "s", "u", "old"]);
+
+    assertEquals(await t.redis.smembers(segmentKeys.members(appId, "s")), ["v"]);
+    assertEquals(await liveSets(t.redis, appId), {
+      s: { production: [c.installationId], development: [] },
+    });
+    assertEquals(await registry.get(appId, a.installationId), null);
+    assertEquals(await t.redis.exists(segmentKeys.userSegments(appId, "u")), 0);
+    assertEquals(await t.redis.exists(segmentKeys.userSegments(appId, "old")), 0);
+    assertEquals(await t.redis.smembers(segmentKeys.userSegments(appId, "v")), ["s"]);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * Test fixtures for segments: a minimal stand-in for the registry's installation writes (hash,
- * user/seen/token/reach indexes, then `segment_reindex`, as the registry's scripts do), the
- * oracle that computes every segment's reach sets from scratch with the pure TS evaluator, and
- * a seeded PRNG.
+ * user/seen/token/reach indexes, then `segment_reindex`, as the registry's scripts do) for tests
+ * that need installations in odd states cheaply; the oracle that computes every segment's reach
+ * sets from scratch with the pure TS evaluator; readers of the live state; and a seeded PRNG.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import type { Redis } from "@upstash/redis";
 import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { segmentKeys } from "../../../lib/segments/_keys.ts";
 import { matchesRule } from "../../../lib/segments/rules.ts";
-import { Rule } from "../../../lib/segments/schemas.ts";
+import type { RuleData } from "../../../lib/segments/schemas.ts";
 import { withLibrary } from "../../../lib/segments/scripts.ts";
 
 const upsertLua = `
@@ -95,37 +95,48 @@ export function fakeRegistry(redis: Redis) {
   };
 }
 
-/** Every segment's reach sets computed from scratch with the TS evaluator. */
-export async function oracle(
-  redis: Redis,
-  appId: string,
+/** Reach sets per segment id, each environment's ids sorted. */
+export type ReachSets = Record<string, { production: string[]; development: string[] }>;
+
+/** What the oracle needs to know of a segment besides the installations. */
+export interface SegmentModel {
+  rule: RuleData | null;
+  members: ReadonlySet<string>;
+}
+
+/**
+ * The oracle: every segment's reach sets computed from scratch with the pure TS evaluator, from
+ * the installation hashes as stored (e.g. `loadInstallations` of tests/lib/registry/invariants.ts)
+ * — no registry index is read, so a stale `user:` or `useg:` entry cannot hide a divergence.
+ */
+export function expectedReach(
+  installations: ReadonlyMap<string, Record<string, string>>,
+  segments: ReadonlyMap<string, SegmentModel>,
   nowMs: number,
-): Promise<Record<string, { production: string[]; development: string[] }>> {
-  const out: Record<string, { production: string[]; development: string[] }> = {};
-  const sids = (await redis.smembers(segmentKeys.index(appId))).map(String);
-  for (const sid of sids) {
-    const h = await redis.hgetall<Record<string, string>>(segmentKeys.segment(appId, sid));
-    const rule = h?.rule ? Rule.parse(JSON.parse(h.rule)) : null;
+): ReachSets {
+  const byUser = new Map<string, [string, Record<string, string>][]>();
+  for (const [id, inst] of installations) {
+    if (!inst.userId) continue;
+    if (!byUser.has(inst.userId)) byUser.set(inst.userId, []);
+    byUser.get(inst.userId)!.push([id, inst]);
+  }
+  const out: ReachSets = {};
+  for (const [sid, { rule, members }] of segments) {
     const result = { production: [] as string[], development: [] as string[] };
-    for (const user of (await redis.smembers(segmentKeys.members(appId, sid))).map(String)) {
-      for (const id of (await redis.zrange(registryKeys.user(appId, user), 0, -1)).map(String)) {
-        const inst = await redis.hgetall<Record<string, string>>(
-          registryKeys.installation(appId, id),
-        );
-        if (!inst || inst.userId !== user) continue;
+    for (const user of members) {
+      for (const [id, inst] of byUser.get(user) ?? []) {
+        const env = inst.environment;
         const reachable = inst.status === "active" && !!inst.token &&
           inst.pushAuthorization !== "denied" && inst.stale !== "1" &&
-          (inst.environment === "production" || inst.environment === "development");
+          (env === "production" || env === "development");
         if (!reachable) continue;
         const subject = {
-          environment: inst.environment,
+          environment: env,
           pushAuthorization: inst.pushAuthorization,
           attributes: inst.attributes ? JSON.parse(inst.attributes) : {},
           lastSeenAt: inst.lastSeenAt,
         };
-        if (matchesRule(rule, subject, nowMs)) {
-          result[inst.environment as "production" | "development"].push(id);
-        }
+        if (matchesRule(rule, subject, nowMs)) result[env].push(id);
       }
     }
     result.production.sort();
@@ -133,6 +144,36 @@ export async function oracle(
     out[sid] = result;
   }
   return out;
+}
+
+/** The user → segments index the model implies: every member, with its segments sorted. */
+export function expectedUserSegments(
+  segments: ReadonlyMap<string, SegmentModel>,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [sid, { members }] of segments) {
+    for (const user of members) (out[user] ??= []).push(sid);
+  }
+  for (const sids of Object.values(out)) sids.sort();
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));
+}
+
+/** Every `useg:<user>` set of an app (found by SCAN), as user → sorted segment ids. */
+export async function readUserSegments(
+  redis: Redis,
+  appId: string,
+): Promise<Record<string, string[]>> {
+  const prefix = segmentKeys.userSegments(appId, "");
+  const out: Record<string, string[]> = {};
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, { match: `${prefix}*`, count: 1000 });
+    cursor = String(next);
+    for (const key of keys.map(String)) {
+      out[key.slice(prefix.length)] = (await redis.smembers(key)).map(String).sort();
+    }
+  } while (cursor !== "0");
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));
 }
 
 /** The live reach sets of every segment, sorted. */

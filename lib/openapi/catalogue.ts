@@ -267,8 +267,9 @@ const segmentOperations: OperationSpec[] = [{
   summary: "Add or remove members, or stream a full export",
   description: "JSON `{add?, remove?}` (≤ 10,000 ids per call), or a streamed upload of one user " +
     'id per line (text/plain, or NDJSON lines that are a JSON string or `{"userId": …}`). ' +
-    "`?mode=replace` (streamed only) replaces the members; streamed uploads are exempt from " +
-    "the 1 MiB body limit.",
+    "`?mode=replace` (streamed only) replaces the members; of two replace uploads of one " +
+    "segment that overlap, the later to start wins and the other gets 409. Streamed uploads " +
+    "are exempt from the 1 MiB body limit.",
   tags: ["segments"],
   auth: "server",
   params: SegmentParam,
@@ -281,7 +282,7 @@ const segmentOperations: OperationSpec[] = [{
     },
   },
   responses: { 200: { description: "the member counts", schema: MembersResult } },
-  errors: [403],
+  errors: [403, 409],
 }];
 
 // routes/sends.ts keeps its param objects private; this is the same schema.

@@ -13,7 +13,8 @@ export const segmentKeys = {
   /**
    * Hash: name, rule (JSON, "" when none), createdAt, updatedAt, syncedAt, report (JSON),
    * fluxAdded/fluxRemoved (changes to the reach sets since the last sync), building (token of
-   * the running rebuild), buildSrc (the member set that rebuild reads), fullAt (last full rebuild).
+   * the running rebuild), buildSrc (the member set that rebuild reads), replaceSrc (the staging
+   * set of the latest replace upload to start), fullAt (last full rebuild).
    */
   segment: (appId: string, segmentId: string) => `ep:v1:{${appId}}:seg:${segmentId}`,
   /** Set: uploaded member user ids. */

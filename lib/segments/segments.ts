@@ -11,7 +11,7 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { NotFound, ValidationFailed } from "../errors.ts";
+import { Conflict, NotFound, ValidationFailed } from "../errors.ts";
 import { randomId } from "../auth/secrets.ts";
 import { segmentKeys as keys } from "./_keys.ts";
 import { loadSegmentScripts, type SegmentScripts } from "./scripts.ts";
@@ -28,6 +28,8 @@ import {
 export const BATCH = 1000;
 /** A streamed line longer than this (bytes before a newline) is rejected. */
 const MAX_LINE = 16 * 1024;
+/** Rebuild attempts of a replace upload that rebuilds from the members keep superseding. */
+const REPLACE_ATTEMPTS = 5;
 /** Crash-safety TTL of an upload's staging set. */
 const STAGING_TTL_MS = 24 * 3600_000;
 
@@ -117,19 +119,55 @@ export function createSegments(options: SegmentsOptions) {
     } while (cursor !== "0");
   }
 
+  /**
+   * Rebuilds from a replace upload's staging set and swaps members and reach sets. A rebuild
+   * from the members (a rule change, the daily job) that supersedes it cannot stand in for it,
+   * so it starts again, up to {@linkcode REPLACE_ATTEMPTS} times. A replace upload that started
+   * later wins: this one then fails with `Conflict`.
+   */
+  async function rebuildReplacing(
+    appId: string,
+    segmentId: string,
+    staging: string,
+    retired: string,
+  ): Promise<RebuildResult & { previous: number }> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await rebuildFrom(appId, segmentId, {
+          src: staging,
+          replace: attempt === 1 ? "first" : "retry",
+          retired,
+        });
+      } catch (error) {
+        if (!(error instanceof RebuildSuperseded) || attempt >= REPLACE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
   /** Rebuilds a segment's reach sets from `src` (default: its members) and swaps them in. */
   async function rebuildFrom(
     appId: string,
     segmentId: string,
-    opts: { src?: string; replace?: boolean; retired?: string; nowMs?: number } = {},
+    opts: { src?: string; replace?: "first" | "retry"; retired?: string; nowMs?: number } = {},
   ): Promise<RebuildResult & { previous: number }> {
     const started = performance.now();
     const segKey = keys.segment(appId, segmentId);
     const src = opts.src ?? keys.members(appId, segmentId);
     const token = randomId(8);
     const nowMs = String(opts.nowMs ?? now());
-    const ok = await scripts.buildStart.exec([segKey], [keys.prefix(appId), segmentId, token, src]);
-    if (Number(ok) !== 1) throw new SegmentNotFound(segmentId);
+    const ok = Number(
+      await scripts.buildStart.exec([segKey], [
+        keys.prefix(appId),
+        segmentId,
+        token,
+        src,
+        opts.replace ?? "",
+      ]),
+    );
+    if (ok === 2) {
+      throw new Conflict(`a later replace upload of segment ${segmentId} superseded this one`);
+    }
+    if (ok !== 1) throw new SegmentNotFound(segmentId);
     await scanSet(src, async (users) => {
       const n = await scripts.buildBatch.exec(
         [segKey],
@@ -218,7 +256,14 @@ export function createSegments(options: SegmentsOptions) {
       });
       tx.sadd(keys.index(appId), segmentId);
       await tx.exec();
-      if (!created && (previous?.[1] ?? "") !== rule) await rebuildFrom(appId, segmentId);
+      if (!created && (previous?.[1] ?? "") !== rule) {
+        try {
+          await rebuildFrom(appId, segmentId);
+        } catch (error) {
+          // A newer rebuild (the daily job, a replace upload) reads the rule stored above.
+          if (!(error instanceof RebuildSuperseded)) throw error;
+        }
+      }
       return { segment: (await view(appId, segmentId))!, created };
     },
 
@@ -306,16 +351,14 @@ export function createSegments(options: SegmentsOptions) {
           return { added, removed: 0, members: await redis.scard(keys.members(appId, segmentId)) };
         }
         const retired = keys.retired(appId, segmentId, randomId(8));
-        const { previous } = await rebuildFrom(appId, segmentId, {
-          src: staging,
-          replace: true,
-          retired,
-        });
+        const { previous } = await rebuildReplacing(appId, segmentId, staging, retired);
         const removed = await retire(appId, segmentId, retired);
         const members = await redis.scard(keys.members(appId, segmentId));
         return { added: members - (previous - removed), removed, members };
       } catch (error) {
-        await redis.unlink(staging);
+        // A rebuild that read the staging set indexed its users in useg: drop those entries
+        // for users who are not members (retire), then the set.
+        await retire(appId, segmentId, staging);
         throw error;
       }
     },

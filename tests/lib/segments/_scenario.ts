@@ -20,7 +20,12 @@ import {
   type UpdateOptions,
   UserNotFound,
 } from "../../../lib/registry/mod.ts";
-import { createSegments, segmentKeys, type Segments } from "../../../lib/segments/mod.ts";
+import {
+  createSegments,
+  RebuildSuperseded,
+  segmentKeys,
+  type Segments,
+} from "../../../lib/segments/mod.ts";
 import type { RuleData } from "../../../lib/segments/schemas.ts";
 import { assertEquals, assertOk } from "../../support/assert.ts";
 import { tokenOf } from "../registry/_fixtures.ts";
@@ -301,8 +306,10 @@ export class Scenario {
   }
 
   private async correctEnvironment(r: Rng): Promise<void> {
-    const { device, token } = await this.pushedToken(r);
-    const env = this.env(r);
+    const { device, inst, token } = await this.pushedToken(r);
+    // The other host accepted the token (mostly the one it was not stored for).
+    const other = inst?.environment === "production" ? "development" : "production";
+    const env = r.next() < 0.8 ? other : this.env(r);
     const applied = await this.registry.correctEnvironment(this.appId, device.id, token, env);
     this.count(applied ? "correct_environment" : "correct_environment:skipped");
   }
@@ -453,9 +460,24 @@ export class Scenario {
       : { remove: UPLOADABLE.filter(() => r.next() < 0.2) };
     const others = this.racers(r, 2 + r.int(4));
     const jsonDelay = r.int(8);
+    // Sometimes a rule change or the daily job's rebuild of the same segment races it too.
+    const rival = r.pick(["none", "rule", "rebuild"] as const);
+    const rule = rival === "rule" ? r.pick([RULES[sid] ?? null, ...ALT_RULES]) : null;
+    const rivalDelay = r.int(12);
     await Promise.all([
       this.segments.uploadStream(this.appId, sid, streamOf(body), { format, mode: "replace" }),
       this.pings(jsonDelay).then(() => this.segments.updateMembers(this.appId, sid, json)),
+      this.pings(rivalDelay).then(async () => {
+        if (rival === "rule") {
+          await this.segments.put(this.appId, sid, { name: sid, rule });
+          this.model.get(sid)!.rule = rule;
+        } else if (rival === "rebuild") {
+          // The daily job gives way to a newer rebuild (lib/segments/sync.ts).
+          await this.segments.rebuild(this.appId, sid).catch((error) => {
+            if (!(error instanceof RebuildSuperseded)) throw error;
+          });
+        }
+      }),
       ...others.map((f) => f()),
     ]);
     // The JSON upload landed before the swap (lost with the old members) or after it.
@@ -472,6 +494,6 @@ export class Scenario {
       `members of ${sid} after a racing replace: ${sorted(actual)}`,
     );
     this.model.get(sid)!.members = actual;
-    this.count("race_replace");
+    this.count(`race_replace${rival === "none" ? "" : `:${rival}`}`);
   }
 }

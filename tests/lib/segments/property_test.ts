@@ -67,6 +67,8 @@ const EXPECTED_STEPS = [
   "segment_delete",
   "race_rebuild",
   "race_replace",
+  "race_replace:rule",
+  "race_replace:rebuild",
   "sync:stale",
   "sync:pruned",
 ];

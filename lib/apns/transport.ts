@@ -14,7 +14,10 @@
  */
 import http2 from "node:http2";
 import tls from "node:tls";
-import { z } from "zod";
+import { type ApnsResponse, MAX_ANSWER_BYTES, parseAnswer, retryDelay } from "./answer.ts";
+import { type Deadline, DeadlineSweep } from "./deadline_sweep.ts";
+
+export type { ApnsResponse };
 
 /** An APNs environment. */
 export type ApnsEnvironment = "production" | "development";
@@ -46,14 +49,6 @@ export interface ApnsRequest {
   credential: ConnectionCredential;
   /** `bearer <jwt>` for token auth; omitted for certificate auth. */
   authorization?: string;
-}
-
-/** APNs' answer. `reason` and `timestamp` come from its JSON body, validated. */
-export interface ApnsResponse {
-  status: number;
-  apnsId?: string;
-  reason?: string;
-  timestamp?: number;
 }
 
 /** Options of {@linkcode createTransport}. */
@@ -102,13 +97,6 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-const ResponseBody = z.object({
-  reason: z.string().max(128).optional(),
-  timestamp: z.number().int().nonnegative().optional(),
-});
-
-const MAX_BODY_BYTES = 4096;
-
 interface Connection {
   session: http2.ClientHttp2Session;
   inflight: number;
@@ -119,12 +107,6 @@ interface Connection {
 interface Pool {
   connections: Connection[];
   waiters: Array<() => void>;
-}
-
-/** An in-flight exchange watched by the shared sweep timer. */
-interface Timed {
-  deadline: number;
-  expire(): void;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -245,29 +227,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
     if (!conn.usable && conn.inflight === 0) conn.session.close();
   }
 
-  // One sweep timer for every in-flight exchange instead of a setTimeout/clearTimeout pair per
-  // request (measured at ~8 ms of CPU per 1k notifications). A request times out at most one
-  // sweep period after its deadline.
-  const sweepMs = Math.min(250, Math.max(5, Math.floor(timeoutMs / 20)));
-  const timed = new Set<Timed>();
-  let sweeper: ReturnType<typeof setTimeout> | undefined;
-
-  function sweep(): void {
-    sweeper = undefined;
-    const now = Date.now();
-    for (const t of timed) {
-      if (t.deadline <= now) {
-        timed.delete(t);
-        t.expire();
-      }
-    }
-    if (timed.size > 0 && !closed) sweeper = setTimeout(sweep, sweepMs);
-  }
-
-  function track(t: Timed): void {
-    timed.add(t);
-    sweeper ??= setTimeout(sweep, sweepMs);
-  }
+  const sweep = new DeadlineSweep(Math.min(250, Math.max(5, Math.floor(timeoutMs / 20))));
 
   // The header block is the same for every recipient of a message: it is built once per
   // (headers object, authorization) and only `:path` changes per request.
@@ -308,23 +268,23 @@ export function createTransport(options: TransportOptions = {}): Transport {
       const chunks: Uint8Array[] = [];
       let size = 0;
       let timedOut = false;
-      const timer: Timed = {
+      const timer: Deadline = {
         deadline,
         expire() {
           timedOut = true;
           stream.close(http2.constants.NGHTTP2_CANCEL);
         },
       };
-      track(timer);
+      sweep.watch(timer);
       stream.on("response", (h) => (response = h));
       stream.on("data", (chunk: Uint8Array) => {
-        // APNs' body is untrusted: keep at most MAX_BODY_BYTES of it.
-        if (size < MAX_BODY_BYTES) chunks.push(chunk);
+        // APNs' body is untrusted: keep at most MAX_ANSWER_BYTES of it.
+        if (size < MAX_ANSWER_BYTES) chunks.push(chunk);
         size += chunk.byteLength;
       });
       stream.on("error", () => {});
       stream.on("close", () => {
-        timed.delete(timer);
+        sweep.unwatch(timer);
         if (timedOut) return resolve({ kind: "timeout" });
         if (response && stream.rstCode === http2.constants.NGHTTP2_NO_ERROR) {
           const status = Number(response[":status"]);
@@ -351,40 +311,6 @@ export function createTransport(options: TransportOptions = {}): Transport {
       }, ms);
       sleeps.add(timer);
     });
-  }
-
-  function retryDelay(attempt: number, retryAfter: string | string[] | undefined): number {
-    if (typeof retryAfter === "string" && retryAfter.trim() !== "") {
-      const seconds = Number(retryAfter);
-      if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-      const date = Date.parse(retryAfter);
-      if (!Number.isNaN(date)) return Math.max(0, date - Date.now());
-    }
-    return Math.random() * backoffMs * 2 ** (attempt - 1);
-  }
-
-  function parse(
-    status: number,
-    headers: http2.IncomingHttpHeaders,
-    body: Uint8Array,
-  ): ApnsResponse {
-    const apnsId = typeof headers["apns-id"] === "string"
-      ? headers["apns-id"].slice(0, 64)
-      : undefined;
-    const result: ApnsResponse = { status, apnsId };
-    if (body.byteLength > 0 && body.byteLength <= MAX_BODY_BYTES) {
-      try {
-        const parsed = ResponseBody.safeParse(JSON.parse(new TextDecoder().decode(body)));
-        if (parsed.success) {
-          if (parsed.data.reason !== undefined) result.reason = parsed.data.reason;
-          if (parsed.data.timestamp !== undefined) result.timestamp = parsed.data.timestamp;
-        }
-      } catch {
-        // Not JSON: keep the status only.
-      }
-    }
-    if (status !== 200 && result.reason === undefined) result.reason = `HTTP${status}`;
-    return result;
   }
 
   return {
@@ -416,18 +342,18 @@ export function createTransport(options: TransportOptions = {}): Transport {
           lastError = result.error;
           // The connection may be dead without having said so yet; stop choosing it.
           if (conn.session.destroyed || conn.session.closed) conn.usable = false;
-          if (attempt > 1) await sleep(retryDelay(attempt - 1, undefined));
+          if (attempt > 1) await sleep(retryDelay(attempt - 1, undefined, backoffMs));
           continue;
         }
         const { status, headers, body } = result;
         if ((status === 429 || status >= 500) && attempt < maxAttempts) {
-          const delay = retryDelay(attempt, headers["retry-after"]);
+          const delay = retryDelay(attempt, headers["retry-after"], backoffMs);
           if (delay <= maxRetryAfterMs && Date.now() + delay < deadline) {
             await sleep(delay);
             continue;
           }
         }
-        return parse(status, headers, body);
+        return parseAnswer(status, headers, body);
       }
       throw new ApnsTransportError(
         "ConnectionFailed",
@@ -438,8 +364,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
     async close() {
       closed = true;
       for (const timer of sleeps) clearTimeout(timer);
-      if (sweeper !== undefined) clearTimeout(sweeper);
-      sweeper = undefined;
+      sweep.stop();
       const all = [...pools.values()].flatMap((p) => {
         wake(p);
         return p.connections;

@@ -11,27 +11,25 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { Conflict, NotFound, ValidationFailed } from "../errors.ts";
+import { Conflict, NotFound } from "../errors.ts";
 import { randomId } from "../auth/secrets.ts";
 import { segmentKeys as keys } from "./_keys.ts";
 import { loadSegmentScripts, type SegmentScripts } from "./scripts.ts";
+import { stageUpload, type StreamFormat } from "./upload_staging.ts";
 import {
   Rule,
   type RuleData,
   type SegmentViewData,
   SyncReport,
   type SyncReportData,
-  UserId,
 } from "./schemas.ts";
+
+export type { StreamFormat };
 
 /** Users per Redis batch (SADD to staging, member scripts, rebuild batches). */
 export const BATCH = 1000;
-/** A streamed line longer than this (bytes before a newline) is rejected. */
-const MAX_LINE = 16 * 1024;
 /** Rebuild attempts of a replace upload that rebuilds from the members keep superseding. */
 const REPLACE_ATTEMPTS = 5;
-/** Crash-safety TTL of an upload's staging set. */
-const STAGING_TTL_MS = 24 * 3600_000;
 
 /** An installation environment. */
 export type Environment = "production" | "development";
@@ -62,9 +60,6 @@ export interface MembersResultData {
   removed: number;
   members: number;
 }
-
-/** Streamed upload formats. */
-export type StreamFormat = "text" | "ndjson";
 
 /** The result of a rebuild. */
 export interface RebuildResult {
@@ -326,22 +321,7 @@ export function createSegments(options: SegmentsOptions) {
       await requireSegment(appId, segmentId);
       const staging = keys.staging(appId, segmentId, randomId(8));
       try {
-        let batch: string[] = [];
-        const flush = async () => {
-          if (!batch.length) return;
-          const p = redis.pipeline();
-          p.sadd(staging, batch[0], ...batch.slice(1));
-          p.pexpire(staging, STAGING_TTL_MS);
-          await p.exec();
-          batch = [];
-        };
-        for await (const [lineNo, line] of lines(body)) {
-          const id = parseLine(line, lineNo, opts.format);
-          if (id === null) continue;
-          batch.push(id);
-          if (batch.length >= BATCH) await flush();
-        }
-        await flush();
+        await stageUpload(redis, staging, body, { format: opts.format, batch: BATCH });
         if (opts.mode === "append") {
           let added = 0;
           await scanSet(staging, async (users) => {
@@ -404,54 +384,4 @@ export function createSegments(options: SegmentsOptions) {
       return { production: Number(production), development: Number(development) };
     },
   };
-}
-
-/** Parses one streamed line into a user id; null for a blank line. @throws {ValidationFailed} */
-export function parseLine(line: string, lineNo: number, format: StreamFormat): string | null {
-  const text = line.trim();
-  if (text === "") return null;
-  let id: unknown = text;
-  if (format === "ndjson") {
-    try {
-      const value = JSON.parse(text);
-      id = typeof value === "object" && value !== null && !Array.isArray(value) &&
-          Object.keys(value).length === 1 && "userId" in value
-        ? value.userId
-        : value;
-    } catch {
-      throw badLine(lineNo, "not valid JSON");
-    }
-    if (typeof id !== "string") {
-      throw badLine(lineNo, 'expected a JSON string or {"userId": "…"}');
-    }
-  }
-  const checked = UserId.safeParse(id);
-  if (!checked.success) throw badLine(lineNo, "user id must be 1–128 characters");
-  return checked.data;
-}
-
-function badLine(lineNo: number, why: string): ValidationFailed {
-  return new ValidationFailed(`line ${lineNo}: ${why}`, [{ line: lineNo, message: why }]);
-}
-
-/** Splits a byte stream into numbered lines without holding more than one line. */
-export async function* lines(
-  body: ReadableStream<Uint8Array>,
-): AsyncGenerator<[number, string]> {
-  const decoder = new TextDecoder();
-  let rest = "";
-  let lineNo = 0;
-  for await (const chunk of body) {
-    rest += decoder.decode(chunk, { stream: true });
-    let start = 0;
-    let nl: number;
-    while ((nl = rest.indexOf("\n", start)) !== -1) {
-      yield [++lineNo, rest.slice(start, nl)];
-      start = nl + 1;
-    }
-    rest = rest.slice(start);
-    if (rest.length > MAX_LINE) throw badLine(lineNo + 1, `line longer than ${MAX_LINE} bytes`);
-  }
-  rest += decoder.decode();
-  if (rest !== "") yield [++lineNo, rest];
 }

@@ -1,5 +1,5 @@
 /**
- * Assertions for tests. `@std/assert` is on JSR, which is unreachable here, so this re-exports
+ * Assertions for tests. the std assert module is on JSR, which is unreachable here, so this re-exports
  * node:assert under std-like names.
  *
  * @module

@@ -211,6 +211,23 @@ local function authorize(prefix, id, secret_hash)
   return inst, nil
 end
 
+-- Common prologue of the scripts that apply APNs' verdict on a pushed token: the installation
+-- must still hold that token and be active, or the verdict is stale. Returns inst, or nil plus
+-- the reply to give.
+local function holding_active(prefix, id, token)
+  local inst = load_inst(prefix, id)
+  if inst == nil then
+    return nil, { "not_found" }
+  end
+  if inst.token ~= token then
+    return nil, { "skipped", "token_changed", flatten(inst) }
+  end
+  if inst.status ~= "active" then
+    return nil, { "skipped", "not_active", flatten(inst) }
+  end
+  return inst, nil
+end
+
 -- SDK activity: lastSeenAt moves and the staleness flag clears.
 local function touch(inst, now_ms)
   inst.lastSeenAt = now_ms

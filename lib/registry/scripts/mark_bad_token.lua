@@ -10,15 +10,9 @@
 -- Applied only when the installation still holds that token and is active.
 -- Reply: { "applied", "", flat hash } | { "skipped", why, flat hash } | { "not_found" }
 local prefix, now, id = KEYS[1], ARGV[1], ARGV[2]
-local before = load_inst(prefix, id)
+local before, skip = holding_active(prefix, id, ARGV[3])
 if before == nil then
-  return { "not_found" }
-end
-if before.token ~= ARGV[3] then
-  return { "skipped", "token_changed", flatten(before) }
-end
-if before.status ~= "active" then
-  return { "skipped", "not_active", flatten(before) }
+  return skip
 end
 local after = copy(before)
 set_status(after, "bad_token", ARGV[4], now)

@@ -140,7 +140,7 @@ async function ours(
       client: "edgepush relay (Deno, node:http2)",
       perSecond: Math.round((n / ms) * 1000),
       cpuMsPer1k: +(cpu / (n / 1000)).toFixed(1),
-      note: ok === n ? undefined : `${n - ok} failed`,
+      note: ok === n ? "" : `${n - ok} failed`,
     };
   } finally {
     await relay.close();
@@ -193,7 +193,7 @@ async function peer(
       client: name,
       perSecond: Math.round((n / r.ms) * 1000),
       cpuMsPer1k: +(r.cpuMs / (n / 1000)).toFixed(1),
-      note: r.ok === n ? undefined : `${n - r.ok} failed`,
+      note: r.ok === n ? "" : `${n - r.ok} failed`,
     };
   } catch {
     return {
@@ -254,7 +254,7 @@ async function h2load(
     client: "h2load (ceiling, C)",
     perSecond: match ? Math.round(Number(match[1])) : null,
     cpuMsPer1k: null,
-    note: match ? undefined : text.slice(-200),
+    note: match ? "" : text.slice(-200),
   };
 }
 

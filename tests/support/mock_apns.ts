@@ -293,7 +293,9 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     const chunks: Uint8Array[] = [];
     stream.on("data", (c: Uint8Array) => chunks.push(c));
     stream.on("end", async () => {
-      const socket = session.socket as TLSSocket;
+      const socket = session.socket as TLSSocket | undefined;
+      // A client killed mid-request leaves no socket and nobody to answer.
+      if (!socket || stream.destroyed) return;
       const peer = socket.getPeerCertificate?.();
       const hasPeer = !!peer && Object.keys(peer).length > 0;
       const apnsId = headers["apns-id"] ?? crypto.randomUUID();

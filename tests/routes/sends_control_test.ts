@@ -1,0 +1,139 @@
+import { assertEquals, assertOk } from "../support/assert.ts";
+import { waitFor } from "../support/redis_server.ts";
+import { startSendEnv } from "../lib/sends/_env.ts";
+
+const alert = { title: "Hello", body: "Summer sale" };
+
+Deno.test("POST /v1/apps/:appId/sends/:sendId/cancel stops a running send within a second", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app, auth, mock } = env;
+    await env.registerMany(200);
+    const res = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: { audience: { all: true }, notification: alert, ratePerSecond: 20 },
+    });
+    const workers = env.startWorkers(2);
+    await waitFor(() => mock.stats.accepted >= 5, { timeoutMs: 5_000 });
+    const cancel = await h.call("POST", `/v1/apps/${app.appId}/sends/${res.body.sendId}/cancel`, {
+      headers: auth,
+    });
+    assertEquals(cancel.status, 200);
+    assertEquals(cancel.body.status, "cancelled");
+    const atCancel = mock.stats.accepted;
+    // Workers re-check the status before every chunk; give them well over a second.
+    const deadline = Date.now() + 1_500;
+    await waitFor(() => Date.now() > deadline, { timeoutMs: 3_000 });
+    assertOk(
+      mock.stats.accepted - atCancel <= 20,
+      `sent ${mock.stats.accepted - atCancel} after cancel`,
+    );
+    const after = mock.stats.accepted;
+    await workers.stop();
+    assertEquals(mock.stats.accepted, after);
+    const view = await env.waitSend(res.body.sendId, () => true);
+    assertEquals(view.status, "cancelled");
+    assertOk(view.finishedAt);
+    assertEquals(
+      view.counts.targeted,
+      view.counts.accepted + view.counts.failed + view.counts.skipped,
+    );
+    assertOk(view.counts.accepted < 200);
+    const again = await h.call("POST", `/v1/apps/${app.appId}/sends/${res.body.sendId}/cancel`, {
+      headers: auth,
+    });
+    assertEquals(again.status, 200);
+  } finally {
+    await env.stop();
+  }
+});
+
+Deno.test("POST /v1/apps/:appId/sends honours ratePerSecond across workers", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app, auth } = env;
+    await env.registerMany(60);
+    const started = Date.now();
+    const res = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: { audience: { all: true }, notification: alert, ratePerSecond: 40 },
+    });
+    const workers = env.startWorkers(3);
+    const done = await env.waitSend(res.body.sendId, (v) => v.status === "completed");
+    await workers.stop();
+    const seconds = (Date.now() - started) / 1000;
+    assertEquals(done.counts.accepted, 60);
+    // 60 at 40/s with an 8-token burst: at least (60 - 8) / 40 = 1.3 s.
+    assertOk(seconds >= 1.2, `took ${seconds}s`);
+  } finally {
+    await env.stop();
+  }
+});
+
+Deno.test("POST /v1/apps/:appId/sends with a future scheduleAt stays scheduled until due; cancel unschedules", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app, auth, mock } = env;
+    await env.registerMany(3);
+    const url = `/v1/apps/${app.appId}/sends`;
+    const later = await h.call("POST", url, {
+      headers: auth,
+      body: {
+        audience: { all: true },
+        notification: alert,
+        scheduleAt: new Date(Date.now() + 1_000).toISOString(),
+      },
+    });
+    assertEquals(later.status, 202);
+    assertEquals(later.body.status, "scheduled");
+    const never = await h.call("POST", url, {
+      headers: auth,
+      body: {
+        audience: { all: true },
+        notification: { title: "never" },
+        scheduleAt: new Date(Date.now() + 1_000).toISOString(),
+      },
+    });
+    const cancelled = await h.call("POST", `${url}/${never.body.sendId}/cancel`, { headers: auth });
+    assertEquals(cancelled.body.status, "cancelled");
+    const workers = env.startWorkers(1, { scheduleEveryMs: 50 });
+    const view = await env.waitSend(later.body.sendId, (v) => v.status !== "scheduled");
+    assertOk(Date.now() >= Date.parse(view.scheduleAt!), "promoted before it was due");
+    const done = await env.waitSend(later.body.sendId, (v) => v.status === "completed");
+    await workers.stop();
+    assertEquals(done.counts.accepted, 3);
+    assertEquals(mock.stats.accepted, 3);
+    assertEquals((await h.services.sends.get(app.appId, never.body.sendId)).counts.targeted, 0);
+  } finally {
+    await env.stop();
+  }
+});
+
+Deno.test("POST /v1/apps/:appId/sends fails the send on a credential error and records it on the app", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app, auth, mock } = env;
+    await env.registerMany(10);
+    mock.removeKey(app.key.keyId);
+    const res = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: { audience: { all: true }, notification: alert },
+    });
+    const workers = env.startWorkers(1);
+    const failed = await env.waitSend(res.body.sendId, (v) => v.status === "failed");
+    await workers.stop();
+    assertEquals(failed.error?.reason, "InvalidProviderToken");
+    assertEquals(failed.counts.accepted, 0);
+    assertEquals(
+      failed.counts.targeted,
+      failed.counts.accepted + failed.counts.failed + failed.counts.skipped,
+    );
+    const appView = await h.call("GET", `/v1/apps/${app.appId}`, {
+      headers: { authorization: "Bearer test-admin-token-0123456789" },
+    });
+    assertEquals(appView.body.credentialError.reason, "InvalidProviderToken");
+    assertOk(appView.body.credentialError.message.length > 0);
+  } finally {
+    await env.stop();
+  }
+});

@@ -17,118 +17,27 @@
  */
 import http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { createTestCa, type TestCa } from "./test_ca.ts";
+import { createTestCa } from "./test_ca.ts";
+import {
+  type AcceptedPush,
+  type MockApns,
+  type MockApnsOptions,
+  type MockDevice,
+  type MockEnvironment,
+  type ScriptedResponse,
+} from "./mock_apns_types.ts";
 import { type MockCheck, validateRequest, verifyProviderToken } from "./mock_apns_rules.ts";
 
-/** Which APNs host a listener plays. */
-export type MockEnvironment = "production" | "development";
-
-/** A response scripted for one request to one token. */
-export interface ScriptedResponse {
-  status: number;
-  reason?: string;
-  /** For 410: APNs' `timestamp` (epoch ms). */
-  timestamp?: number;
-  /** `retry-after` header in seconds (for 429/503). */
-  retryAfter?: number;
-  /** Wait before answering. */
-  delayMs?: number;
-  /** Only on this host; default either. */
-  environment?: MockEnvironment;
-}
-
-/** What a device token is, from the mock's point of view. */
-export interface MockDevice {
-  /** The host that knows it; the other host answers `BadDeviceToken`. Default: both. */
-  environment?: MockEnvironment;
-  /** The topic it belongs to; other topics get `DeviceTokenNotForTopic`. Default: any. */
-  topic?: string;
-  /** When set, every push gets `410 Unregistered` with this timestamp (epoch ms). */
-  unregisteredAt?: number;
-}
-
-/** Kinds of random fault. */
-export type FaultKind = "429" | "500" | "503" | "goaway" | "refused";
-
-/** Random fault injection. */
-export interface FaultOptions {
-  /** Probability per request, 0..1. */
-  rate: number;
-  /** Default `["429", "503", "goaway"]`. */
-  kinds?: FaultKind[];
-  /** PRNG seed; default 1 (reproducible). */
-  seed?: number;
-  /** `retry-after` seconds on injected 429/503; default 0. */
-  retryAfterSeconds?: number;
-}
-
-/** Options of {@linkcode startMockApns}. */
-export interface MockApnsOptions {
-  /** A CA to reuse; default a fresh one, removed on close. */
-  ca?: TestCa;
-  /** Listen address; default 127.0.0.1. */
-  hostname?: string;
-  /** Ports; default 0 (free ports). */
-  ports?: { production?: number; development?: number };
-  /** Accept tokens whose `kid` is not registered (signature unchecked); default false. */
-  acceptUnknownKeys?: boolean;
-  /** SETTINGS_MAX_CONCURRENT_STREAMS; default 1000 (APNs' own). */
-  maxConcurrentStreams?: number;
-  /** Age at which a provider token is `ExpiredProviderToken`; default 60 minutes. */
-  tokenMaxAgeMs?: number;
-  /** Clock in epoch ms; default `Date.now`. */
-  now?: () => number;
-  /** Send GOAWAY on a connection after this many streams; default never. */
-  goAwayAfter?: number;
-  /** Random faults; default none. */
-  faults?: FaultOptions;
-  /** Keep every accepted push in `accepted`; default true (counts are always kept). */
-  record?: boolean;
-  /** Called for every accepted push (the CLI logs with it). */
-  onAccepted?: (push: AcceptedPush) => void;
-}
-
-/** One notification the mock accepted. */
-export interface AcceptedPush {
-  token: string;
-  environment: MockEnvironment;
-  apnsId: string;
-  headers: Record<string, string>;
-  payload: unknown;
-  /** `token` (JWT) or `certificate` (the client certificate's CN). */
-  auth: { kind: "token"; teamId: string; keyId: string } | { kind: "certificate"; subject: string };
-  at: number;
-}
-
-/** A running mock. */
-export interface MockApns {
-  /** `host:port` per environment, for the transport's host overrides. */
-  hosts: Record<MockEnvironment, string>;
-  /** The CA to trust. */
-  caPem: string;
-  /** The CA (to issue client certificates for certificate-auth tests). */
-  ca: TestCa;
-  /** Registers a verification key (SPKI public PEM, PKCS#8 private PEM, or CryptoKey). */
-  addKey(keyId: string, teamId: string, key: string | CryptoKey): Promise<void>;
-  /** Forgets a key: its tokens become `InvalidProviderToken`. */
-  removeKey(keyId: string): void;
-  /** Declares what a device token is. */
-  device(token: string, device: MockDevice): void;
-  /** Queues one-shot responses for a token, consumed in order. */
-  script(token: string, ...responses: ScriptedResponse[]): void;
-  /** Changes GOAWAY-after-N for new streams (undefined = never). */
-  setGoAwayAfter(n: number | undefined): void;
-  /** Changes random faults (undefined = none). */
-  setFaults(faults: FaultOptions | undefined): void;
-  /** Accepted pushes, in order (when `record`). */
-  readonly accepted: readonly AcceptedPush[];
-  /** Accepted pushes for one token. */
-  countFor(token: string): number;
-  /** Counters: requests seen, accepted, connections opened, peak in-flight streams per connection. */
-  readonly stats: { requests: number; accepted: number; sessions: number; peakStreams: number };
-  /** Stops both listeners and removes a generated CA. */
-  close(): Promise<void>;
-}
+export type {
+  AcceptedPush,
+  FaultKind,
+  FaultOptions,
+  MockApns,
+  MockApnsOptions,
+  MockDevice,
+  MockEnvironment,
+  ScriptedResponse,
+} from "./mock_apns_types.ts";
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

@@ -22,7 +22,7 @@ export interface RecordedEvents {
   accepted: number;
   /** Already counted before (same send, installation and type). */
   duplicates: number;
-  /** For installations the app does not have; not counted. */
+  /** For a send that did not target that installation, or whose push APNs refused. */
   rejected: number;
 }
 

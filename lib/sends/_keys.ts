@@ -17,7 +17,8 @@ export const sendKeys = {
   send: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}`,
   /**
    * Hash: the per-send record of handled installations: id → the batch number that claimed
-   * it, or `d` once its outcome is recorded.
+   * it, then `a` once APNs accepted it or `d` once it failed or was skipped. SDK events count
+   * only for installations that are `a` or still pending.
    */
   handled: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:handled`,
   /** Hash: APNs reason → number of failed recipients. */

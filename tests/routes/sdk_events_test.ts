@@ -1,57 +1,77 @@
 import { readEventCounts } from "../../lib/events/mod.ts";
 import { assertEquals } from "../support/assert.ts";
 import { startHarness } from "../support/harness.ts";
+import { type SendEnv, startSendEnv, token } from "../lib/sends/_env.ts";
 
-const tok = (n: number) => n.toString(16).padStart(64, "0");
+async function waitSendTo(env: SendEnv, installationIds: string[]): Promise<string> {
+  const res = await env.h.call("POST", `/v1/apps/${env.app.appId}/sends`, {
+    headers: env.auth,
+    body: { audience: { installationIds }, notification: { title: "Hi" }, wait: true },
+  });
+  assertEquals(res.status, 200);
+  return res.body.sendId;
+}
 
-Deno.test("POST /v1/sdk/events counts once per (send, installation, type) and rejects other apps' installations", async () => {
-  const h = await startHarness();
+Deno.test("POST /v1/sdk/events counts once per (send, installation, type), only for the send's accepted recipients", async () => {
+  const env = await startSendEnv();
   try {
-    const app = await h.createTestApp();
-    const other = await h.createTestApp();
+    const { h, app, mock } = env;
     const headers = { "x-app-key": app.appKey };
-    const mine = await h.call("POST", "/v1/sdk/installations", {
-      headers,
-      body: { token: tok(1), environment: "production" },
-    });
+    const reached = await env.register({ token: token(1) });
+    const notTargeted = await env.register({ token: token(2) });
+    const gone = await env.register({ token: token(3) });
+    mock.device(token(3), { unregisteredAt: Date.now() + 60_000 });
+    const other = await h.createTestApp();
     const theirs = await h.call("POST", "/v1/sdk/installations", {
       headers: { "x-app-key": other.appKey },
-      body: { token: tok(2), environment: "production" },
+      body: { token: token(4), environment: "production" },
     });
-    const id = mine.body.installationId;
+    const s1 = await waitSendTo(env, [reached, gone]);
+    const s2 = await waitSendTo(env, [reached]);
+    const before = await h.testRedis.redis.dbsize();
+    const rejectedOnly = await h.call("POST", "/v1/sdk/events", {
+      headers,
+      body: {
+        events: [
+          { type: "opened", sendId: s1, installationId: notTargeted },
+          { type: "delivered", sendId: s1, installationId: gone },
+          { type: "opened", sendId: s1, installationId: theirs.body.installationId },
+          { type: "opened", sendId: "snd_000000000000000000000000", installationId: reached },
+        ],
+      },
+    });
+    assertEquals(rejectedOnly.status, 202);
+    assertEquals(rejectedOnly.body, { accepted: 0, duplicates: 0, rejected: 4 });
+    assertEquals(await h.testRedis.redis.dbsize(), before, "rejected events write nothing");
+
     const res = await h.call("POST", "/v1/sdk/events", {
       headers,
       body: {
         events: [
-          { type: "delivered", sendId: "s1", installationId: id, at: "2025-01-01T00:00:00Z" },
-          { type: "delivered", sendId: "s1", installationId: id },
-          { type: "opened", sendId: "s1", installationId: id },
-          { type: "opened", sendId: "s1", installationId: theirs.body.installationId },
-          { type: "opened", sendId: "s2", installationId: id },
+          { type: "delivered", sendId: s1, installationId: reached, at: "2025-01-01T00:00:00Z" },
+          { type: "delivered", sendId: s1, installationId: reached },
+          { type: "opened", sendId: s1, installationId: reached },
+          { type: "opened", sendId: s2, installationId: reached },
         ],
       },
     });
     assertEquals(res.status, 202);
-    assertEquals(res.body, { accepted: 3, duplicates: 1, rejected: 1 });
+    assertEquals(res.body, { accepted: 3, duplicates: 1, rejected: 0 });
     const again = await h.call("POST", "/v1/sdk/events", {
       headers,
-      body: { events: [{ type: "opened", sendId: "s1", installationId: id }] },
+      body: { events: [{ type: "opened", sendId: s1, installationId: reached }] },
     });
     assertEquals(again.body, { accepted: 0, duplicates: 1, rejected: 0 });
-    assertEquals(await readEventCounts(h.testRedis.redis, app.appId, "s1"), {
-      delivered: 1,
-      opened: 1,
-    });
-    assertEquals(await readEventCounts(h.testRedis.redis, app.appId, "s2"), {
+    const view = await env.waitSend(s1, (v) => v.status === "completed");
+    assertEquals(view.counts.accepted, 1);
+    assertEquals(view.counts.delivered, 1);
+    assertEquals(view.counts.opened, 1);
+    assertEquals(await readEventCounts(h.testRedis.redis, app.appId, s2), {
       delivered: 0,
       opened: 1,
-    });
-    assertEquals(await readEventCounts(h.testRedis.redis, app.appId, "none"), {
-      delivered: 0,
-      opened: 0,
     });
   } finally {
-    await h.stop();
+    await env.stop();
   }
 });
 

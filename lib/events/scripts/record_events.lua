@@ -5,8 +5,12 @@
 -- ARGV[1]  seconds to remember which events were counted (dedup window)
 -- ARGV[2…] triples: type ("delivered" | "opened"), sendId, installationId
 --
--- An event for an installation that this app does not have (no inst:<id> hash under the
--- prefix) is rejected: it is not counted and not remembered.
+-- An event is rejected (not counted, not remembered, nothing written) unless the send targeted
+-- that installation and APNs accepted it or its answer is still pending: the send's recipient
+-- hash (send:<sendId>:handled) holds "a" or a batch number for it, not "d". So an unknown send,
+-- another app's installation, or one the send never reached cannot move the funnel, and
+-- delivered/opened never exceed accepted. The recipient hash is kept for the send's bookkeeping
+-- retention (7 days after it finishes); later events are rejected.
 -- Counters: HINCRBY send:<sendId>:events <type>. Dedup: SADD send:<sendId>:events:seen
 -- "<type>:<installationId>" with the window as its TTL.
 -- Reply: { accepted, duplicates, rejected }
@@ -14,17 +18,16 @@ local prefix, ttl = KEYS[1], tonumber(ARGV[1])
 local accepted, duplicates, rejected = 0, 0, 0
 for i = 2, #ARGV, 3 do
   local kind, send_id, inst_id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if redis.call("EXISTS", prefix .. "inst:" .. inst_id) == 0 then
+  local send = prefix .. "send:" .. send_id
+  local outcome = redis.call("HGET", send .. ":handled", inst_id)
+  if not outcome or outcome == "d" then
     rejected = rejected + 1
+  elseif redis.call("SADD", send .. ":events:seen", kind .. ":" .. inst_id) == 1 then
+    redis.call("HINCRBY", send .. ":events", kind, 1)
+    redis.call("EXPIRE", send .. ":events:seen", ttl)
+    accepted = accepted + 1
   else
-    local seen = prefix .. "send:" .. send_id .. ":events:seen"
-    if redis.call("SADD", seen, kind .. ":" .. inst_id) == 1 then
-      redis.call("HINCRBY", prefix .. "send:" .. send_id .. ":events", kind, 1)
-      redis.call("EXPIRE", seen, ttl)
-      accepted = accepted + 1
-    else
-      duplicates = duplicates + 1
-    end
+    duplicates = duplicates + 1
   end
 end
 return { accepted, duplicates, rejected }

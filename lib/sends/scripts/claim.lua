@@ -5,7 +5,7 @@
 --
 -- It also checks the send's status in the same step, so a cancelled send claims nothing.
 --
--- KEYS[1]  the send's recipient hash (installation id -> batch number, or "d" when done)
+-- KEYS[1]  the send's recipient hash (installation id -> batch number, or "a"/"d" when done)
 -- KEYS[2]  the send hash
 -- KEYS[3…] the installation hashes of the ids, in the same order (read for the claimed ones,
 --          so the worker gets its recipients in this same round trip)

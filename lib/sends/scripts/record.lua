@@ -3,7 +3,8 @@
 -- same ids; those are ignored, so nothing is counted twice.
 --
 -- KEYS[1]  the send hash
--- KEYS[2]  the send's recipient hash (installation id -> batch number, or "d" when done)
+-- KEYS[2]  the send's recipient hash (installation id -> batch number; once done "a" when APNs
+--          accepted it, else "d": SDK events count only for "a" or a pending batch number)
 -- KEYS[3]  the send's failures hash (APNs reason -> count)
 -- ARGV[1]  now (epoch ms)
 -- ARGV[2…] groups of five, one per recipient:
@@ -19,10 +20,11 @@ end
 local counts = { a = 0, f = 0, s = 0 }
 local attempted, invalidated, recorded = 0, 0, 0
 for i = 2, #ARGV, 5 do
-  if redis.call("HGET", KEYS[2], ARGV[i]) ~= "d" then
-    redis.call("HSET", KEYS[2], ARGV[i], "d")
-    recorded = recorded + 1
+  local done = redis.call("HGET", KEYS[2], ARGV[i])
+  if done ~= "d" and done ~= "a" then
     local outcome = ARGV[i + 1]
+    redis.call("HSET", KEYS[2], ARGV[i], outcome == "a" and "a" or "d")
+    recorded = recorded + 1
     counts[outcome] = counts[outcome] + 1
     if ARGV[i + 2] == "1" then attempted = attempted + 1 end
     if ARGV[i + 3] == "1" then invalidated = invalidated + 1 end

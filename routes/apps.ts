@@ -9,7 +9,7 @@ import { AppId, CreateAppBody, UpdateAppBody } from "../lib/apps/mod.ts";
 import { z } from "zod";
 import type { AppEnv } from "./context.ts";
 import { adminAuth } from "./middleware/auth.ts";
-import { validate } from "./middleware/validate.ts";
+import { NoBody, validate } from "./middleware/validate.ts";
 
 const AppParam = z.object({ appId: AppId });
 
@@ -33,11 +33,17 @@ export function appRoutes(deps: { apps: Apps; adminToken: string }) {
         return c.json(await apps.update(c.req.valid("param").appId, c.req.valid("json")));
       },
     )
-    .delete("/:appId", admin, validate("param", AppParam), async (c) => {
+    .delete("/:appId", admin, validate("param", AppParam), validate("json", NoBody), async (c) => {
       await apps.remove(c.req.valid("param").appId);
       return c.body(null, 204);
     })
-    .post("/:appId/server-keys", admin, validate("param", AppParam), async (c) => {
-      return c.json({ serverKey: await apps.rotateServerKey(c.req.valid("param").appId) }, 201);
-    });
+    .post(
+      "/:appId/server-keys",
+      admin,
+      validate("param", AppParam),
+      validate("json", NoBody),
+      async (c) => {
+        return c.json({ serverKey: await apps.rotateServerKey(c.req.valid("param").appId) }, 201);
+      },
+    );
 }

@@ -18,7 +18,7 @@ import {
 } from "../lib/registry/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
-import { validate } from "./middleware/validate.ts";
+import { NoBody, validate } from "./middleware/validate.ts";
 
 /** `GET /installations/:id`; mount at `/v1/apps/:appId`. */
 export function installationRoutes(deps: { apps: Apps; registry: Registry }) {
@@ -47,8 +47,14 @@ export function userRoutes(deps: { apps: Apps; registry: Registry }) {
       if (installations.length === 0) throw new UserNotFound();
       return c.json({ userId, installations: installations.map(installationView) }, 200);
     })
-    .delete("/users/:userId", auth, validate("param", ServerUserParam), async (c) => {
-      await registry.eraseUser(c.var.app.appId, c.req.valid("param").userId);
-      return c.body(null, 204);
-    });
+    .delete(
+      "/users/:userId",
+      auth,
+      validate("param", ServerUserParam),
+      validate("json", NoBody),
+      async (c) => {
+        await registry.eraseUser(c.var.app.appId, c.req.valid("param").userId);
+        return c.body(null, 204);
+      },
+    );
 }

@@ -28,7 +28,7 @@ import { runSegmentSync } from "../jobs/segment_sync.ts";
 import { readProbeReport, readProbeSettings, writeProbeSettings } from "../jobs/token_probe.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
-import { validate } from "./middleware/validate.ts";
+import { NoBody, validate } from "./middleware/validate.ts";
 
 const AppParam = z.object({ appId: AppId });
 
@@ -45,26 +45,33 @@ export interface JobRouteDeps {
 export function jobRoutes(deps: JobRouteDeps) {
   return new Hono<AppEnv>()
     .use(serverAuth(deps.apps))
-    .post("/segment-sync", validate("param", AppParam), validate("query", SyncQuery), async (c) => {
-      const { appId } = c.req.valid("param");
-      const mode = c.req.valid("query").mode ?? "auto";
-      const lock = await acquireSyncLock(deps.redis, deps.segments.scripts, appId);
-      if (!lock) throw new Conflict("a segment sync is already running for this app");
-      const logger = c.var.logger ?? deps.logger;
-      runSegmentSync({
-        redis: deps.redis,
-        appIds: [appId],
-        now: deps.options.now,
-        staleAfterDays: deps.options.staleAfterDays,
-        mode,
-        segments: deps.segments,
-        heldLocks: new Map([[appId, lock]]),
-      }).then(
-        (report) => logger.info("segment sync finished", { appId, durationMs: report.durationMs }),
-        (error) => logger.error("segment sync failed", { appId, message: String(error) }),
-      );
-      return c.json({ appId, status: "started" as const, mode }, 202);
-    })
+    .post(
+      "/segment-sync",
+      validate("param", AppParam),
+      validate("query", SyncQuery),
+      validate("json", NoBody),
+      async (c) => {
+        const { appId } = c.req.valid("param");
+        const mode = c.req.valid("query").mode ?? "auto";
+        const lock = await acquireSyncLock(deps.redis, deps.segments.scripts, appId);
+        if (!lock) throw new Conflict("a segment sync is already running for this app");
+        const logger = c.var.logger ?? deps.logger;
+        runSegmentSync({
+          redis: deps.redis,
+          appIds: [appId],
+          now: deps.options.now,
+          staleAfterDays: deps.options.staleAfterDays,
+          mode,
+          segments: deps.segments,
+          heldLocks: new Map([[appId, lock]]),
+        }).then(
+          (report) =>
+            logger.info("segment sync finished", { appId, durationMs: report.durationMs }),
+          (error) => logger.error("segment sync failed", { appId, message: String(error) }),
+        );
+        return c.json({ appId, status: "started" as const, mode }, 202);
+      },
+    )
     .get("/token-probe", validate("param", AppParam), async (c) => {
       const { appId } = c.req.valid("param");
       const [settings, lastReport] = await Promise.all([

@@ -25,7 +25,7 @@ import {
 import type { AppEnv } from "./context.ts";
 import { bearer, sdkAuth } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
-import { validate } from "./middleware/validate.ts";
+import { NoBody, validate } from "./middleware/validate.ts";
 
 /** What {@linkcode sdkRoutes} needs. */
 export interface SdkRouteDeps {
@@ -91,6 +91,7 @@ export function sdkRoutes(deps: SdkRouteDeps) {
       auth,
       limited,
       validate("param", InstallationParam),
+      validate("json", NoBody),
       async (c) => {
         const inst = await registry.remove(c.var.app.appId, c.req.valid("param").id, {
           secret: bearer(c.req.header("authorization")),
@@ -119,6 +120,7 @@ export function sdkRoutes(deps: SdkRouteDeps) {
       auth,
       limited,
       validate("param", InstallationParam),
+      validate("json", NoBody),
       async (c) => {
         const inst = await registry.unbindUser(c.var.app.appId, c.req.valid("param").id, {
           secret: bearer(c.req.header("authorization")),

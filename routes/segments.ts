@@ -17,7 +17,7 @@ import {
 } from "../lib/segments/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
-import { issues, validate } from "./middleware/validate.ts";
+import { issues, NoBody, validate } from "./middleware/validate.ts";
 
 const AppParam = z.object({ appId: AppId });
 const SegmentParam = z.object({ appId: AppId, segmentId: SegmentId });
@@ -44,7 +44,7 @@ export function segmentRoutes(deps: { apps: Apps; segments: Segments }) {
       const { appId, segmentId } = c.req.valid("param");
       return c.json(await segments.get(appId, segmentId));
     })
-    .delete("/:segmentId", validate("param", SegmentParam), async (c) => {
+    .delete("/:segmentId", validate("param", SegmentParam), validate("json", NoBody), async (c) => {
       const { appId, segmentId } = c.req.valid("param");
       await segments.remove(appId, segmentId);
       return c.body(null, 204);

@@ -11,7 +11,7 @@ import { AppId } from "../lib/apps/mod.ts";
 import { CreateSendBody, ListSendsQuery, SendId, type Sends } from "../lib/sends/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
-import { validate } from "./middleware/validate.ts";
+import { NoBody, validate } from "./middleware/validate.ts";
 
 const AppParam = z.object({ appId: AppId });
 const SendParam = z.object({ appId: AppId, sendId: SendId });
@@ -37,7 +37,7 @@ export function sendRoutes(deps: { apps: Apps; sends: Sends }) {
       const { appId, sendId } = c.req.valid("param");
       return c.json(await sends.get(appId, sendId));
     })
-    .post("/:sendId/cancel", validate("param", SendParam), async (c) => {
+    .post("/:sendId/cancel", validate("param", SendParam), validate("json", NoBody), async (c) => {
       const { appId, sendId } = c.req.valid("param");
       return c.json(await sends.cancel(appId, sendId));
     });

@@ -161,7 +161,7 @@ function buildOperation(
   }
   const errors = new Set(op.errors ?? []);
   if (op.body || op.params || op.query || /\{/.test(path)) errors.add(400);
-  if (op.auth !== "none") errors.add(401);
+  if (op.auth !== "none") errors.add(401).add(503);
   if (op.body) errors.add(413);
   if (/\{/.test(path)) errors.add(404);
   for (const status of [...errors].sort()) {

@@ -5,16 +5,24 @@
  * @module
  */
 import { validator } from "hono/validator";
-import type { ValidationTargets } from "hono";
-import type { z } from "zod";
+import type { Context, MiddlewareHandler, ValidationTargets } from "hono";
+import { z } from "zod";
 import { ValidationFailed } from "../../lib/errors.ts";
 
-/** Validates one request part (`json`, `param`, `query`, `header`) against a zod schema. */
+const JSON_TYPE = /^application\/([a-z0-9.-]+\+)?json\s*(;|$)/i;
+
+/**
+ * Validates one request part (`json`, `param`, `query`, `header`) against a zod schema.
+ *
+ * A JSON body is read here rather than by Hono's validator, which treats a body sent without a
+ * JSON Content-Type as `{}`: a PATCH sent as a form would then answer 200 and change nothing.
+ * Here an empty body is `{}`, and a non-empty one must be declared and well-formed JSON.
+ */
 export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(
   target: Target,
   schema: Schema,
 ) {
-  return validator(target, (value): z.output<Schema> => {
+  const check = (value: unknown): z.output<Schema> => {
     const result = schema.safeParse(value);
     if (!result.success) {
       throw new ValidationFailed(
@@ -23,7 +31,37 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
       );
     }
     return result.data;
-  });
+  };
+  const typed = validator(target, check);
+  if (target !== "json") return typed;
+  const json: MiddlewareHandler = async (c, next) => {
+    c.req.addValidatedData("json", check(await readJsonBody(c)) as object);
+    await next();
+  };
+  return json as typeof typed;
+}
+
+/** The body of a route that takes none: empty, or `{}`. Anything else is a 400. */
+export const NoBody = z.strictObject({});
+
+async function readJsonBody(c: Context): Promise<unknown> {
+  const text = c.req.raw.body === null ? "" : await c.req.text();
+  if (text.trim() === "") return {};
+  const type = c.req.header("content-type") ?? "";
+  if (!JSON_TYPE.test(type)) {
+    throw new ValidationFailed("the body must be JSON, sent with Content-Type: application/json", [
+      {
+        path: "",
+        message: `Content-Type is ${type ? `"${type.slice(0, 100)}"` : "missing"}`,
+        code: "invalid_content_type",
+      },
+    ]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationFailed("malformed JSON in request body");
+  }
 }
 
 /** zod issues in the public error shape: path, message and code. */

@@ -80,6 +80,8 @@ export const sdkOperations: OperationSpec[] = [{
   method: "post",
   path: "/v1/sdk/events",
   summary: "Report delivered/opened events (deduplicated per send, installation and type)",
+  description: "An event counts only when its send targeted the installation and APNs accepted " +
+    "the push (or its answer is pending); others are counted as `rejected` and write nothing.",
   tags: ["sdk"],
   auth: "sdk",
   body: EventsBody,

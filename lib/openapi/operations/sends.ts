@@ -68,5 +68,5 @@ export const sendOperations: OperationSpec[] = [{
   auth: "server",
   params: SendParam,
   responses: { 200: { description: "the send", schema: SendView } },
-  errors: [403],
+  errors: [403, 409],
 }];

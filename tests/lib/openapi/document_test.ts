@@ -64,7 +64,7 @@ Deno.test("buildOpenApiDocument converts the zod schemas into an OpenAPI 3.1 doc
   const body = (op.requestBody as any).content["application/json"].schema;
   assertEquals(body.additionalProperties, false);
   assertEquals(body.required, ["name", "data"]);
-  assertEquals(Object.keys(op.responses).sort(), ["201", "400", "401", "404", "413"]);
+  assertEquals(Object.keys(op.responses).sort(), ["201", "400", "401", "404", "413", "503"]);
   assertEquals(doc.paths["/healthz"].get!.security, []);
   assertEquals(Object.keys(doc.paths["/healthz"].get!.responses), ["200"]);
 });

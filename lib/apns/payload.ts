@@ -42,13 +42,20 @@ export const LandingUrlSchema = z.string().max(2048).refine((value) => URL.canPa
 });
 
 /**
- * The API's `notification` object. Strict: unknown keys are rejected. String bounds are
- * generous; the 4096-byte payload limit is what really bounds them.
+ * Bound of the free-text fields. Far above any payload limit on purpose: text that cannot fit
+ * is refused by the rendered-payload check, whose error gives the size and the limit (as the
+ * contract pins); this bound only keeps absurd input out.
+ */
+const TEXT_MAX = 65_536;
+
+/**
+ * The API's `notification` object. Strict: unknown keys are rejected. The payload limit (4096
+ * bytes, 5120 for VoIP), checked on the rendered payload, is what really bounds the text.
  */
 export const NotificationSchema = z.strictObject({
-  title: z.string().max(1024).optional(),
-  subtitle: z.string().max(1024).optional(),
-  body: z.string().max(4096).optional(),
+  title: z.string().max(TEXT_MAX).optional(),
+  subtitle: z.string().max(TEXT_MAX).optional(),
+  body: z.string().max(TEXT_MAX).optional(),
   badge: z.number().int().min(0).max(999_999).optional(),
   sound: z.string().min(1).max(256).optional(),
   image: HttpsUrlSchema.optional(),

@@ -84,14 +84,16 @@ Deno.test("POST /v1/apps/:appId/sends rejects bad requests and writes nothing", 
       const res = await h.call("POST", url, { headers: auth, body });
       assertEquals(res.status, status, JSON.stringify(body));
     }
-    const big = await h.call("POST", url, {
-      headers: auth,
-      body: { audience: { all: true }, notification: { body: "x".repeat(4096) } },
-    });
-    assertEquals(big.status, 400);
-    assertEquals(big.body.error.code, "validation_failed");
-    assertEquals(big.body.error.details[0].limit, 4096);
-    assertOk(big.body.error.details[0].size > 4096);
+    for (const notification of [{ body: "x".repeat(4096) }, { title: "é".repeat(5000) }]) {
+      const big = await h.call("POST", url, {
+        headers: auth,
+        body: { audience: { all: true }, notification },
+      });
+      assertEquals(big.status, 400);
+      assertEquals(big.body.error.code, "validation_failed");
+      assertEquals(big.body.error.details[0].limit, 4096);
+      assertOk(big.body.error.details[0].size > 4096);
+    }
     const wrongKey = await h.call("POST", url, {
       headers: { authorization: "Bearer nope" },
       body: { audience: { all: true }, notification: alert },

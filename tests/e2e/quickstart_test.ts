@@ -121,6 +121,7 @@ Deno.test({
       DATA_DIR: dataDir,
       PORT: String(freePort()),
       MOCK_APNS_PORT: String(freePort()),
+      MOCK_APNS_DEV_PORT: String(freePort()),
       LOG_LEVEL: "warn",
     };
     const running: Background[] = [];
@@ -167,6 +168,8 @@ Deno.test({
         }).output()).stdout,
       );
       assertStringIncludes(step5, "Hello from edgepush");
+      // The development installation reached the mock's development host.
+      assertStringIncludes(step5, '"environment":"development"');
     } finally {
       for (const bg of running.reverse()) logs += await stopBackground(bg);
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});

@@ -184,7 +184,11 @@ async function release(runtime: Runtime) {
 
 function start(config: Config, runtime: Runtime) {
   const { logger, services } = runtime;
-  const app = createApp({ ...services, adminToken: runtime.adminToken });
+  const app = createApp({
+    ...services,
+    adminToken: runtime.adminToken,
+    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+  });
   const workers = new AbortController();
   const running = startWorkers({ services, count: config.WORKERS, signal: workers.signal });
   const server = Deno.serve({

@@ -31,6 +31,7 @@ export const ConfigSchema = z.object({
   SDK_RATE_LIMIT: z.string().regex(/^\d+\/\d+s$/, "expected <requests>/<seconds>s, e.g. 120/60s")
     .default("120/60s"),
   SDK_RATE_LIMIT_ENABLED: z.enum(["true", "false"]).default("true"),
+  TRUSTED_PROXY_HOPS: intFrom(0, 16).default(0),
   APP_CACHE_TTL_MS: intFrom(0, 60_000).default(2_000),
   REDIS_HTTP_TOKEN: z.string().optional(),
   REDIS_HTTP_PORT: intFrom(0, 65535).default(8079),

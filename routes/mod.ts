@@ -28,6 +28,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Everything the HTTP layer needs, built by main.ts (or a test). */
 export interface AppDeps extends Services {
   adminToken: string;
+  /** Proxies in front of edgepush whose `X-Forwarded-For` entries are believed. Default 0. */
+  trustedProxyHops?: number;
 }
 
 /** Builds the Hono app. */

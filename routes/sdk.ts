@@ -33,13 +33,15 @@ export interface SdkRouteDeps {
   registry: Registry;
   events: Events;
   sdkRateLimiter: SdkRateLimiter | null;
+  /** Proxies in front of edgepush whose `X-Forwarded-For` entries are believed. Default 0. */
+  trustedProxyHops?: number;
 }
 
 /** SDK routes; mounted at `/v1/sdk`. */
 export function sdkRoutes(deps: SdkRouteDeps) {
   const { apps, registry, events } = deps;
   const auth = sdkAuth(apps);
-  const limited = rateLimit(deps.sdkRateLimiter);
+  const limited = rateLimit(deps.sdkRateLimiter, deps.trustedProxyHops);
   return new Hono<AppEnv>()
     .post("/installations", auth, limited, validate("json", RegisterBody), async (c) => {
       const body = c.req.valid("json");

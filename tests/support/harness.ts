@@ -57,6 +57,8 @@ export interface HarnessOptions {
   services?: Partial<ServiceOptions>;
   /** Reuse a running test Redis instead of starting one (the caller stops it). */
   redis?: TestRedis;
+  /** Proxies whose `X-Forwarded-For` entries the app believes; default 0. */
+  trustedProxyHops?: number;
 }
 
 /** A running app over a private Redis. */
@@ -90,7 +92,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     staleAfterDays: 270,
     ...options.services,
   });
-  const app = createApp({ ...services, adminToken: ADMIN_TOKEN });
+  const app = createApp({
+    ...services,
+    adminToken: ADMIN_TOKEN,
+    trustedProxyHops: options.trustedProxyHops,
+  });
   const call: Harness["call"] = async (method, path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };
     let body: BodyInit | undefined = init.raw;

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { IsoDateTime } from "../iso_time.ts";
 
 /** `production` | `development`: the APNs host that knows the token. */
 export const Environment = z.enum(["production", "development"]);
@@ -125,7 +126,7 @@ export const SdkEvent = z.strictObject({
   type: z.enum(["delivered", "opened"]),
   sendId: SendId,
   installationId: InstallationId,
-  at: z.iso.datetime({ offset: true }).optional(),
+  at: IsoDateTime.optional(),
 });
 
 /** `POST /v1/sdk/events` body. */

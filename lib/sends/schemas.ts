@@ -8,6 +8,7 @@ import { ApsSchema, NotificationSchema } from "../apns/payload.ts";
 import { PrioritySchema, PushTypeSchema } from "../apns/headers.ts";
 import { Environment, InstallationId, SendId, UserId } from "../registry/schemas.ts";
 import { SegmentId } from "../segments/schemas.ts";
+import { IsoDateTime } from "../iso_time.ts";
 
 /** Most explicit recipients (user ids or installation ids) in one send request. */
 export const MAX_EXPLICIT_RECIPIENTS = 10_000;
@@ -22,12 +23,12 @@ export const Audience = z.union([
     installationIds: z.array(InstallationId).min(1).max(MAX_EXPLICIT_RECIPIENTS),
   }),
   z.strictObject({ all: z.literal(true) }),
-]);
+], {
+  error: "expected exactly one of {segment}, {userIds: […]}, {installationIds: […]} or {all: true}",
+});
 
 /** An audience. */
 export type AudienceData = z.infer<typeof Audience>;
-
-const IsoTime = z.iso.datetime({ offset: true });
 
 /** `POST /v1/apps/:appId/sends` body. */
 export const CreateSendBody = z.strictObject({
@@ -36,10 +37,10 @@ export const CreateSendBody = z.strictObject({
   aps: ApsSchema.optional(),
   pushType: PushTypeSchema.optional(),
   priority: PrioritySchema.optional(),
-  expiresAt: IsoTime.optional(),
+  expiresAt: IsoDateTime.optional(),
   collapseId: z.string().min(1).max(64).optional(),
   environment: Environment.optional(),
-  scheduleAt: IsoTime.optional(),
+  scheduleAt: IsoDateTime.optional(),
   ratePerSecond: z.number().int().min(1).max(100_000).optional(),
   wait: z.boolean().optional(),
 }).superRefine((body, ctx) => {

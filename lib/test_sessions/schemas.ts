@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { IsoDateTime } from "../iso_time.ts";
 import { AppId } from "../apps/schemas.ts";
 import { Environment, InstallationId } from "../registry/schemas.ts";
 import { RecipientResult } from "../sends/schemas.ts";
@@ -77,7 +78,7 @@ export const PreviewSendBody = z.strictObject({
   aps: ApsSchema.optional(),
   pushType: PushTypeSchema.optional(),
   priority: PrioritySchema.optional(),
-  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  expiresAt: IsoDateTime.optional(),
   collapseId: z.string().min(1).max(64).optional(),
 }).refine(
   (body) => !!body.notification || !!body.aps || (body.pushType ?? "alert") === "background",

@@ -1,4 +1,4 @@
-import { assertEquals, assertOk } from "../support/assert.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.ts";
 import { waitFor } from "../support/redis_server.ts";
 import { startSendEnv, token } from "../lib/sends/_env.ts";
 
@@ -84,6 +84,11 @@ Deno.test("POST /v1/apps/:appId/sends rejects bad requests and writes nothing", 
       const res = await h.call("POST", url, { headers: auth, body });
       assertEquals(res.status, status, JSON.stringify(body));
     }
+    const both = await h.call("POST", url, {
+      headers: auth,
+      body: { audience: { all: true, segment: "x" }, notification: alert },
+    });
+    assertStringIncludes(both.body.error.details[0].message, "exactly one of {segment}");
     for (const notification of [{ body: "x".repeat(4096) }, { title: "é".repeat(5000) }]) {
       const big = await h.call("POST", url, {
         headers: auth,

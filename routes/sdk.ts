@@ -13,6 +13,7 @@ import type { Apps } from "../lib/apps/mod.ts";
 import type { Events } from "../lib/events/mod.ts";
 import type { SdkRateLimiter } from "../lib/ratelimit/mod.ts";
 import {
+  type AttributeChanges,
   BindUserBody,
   EventsBody,
   InstallationParam,
@@ -82,7 +83,7 @@ export function sdkRoutes(deps: SdkRouteDeps) {
         }
         const inst = await registry.update(c.var.app.appId, c.req.valid("param").id, {
           ...patch,
-          attributes: patch.attributes as Record<string, string | number | boolean> | undefined,
+          attributes: patch.attributes as AttributeChanges | undefined,
           secret: bearer(c.req.header("authorization")),
         });
         return c.json(installationView(inst), 200);

@@ -25,12 +25,15 @@ import markBadTokenLua from "./scripts/mark_bad_token.lua" with { type: "text" }
 import correctEnvironmentLua from "./scripts/correct_environment.lua" with { type: "text" };
 import { registryKeys } from "./_keys.ts";
 import { InstallationNotFound, InvalidInstallationSecret, UserNotFound } from "./errors.ts";
-import type {
-  AttributeMap,
-  EnvironmentName,
-  InstallationStatusValue,
-  InstallationViewData,
-  PushAuthorizationValue,
+import { ValidationFailed } from "../errors.ts";
+import {
+  type AttributeChanges,
+  type AttributeMap,
+  type EnvironmentName,
+  type InstallationStatusValue,
+  type InstallationViewData,
+  MAX_ATTRIBUTES,
+  type PushAuthorizationValue,
 } from "./schemas.ts";
 
 /** An installation as the registry reads it: the API view plus the staleness flag. */
@@ -80,7 +83,8 @@ export interface UpdateOptions {
   token?: string;
   environment?: EnvironmentName;
   pushAuthorization?: PushAuthorizationValue;
-  attributes?: AttributeMap;
+  /** Merged into the stored attributes; `null` removes a key. */
+  attributes?: AttributeChanges;
   userId?: string;
 }
 
@@ -257,8 +261,9 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     /**
-     * Changes token, environment, permission, attributes or user of an installation.
+     * Changes token, environment, permission, attributes (merged) or user of an installation.
      * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
+     * @throws {ValidationFailed} when the merged attributes would exceed 50 keys
      */
     async update(appId: string, id: string, input: UpdateOptions): Promise<Installation> {
       const reply = await run("update", appId, [
@@ -270,7 +275,15 @@ export function createRegistry(options: RegistryOptions) {
         input.attributes ? JSON.stringify(input.attributes) : "",
         input.userId !== undefined ? "1" : "0",
         input.userId ?? "",
+        String(MAX_ATTRIBUTES),
       ]);
+      if (reply[0] === "too_many_attributes") {
+        throw new ValidationFailed("invalid body", [{
+          path: "attributes",
+          message: `at most ${MAX_ATTRIBUTES} attributes once merged (would be ${reply[1]})`,
+          code: "too_big",
+        }]);
+      }
       return changed(appId, reply);
     },
 

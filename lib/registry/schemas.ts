@@ -61,33 +61,49 @@ export const AttributeValue = z.union([z.string().max(256), z.number(), z.boolea
 /** Most attribute keys an installation may carry. */
 export const MAX_ATTRIBUTES = 50;
 
-const standard = z.string().max(256).optional();
+/** An attribute map whose values are `value` (the standard keys are strings of that kind). */
+function attributeMap<Value extends z.ZodType>(value: Value, standard: z.ZodType) {
+  return z.object({
+    appVersion: standard.optional(),
+    osVersion: standard.optional(),
+    locale: standard.optional(),
+    timezone: standard.optional(),
+    deviceModel: standard.optional(),
+    sdkVersion: standard.optional(),
+  }).catchall(value).superRefine((attrs, ctx) => {
+    const keys = Object.keys(attrs);
+    if (keys.length > MAX_ATTRIBUTES) {
+      ctx.addIssue({
+        code: "custom",
+        message: `at most ${MAX_ATTRIBUTES} attributes (got ${keys.length})`,
+      });
+    }
+    for (const key of keys) {
+      if (key.length === 0 || key.length > 64) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: "attribute keys are 1-64 characters",
+        });
+      }
+    }
+  });
+}
 
 /**
  * Attributes: one flat map with the standard keys plus custom keys at the same level, at most
  * 50 keys of at most 64 characters each.
  */
-export const Attributes = z.object({
-  appVersion: standard,
-  osVersion: standard,
-  locale: standard,
-  timezone: standard,
-  deviceModel: standard,
-  sdkVersion: standard,
-}).catchall(AttributeValue).superRefine((attrs, ctx) => {
-  const keys = Object.keys(attrs);
-  if (keys.length > MAX_ATTRIBUTES) {
-    ctx.addIssue({
-      code: "custom",
-      message: `at most ${MAX_ATTRIBUTES} attributes (got ${keys.length})`,
-    });
-  }
-  for (const key of keys) {
-    if (key.length === 0 || key.length > 64) {
-      ctx.addIssue({ code: "custom", path: [key], message: "attribute keys are 1-64 characters" });
-    }
-  }
-});
+export const Attributes = attributeMap(AttributeValue, z.string().max(256));
+
+/**
+ * A change to the attributes (`PATCH`): merged into the stored map, `null` removes a key. The
+ * merged map still holds at most 50 keys.
+ */
+export const AttributesPatch = attributeMap(
+  AttributeValue.nullable(),
+  z.string().max(256).nullable(),
+);
 
 /** `POST /v1/sdk/installations` body. */
 export const RegisterBody = z.strictObject({
@@ -107,7 +123,8 @@ export const UpdateBody = z.strictObject({
   token: ApnsToken.optional(),
   environment: Environment.optional(),
   pushAuthorization: PushAuthorization.optional(),
-  attributes: Attributes.optional(),
+  /** Merged into the stored attributes; `null` removes a key. */
+  attributes: AttributesPatch.optional(),
   userId: UserId.optional(),
   userSignature: UserSignature.optional(),
 });
@@ -202,3 +219,6 @@ export type PushAuthorizationValue = z.infer<typeof PushAuthorization>;
 export type InstallationStatusValue = z.infer<typeof InstallationStatus>;
 /** Attribute map. */
 export type AttributeMap = Record<string, string | number | boolean>;
+
+/** A change to an attribute map: `null` removes the key. */
+export type AttributeChanges = Record<string, string | number | boolean | null>;

@@ -285,3 +285,35 @@ Deno.test("wrong environment: corrected on success, bad_token otherwise", async 
     await h.stop();
   }
 });
+
+Deno.test("PATCH /v1/sdk/installations/:id merges attributes; null removes one; past 50 keys is a 400", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp();
+    const created = await register(h, app, {
+      token: hexToken(1),
+      environment: "production",
+      attributes: { appVersion: "2.5.0", osVersion: "18.1", plan: "pro" },
+    });
+    const { installationId: id, installationSecret: secret } = created.body;
+    const patched = await h.call("PATCH", `/v1/sdk/installations/${id}`, {
+      headers: sdkHeaders(app, secret),
+      body: { attributes: { appVersion: "2.6.0", plan: null } },
+    });
+    assertEquals(patched.status, 200);
+    assertEquals(patched.body.attributes, { appVersion: "2.6.0", osVersion: "18.1" });
+    const many = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, i]));
+    const over = await h.call("PATCH", `/v1/sdk/installations/${id}`, {
+      headers: sdkHeaders(app, secret),
+      body: { attributes: many },
+    });
+    assertEquals(over.status, 400);
+    assertEquals(over.body.error.details[0].path, "attributes");
+    assertEquals((await viewInstallation(h, app, id)).attributes, {
+      appVersion: "2.6.0",
+      osVersion: "18.1",
+    });
+  } finally {
+    await h.stop();
+  }
+});

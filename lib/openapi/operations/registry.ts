@@ -42,6 +42,7 @@ export const sdkOperations: OperationSpec[] = [{
   method: "patch",
   path: "/v1/sdk/installations/:id",
   summary: "Change token, environment, permission or attributes",
+  description: "`attributes` are merged into the stored map; a `null` value removes a key.",
   tags: ["sdk"],
   auth: "sdkSecret",
   params: InstallationParam,

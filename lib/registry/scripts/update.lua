@@ -8,17 +8,42 @@
 --          now, and a current holder of that token becomes `replaced`.
 -- ARGV[5]  environment ("" = keep)
 -- ARGV[6]  pushAuthorization ("" = keep)
--- ARGV[7]  attributes as a JSON object ("" = keep), replacing the stored map
+-- ARGV[7]  attribute changes as a JSON object ("" = none), merged into the stored map; a null
+--          value removes its key
 -- ARGV[8]  "1" when ARGV[9] is a userId to bind, "0" keeps the binding
 -- ARGV[9]  userId
+-- ARGV[10] most attribute keys the merged map may hold
 --
 -- Reply: { "ok", "", flat hash } | { "not_found" } | { "unauthorized" }
+--        | { "too_many_attributes", count } (nothing written)
 local prefix, now, id = KEYS[1], ARGV[1], ARGV[2]
 local before, denied = authorize(prefix, id, ARGV[3])
 if before == nil then
   return { denied }
 end
 local after = copy(before)
+-- Attributes first: a merge over the cap must refuse before anything is written.
+if ARGV[7] ~= "" then
+  local ok, merged = pcall(cjson.decode, before.attributes or "{}")
+  if not ok or type(merged) ~= "table" then
+    merged = {}
+  end
+  for key, value in pairs(cjson.decode(ARGV[7])) do
+    if value == cjson.null then
+      merged[key] = nil
+    else
+      merged[key] = value
+    end
+  end
+  local count = 0
+  for _ in pairs(merged) do
+    count = count + 1
+  end
+  if count > tonumber(ARGV[10]) then
+    return { "too_many_attributes", tostring(count) }
+  end
+  after.attributes = count == 0 and "{}" or cjson.encode(merged)
+end
 if ARGV[4] ~= "" and ARGV[4] ~= before.token then
   claim_token(prefix, id, ARGV[4], now)
   after.token = ARGV[4]
@@ -30,9 +55,6 @@ if ARGV[5] ~= "" then
 end
 if ARGV[6] ~= "" then
   after.pushAuthorization = ARGV[6]
-end
-if ARGV[7] ~= "" then
-  after.attributes = ARGV[7]
 end
 if ARGV[8] == "1" then
   after.userId = ARGV[9]

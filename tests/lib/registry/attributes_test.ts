@@ -1,0 +1,50 @@
+import { ValidationFailed } from "../../../lib/errors.ts";
+import { registryKeys } from "../../../lib/registry/mod.ts";
+import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
+import { tokenOf, withRegistry } from "./_fixtures.ts";
+import { assertRegistryInvariants } from "./invariants.ts";
+
+const prod = "production" as const;
+
+Deno.test("update merges attributes (null removes a key) and refuses a merge past 50 keys, writing nothing", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const a = await registry.register(appId, {
+      token: tokenOf(1),
+      environment: prod,
+      attributes: { appVersion: "1.0", plan: "pro", beta: true, build: 42 },
+    });
+    assertOk(a.created);
+    const secret = a.installationSecret;
+    const merged = await registry.update(appId, a.installationId, {
+      secret,
+      attributes: { appVersion: "1.1", beta: null, score: 0.5 },
+    });
+    assertEquals(merged.attributes, { appVersion: "1.1", plan: "pro", build: 42, score: 0.5 });
+    const emptied = await registry.update(appId, a.installationId, {
+      secret,
+      attributes: { appVersion: null, plan: null, build: null, score: null },
+    });
+    assertEquals(emptied.attributes, {});
+
+    const full = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, i]));
+    await registry.update(appId, a.installationId, { secret, attributes: full });
+    const before = await t.redis.hgetall(registryKeys.installation(appId, a.installationId));
+    const error = await assertRejects(
+      () =>
+        registry.update(appId, a.installationId, {
+          secret,
+          token: tokenOf(2),
+          attributes: { one: "too many" },
+        }),
+      ValidationFailed,
+    );
+    assertEquals((error as ValidationFailed).details[0], {
+      path: "attributes",
+      message: "at most 50 attributes once merged (would be 51)",
+      code: "too_big",
+    });
+    assertEquals(await t.redis.hgetall(registryKeys.installation(appId, a.installationId)), before);
+    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(2))), null);
+    await assertRegistryInvariants(t.redis, appId);
+  });
+});

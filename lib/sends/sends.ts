@@ -178,7 +178,9 @@ export function createSends(options: SendsOptions) {
     if (record.bodyHash !== bodyHash) {
       throw new Conflict("this Idempotency-Key was already used with a different request body");
     }
-    if (record.response) return record.response;
+    // A wait:true answer is replayed as it was (its per-recipient results are the point); a
+    // queued send's replay says where it is now, not where it was when first accepted.
+    if (record.response?.status === 200) return record.response;
     const status = await store.status(appId, record.sendId);
     return { status: 202, body: { sendId: record.sendId, status: status ?? "queued" } };
   }

@@ -135,6 +135,16 @@ Deno.test("POST /v1/apps/:appId/sends with an Idempotency-Key replays the same s
     assertEquals(other.body.error.code, "conflict");
     const list = await h.call("GET", url, { headers: auth });
     assertEquals(list.body.sends.length, 1);
+    // Once the send has run, a replay names the same send and where it is now.
+    const workers = env.startWorkers();
+    try {
+      await env.waitSend(first.body.sendId, (v) => v.status === "completed");
+    } finally {
+      await workers.stop();
+    }
+    const later = await h.call("POST", url, { headers, body });
+    assertEquals(later.status, 202);
+    assertEquals(later.body, { sendId: first.body.sendId, status: "completed" });
   } finally {
     await env.stop();
   }

@@ -7,6 +7,7 @@
 import type { Redis } from "@upstash/redis";
 import library from "./scripts/_segment_reindex.lua" with { type: "text" };
 import membersApply from "./scripts/members_apply.lua" with { type: "text" };
+import replaceClaim from "./scripts/replace_claim.lua" with { type: "text" };
 import buildStart from "./scripts/build_start.lua" with { type: "text" };
 import buildBatch from "./scripts/build_batch.lua" with { type: "text" };
 import buildSwap from "./scripts/build_swap.lua" with { type: "text" };
@@ -32,6 +33,7 @@ export function withLibrary(body: string): string {
 export function loadSegmentScripts(redis: Redis) {
   return {
     membersApply: redis.createScript<number>(withLibrary(membersApply)),
+    replaceClaim: redis.createScript<number>(replaceClaim),
     buildStart: redis.createScript<number>(buildStart),
     buildBatch: redis.createScript<number>(withLibrary(buildBatch)),
     buildSwap: redis.createScript<number | [number, number, number]>(buildSwap),

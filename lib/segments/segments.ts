@@ -118,7 +118,7 @@ export function createSegments(options: SegmentsOptions) {
    * Rebuilds from a replace upload's staging set and swaps members and reach sets. A rebuild
    * from the members (a rule change, the daily job) that supersedes it cannot stand in for it,
    * so it starts again, up to {@linkcode REPLACE_ATTEMPTS} times. A replace upload that started
-   * later wins: this one then fails with `Conflict`.
+   * later (claimed the segment after this one did) wins: this one then fails with `Conflict`.
    */
   async function rebuildReplacing(
     appId: string,
@@ -130,7 +130,7 @@ export function createSegments(options: SegmentsOptions) {
       try {
         return await rebuildFrom(appId, segmentId, {
           src: staging,
-          replace: attempt === 1 ? "first" : "retry",
+          replace: true,
           retired,
         });
       } catch (error) {
@@ -143,7 +143,7 @@ export function createSegments(options: SegmentsOptions) {
   async function rebuildFrom(
     appId: string,
     segmentId: string,
-    opts: { src?: string; replace?: "first" | "retry"; retired?: string; nowMs?: number } = {},
+    opts: { src?: string; replace?: boolean; retired?: string; nowMs?: number } = {},
   ): Promise<RebuildResult & { previous: number }> {
     const started = performance.now();
     const segKey = keys.segment(appId, segmentId);
@@ -156,7 +156,7 @@ export function createSegments(options: SegmentsOptions) {
         segmentId,
         token,
         src,
-        opts.replace ?? "",
+        opts.replace ? "replace" : "",
       ]),
     );
     if (ok === 2) {
@@ -318,8 +318,15 @@ export function createSegments(options: SegmentsOptions) {
       body: ReadableStream<Uint8Array>,
       opts: { format: StreamFormat; mode: "append" | "replace" },
     ): Promise<MembersResultData> {
-      await requireSegment(appId, segmentId);
       const staging = keys.staging(appId, segmentId, randomId(8));
+      if (opts.mode === "replace") {
+        const claimed = await scripts.replaceClaim.exec([keys.segment(appId, segmentId)], [
+          staging,
+        ]);
+        if (Number(claimed) !== 1) throw new SegmentNotFound(segmentId);
+      } else {
+        await requireSegment(appId, segmentId);
+      }
       try {
         await stageUpload(redis, staging, body, { format: opts.format, batch: BATCH });
         if (opts.mode === "append") {

@@ -8,7 +8,7 @@ import { Conflict } from "../../../lib/errors.ts";
 import { createRegistry, type Registry } from "../../../lib/registry/mod.ts";
 import { createSegments, segmentKeys, type Segments } from "../../../lib/segments/mod.ts";
 import { assertEquals, assertRejects } from "../../support/assert.ts";
-import { startTestRedis } from "../../support/redis_server.ts";
+import { startTestRedis, waitFor } from "../../support/redis_server.ts";
 import { tokenOf } from "../registry/_fixtures.ts";
 import { liveSets, readUserSegments, streamOf, testAppId } from "./_fixtures.ts";
 
@@ -128,5 +128,26 @@ Deno.test("of two racing replace uploads the later one wins; the earlier gets 40
     assertEquals(await readUserSegments(redis, appId), { c: ["s"], d: ["s"] });
     const [, staging] = await redis.scan("0", { match: `ep:v1:{${appId}}:seg:s:*`, count: 1000 });
     assertEquals(staging.filter((k) => String(k).includes(":staging:")), []);
+  });
+});
+
+Deno.test("a replace upload that started first but streams longest gets 409; the later one stands", async () => {
+  await withStore(async ({ redis, segments, appId }) => {
+    await segments.put(appId, "s", { name: "s" });
+    let feed!: ReadableStreamDefaultController<Uint8Array>;
+    const slow = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
+    const earlier = segments.uploadStream(appId, "s", slow, { format: "text", mode: "replace" });
+    feed.enqueue(new TextEncoder().encode("a\nb\n"));
+    await waitFor(async () =>
+      String(await redis.hget(segmentKeys.segment(appId, "s"), "replaceSrc") ?? "") !== ""
+    );
+
+    assertEquals((await replace(segments, appId, ["c"])).members, 1);
+    feed.enqueue(new TextEncoder().encode("x\n"));
+    feed.close();
+    await assertRejects(() => earlier, Conflict);
+
+    assertEquals(await redis.smembers(segmentKeys.members(appId, "s")), ["c"]);
+    assertEquals(await readUserSegments(redis, appId), { c: ["s"] });
   });
 });

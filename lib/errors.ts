@@ -71,8 +71,8 @@ export class NotFound extends EdgepushError {
 /** 409: the request conflicts with the current state. */
 export class Conflict extends EdgepushError {
   override name = "Conflict";
-  constructor(message: string) {
-    super(409, "conflict", message);
+  constructor(message: string, details: unknown[] = []) {
+    super(409, "conflict", message, details);
   }
 }
 

@@ -95,10 +95,14 @@ const encoder = new TextEncoder();
 export function buildHeaders(input: HeaderInput): Record<string, string> {
   const priority = input.priority ?? defaultPriority(input.pushType);
   if (!PrioritySchema.safeParse(priority).success) {
-    throw new ValidationFailed(`priority must be 10, 5 or 1, not ${priority}`, [{ priority }]);
+    throw new ValidationFailed(`priority must be 10, 5 or 1, not ${priority}`, [
+      { path: ["priority"], message: "expected 10, 5 or 1", priority },
+    ]);
   }
   if (input.pushType === "background" && priority !== 5) {
-    throw new ValidationFailed("background pushes must use priority 5", [{ priority }]);
+    throw new ValidationFailed("background pushes must use priority 5", [
+      { path: ["priority"], message: "background pushes must use priority 5", priority },
+    ]);
   }
   const headers: Record<string, string> = {
     "apns-push-type": input.pushType,

@@ -97,6 +97,26 @@ export interface Payload {
 const encoder = new TextEncoder();
 
 /**
+ * A background push wakes the app silently: APNs drops alert content from it, so asking for
+ * some is a mistake to report, not to drop. Only `data` (and a raw `content-available`) fit.
+ */
+function refuseVisibleContent(n: Notification, aps: Record<string, unknown> | undefined) {
+  const fields = Object.keys(n).filter((key) => key !== "data")
+    .map((key) => ["notification", key])
+    .concat(
+      Object.keys(aps ?? {}).filter((key) => key !== "content-available").map((key) => [
+        "aps",
+        key,
+      ]),
+    );
+  if (fields.length === 0) return;
+  throw new ValidationFailed(
+    `a background push carries only data: remove ${fields.map((f) => f.join(".")).join(", ")}`,
+    fields.map((path) => ({ path, message: "not allowed in a background push" })),
+  );
+}
+
+/**
  * Renders the APNs payload.
  *
  * - `image` sets `mutable-content: 1` and is carried top-level as `image`;
@@ -105,7 +125,8 @@ const encoder = new TextEncoder();
  * - `background` → `{"aps":{"content-available":1}}` plus data only.
  *
  * @throws {ValidationFailed} when the payload is over 4096 bytes (5120 for `voip`), with
- *   `details: [{size, limit}]`, or when a key collides.
+ *   `details: [{size, limit}]`; when a key collides; for a background push given alert content;
+ *   for an alert push with nothing to show.
  * @example buildPayload({ pushType: "alert", notification: { title: "Hi" } }).body
  */
 export function buildPayload(input: PayloadInput): Payload {
@@ -113,6 +134,7 @@ export function buildPayload(input: PayloadInput): Payload {
   const payload: Record<string, unknown> = {};
   let aps: Record<string, unknown>;
   if (input.pushType === "background") {
+    refuseVisibleContent(n, input.aps);
     aps = { "content-available": 1 };
   } else {
     aps = {};
@@ -134,6 +156,13 @@ export function buildPayload(input: PayloadInput): Payload {
     }
     if (n.url !== undefined) payload.url = n.url;
     Object.assign(aps, input.aps ?? {});
+    if (input.pushType === "alert" && Object.keys(aps).length === 0) {
+      throw new ValidationFailed(
+        "an alert push needs something to show: notification title, subtitle, body, badge, " +
+          "sound or image, or a raw aps",
+        [{ path: ["notification"], message: "nothing to show" }],
+      );
+    }
   }
   for (const [key, value] of Object.entries({ ...n.data, ...input.extra })) {
     if (key === "aps" || key in payload) {

@@ -368,6 +368,8 @@ export function createSegments(options: SegmentsOptions) {
      * Start with cursor "0"; done when the returned cursor is "0". A batch may repeat ids, and
      * a rebuild swapping the set mid-scan can skip or repeat some: callers dedupe (sends keep a
      * per-send record of handled installations).
+     * @throws {SegmentNotFound} on the first batch (cursor "0") of a segment that does not
+     * exist, so a send scheduled before its segment was deleted fails instead of reaching nobody
      */
     async scanReachable(
       appId: string,
@@ -376,6 +378,7 @@ export function createSegments(options: SegmentsOptions) {
       cursor: string,
       count = BATCH,
     ): Promise<{ cursor: string; installationIds: string[] }> {
+      if (cursor === "0") await requireSegment(appId, segmentId);
       const [next, ids] = await redis.sscan(keys.reachable(appId, segmentId, env), cursor, {
         count,
       });

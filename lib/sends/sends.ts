@@ -174,6 +174,7 @@ export function createSends(options: SendsOptions) {
     appId: string,
     record: IdempotencyRecord,
     bodyHash: string,
+    wait: boolean,
   ): Promise<CreateSendResult> {
     if (record.bodyHash !== bodyHash) {
       throw new Conflict("this Idempotency-Key was already used with a different request body");
@@ -181,6 +182,15 @@ export function createSends(options: SendsOptions) {
     // A wait:true answer is replayed as it was (its per-recipient results are the point); a
     // queued send's replay says where it is now, not where it was when first accepted.
     if (record.response?.status === 200) return record.response;
+    if (wait) {
+      // The first request is still sending: its results do not exist yet, and a 202 would not
+      // be the answer a wait:true caller asked for.
+      throw new Conflict(
+        `send ${record.sendId} with this Idempotency-Key is still in progress; retry once it ` +
+          "has answered (or use a new key if that request was interrupted)",
+        [{ sendId: record.sendId }],
+      );
+    }
     const status = await store.status(appId, record.sendId);
     return { status: 202, body: { sendId: record.sendId, status: status ?? "queued" } };
   }
@@ -212,7 +222,7 @@ export function createSends(options: SendsOptions) {
         idemKey = sendKeys.idempotency(appId, await sha256Hex(idempotencyKey));
         bodyHash = await sha256Hex(canonicalJson(input));
         const existing = await readIdempotency(idemKey);
-        if (existing) return await replay(appId, existing, bodyHash);
+        if (existing) return await replay(appId, existing, bodyHash, input.wait === true);
       }
       const sendId = `snd_${randomId(12)}`;
       const message = render(app, sendId, input);
@@ -227,7 +237,7 @@ export function createSends(options: SendsOptions) {
         });
         if (taken !== "OK") {
           const existing = await readIdempotency(idemKey);
-          if (existing) return await replay(appId, existing, bodyHash);
+          if (existing) return await replay(appId, existing, bodyHash, input.wait === true);
         }
       }
       const scheduleAt = input.scheduleAt ? Date.parse(input.scheduleAt) : null;

@@ -1,6 +1,6 @@
 import { assertEquals, assertOk } from "../support/assert.ts";
 import { waitFor } from "../support/redis_server.ts";
-import { startSendEnv } from "../lib/sends/_env.ts";
+import { startSendEnv, token } from "../lib/sends/_env.ts";
 
 const alert = { title: "Hello", body: "Summer sale" };
 
@@ -133,6 +133,63 @@ Deno.test("POST /v1/apps/:appId/sends fails the send on a credential error and r
     });
     assertEquals(appView.body.credentialError.reason, "InvalidProviderToken");
     assertOk(appView.body.credentialError.message.length > 0);
+  } finally {
+    await env.stop();
+  }
+});
+
+Deno.test("a send whose segment is deleted before it resolves fails with SegmentNotFound, not an empty success", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app, auth, mock } = env;
+    await env.registerMany(3);
+    const segment = `/v1/apps/${app.appId}/segments/gone`;
+    assertEquals(
+      (await h.call("PUT", segment, { headers: auth, body: { name: "gone" } })).status,
+      201,
+    );
+    const res = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: { audience: { segment: "gone" }, notification: alert },
+    });
+    assertEquals(res.status, 202);
+    assertEquals((await h.call("DELETE", segment, { headers: auth })).status, 204);
+
+    const workers = env.startWorkers(1);
+    const failed = await env.waitSend(res.body.sendId, (v) => v.status === "failed");
+    await workers.stop();
+    assertEquals(failed.error?.reason, "SegmentNotFound");
+    assertOk(failed.error?.message.includes("gone"), failed.error?.message);
+    assertEquals(mock.stats.accepted, 0);
+  } finally {
+    await env.stop();
+  }
+});
+
+Deno.test("a wait:true replay of an Idempotency-Key in flight is a 409; once answered it replays the results", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app, auth, mock } = env;
+    const id = await env.register({ token: token(1) });
+    mock.script(token(1), { status: 200, delayMs: 1_000 });
+    const url = `/v1/apps/${app.appId}/sends`;
+    const headers = { ...auth, "idempotency-key": "preview-7" };
+    const body = { audience: { installationIds: [id] }, notification: alert, wait: true };
+    const first = h.call("POST", url, { headers, body });
+    await waitFor(async () =>
+      (await h.call("GET", url, { headers: auth })).body.sends.length === 1
+    );
+
+    const during = await h.call("POST", url, { headers, body });
+    assertEquals(during.status, 409);
+    assertEquals(during.body.error.code, "conflict");
+    const answered = await first;
+    assertEquals(answered.status, 200);
+    assertEquals(during.body.error.details, [{ sendId: answered.body.sendId }]);
+    assertEquals(answered.body.results[0].status, "accepted");
+    const after = await h.call("POST", url, { headers, body });
+    assertEquals([after.status, after.body], [200, answered.body]);
+    assertEquals(mock.stats.requests, 1, "one push went out for three requests");
   } finally {
     await env.stop();
   }

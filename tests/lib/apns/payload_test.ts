@@ -42,9 +42,43 @@ Deno.test("buildPayload renders alert fields into aps and url/image at top level
 Deno.test("buildPayload renders background pushes as content-available plus data only", () => {
   const { body } = buildPayload({
     pushType: "background",
-    notification: { title: "ignored", data: { k: "v" } },
+    notification: { data: { k: "v" } },
+    aps: { "content-available": 1 },
   });
   assertEquals(JSON.parse(body), { aps: { "content-available": 1 }, k: "v" });
+});
+
+Deno.test("buildPayload refuses alert content in a background push instead of dropping it", () => {
+  const error = assertThrows(
+    () =>
+      buildPayload({
+        pushType: "background",
+        notification: { title: "seen?", data: { k: "v" } },
+        aps: { sound: "x" },
+      }),
+    ValidationFailed,
+  ) as ValidationFailed;
+  assertOk(error.message.includes("notification.title, aps.sound"), error.message);
+  assertEquals(error.details.map((d) => (d as { path: string[] }).path), [
+    ["notification", "title"],
+    ["aps", "sound"],
+  ]);
+});
+
+Deno.test("buildPayload refuses an alert push with nothing to show; a badge alone is enough", () => {
+  assertThrows(() => buildPayload({ pushType: "alert", notification: {} }), ValidationFailed);
+  assertThrows(
+    () => buildPayload({ pushType: "alert", notification: { data: { k: 1 } } }),
+    ValidationFailed,
+  );
+  assertEquals(JSON.parse(buildPayload({ pushType: "alert", notification: { badge: 0 } }).body), {
+    aps: { badge: 0 },
+  });
+  // Other push types carry their content elsewhere (MDM's top-level "mdm", for one).
+  assertEquals(
+    JSON.parse(buildPayload({ pushType: "mdm", notification: { data: { mdm: "magic" } } }).body),
+    { aps: {}, mdm: "magic" },
+  );
 });
 
 Deno.test("buildPayload merges a raw aps over the notification's", () => {

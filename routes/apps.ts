@@ -9,7 +9,7 @@ import { AppId, CreateAppBody, UpdateAppBody } from "../lib/apps/mod.ts";
 import { z } from "zod";
 import type { AppEnv } from "./context.ts";
 import { adminAuth } from "./middleware/auth.ts";
-import { NoBody, validate } from "./middleware/validate.ts";
+import { NoBody, NoQuery, validate } from "./middleware/validate.ts";
 
 const AppParam = z.object({ appId: AppId });
 
@@ -21,7 +21,7 @@ export function appRoutes(deps: { apps: Apps; adminToken: string }) {
     .post("/", admin, validate("json", CreateAppBody), async (c) => {
       return c.json(await apps.create(c.req.valid("json")), 201);
     })
-    .get("/:appId", admin, validate("param", AppParam), async (c) => {
+    .get("/:appId", admin, validate("param", AppParam), validate("query", NoQuery), async (c) => {
       return c.json(apps.view(await apps.get(c.req.valid("param").appId)));
     })
     .patch(

@@ -18,7 +18,7 @@ import {
 } from "../lib/registry/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
-import { NoBody, validate } from "./middleware/validate.ts";
+import { NoBody, NoQuery, validate } from "./middleware/validate.ts";
 
 /** `GET /installations/:id`; mount at `/v1/apps/:appId`. */
 export function installationRoutes(deps: { apps: Apps; registry: Registry }) {
@@ -28,6 +28,7 @@ export function installationRoutes(deps: { apps: Apps; registry: Registry }) {
       "/installations/:id",
       serverAuth(deps.apps),
       validate("param", ServerInstallationParam),
+      validate("query", NoQuery),
       async (c) => {
         const inst = await registry.get(c.var.app.appId, c.req.valid("param").id);
         if (!inst) throw new InstallationNotFound();
@@ -41,12 +42,18 @@ export function userRoutes(deps: { apps: Apps; registry: Registry }) {
   const { registry } = deps;
   const auth = serverAuth(deps.apps);
   return new Hono<AppEnv>()
-    .get("/users/:userId", auth, validate("param", ServerUserParam), async (c) => {
-      const { userId } = c.req.valid("param");
-      const installations = await registry.userInstallations(c.var.app.appId, userId);
-      if (installations.length === 0) throw new UserNotFound();
-      return c.json({ userId, installations: installations.map(installationView) }, 200);
-    })
+    .get(
+      "/users/:userId",
+      auth,
+      validate("param", ServerUserParam),
+      validate("query", NoQuery),
+      async (c) => {
+        const { userId } = c.req.valid("param");
+        const installations = await registry.userInstallations(c.var.app.appId, userId);
+        if (installations.length === 0) throw new UserNotFound();
+        return c.json({ userId, installations: installations.map(installationView) }, 200);
+      },
+    )
     .delete(
       "/users/:userId",
       auth,

@@ -28,7 +28,7 @@ import { runSegmentSync } from "../jobs/segment_sync.ts";
 import { readProbeReport, readProbeSettings, writeProbeSettings } from "../jobs/token_probe.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
-import { NoBody, validate } from "./middleware/validate.ts";
+import { NoBody, NoQuery, validate } from "./middleware/validate.ts";
 
 const AppParam = z.object({ appId: AppId });
 
@@ -72,7 +72,7 @@ export function jobRoutes(deps: JobRouteDeps) {
         return c.json({ appId, status: "started" as const, mode }, 202);
       },
     )
-    .get("/token-probe", validate("param", AppParam), async (c) => {
+    .get("/token-probe", validate("param", AppParam), validate("query", NoQuery), async (c) => {
       const { appId } = c.req.valid("param");
       const [settings, lastReport] = await Promise.all([
         readProbeSettings(deps.redis, appId),

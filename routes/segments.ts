@@ -17,9 +17,17 @@ import {
 } from "../lib/segments/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
-import { issues, NoBody, validate } from "./middleware/validate.ts";
+import { issues, NoBody, NoQuery, validate } from "./middleware/validate.ts";
 
 const AppParam = z.object({ appId: AppId });
+
+/** Media types read as one JSON value per line. */
+const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"];
+
+/** `type/subtype` of a Content-Type header, lowercase, without parameters. */
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";")[0].trim().toLowerCase();
+}
 const SegmentParam = z.object({ appId: AppId, segmentId: SegmentId });
 
 /** Segment routes; mounted at `/v1/apps/:appId/segments`. */
@@ -27,7 +35,7 @@ export function segmentRoutes(deps: { apps: Apps; segments: Segments }) {
   const { segments } = deps;
   return new Hono<AppEnv>()
     .use(serverAuth(deps.apps))
-    .get("/", validate("param", AppParam), async (c) => {
+    .get("/", validate("param", AppParam), validate("query", NoQuery), async (c) => {
       return c.json({ segments: await segments.list(c.req.valid("param").appId) });
     })
     .put(
@@ -40,7 +48,7 @@ export function segmentRoutes(deps: { apps: Apps; segments: Segments }) {
         return c.json(result.segment, result.created ? 201 : 200);
       },
     )
-    .get("/:segmentId", validate("param", SegmentParam), async (c) => {
+    .get("/:segmentId", validate("param", SegmentParam), validate("query", NoQuery), async (c) => {
       const { appId, segmentId } = c.req.valid("param");
       return c.json(await segments.get(appId, segmentId));
     })
@@ -56,10 +64,10 @@ export function segmentRoutes(deps: { apps: Apps; segments: Segments }) {
       async (c) => {
         const { appId, segmentId } = c.req.valid("param");
         const mode = c.req.valid("query").mode ?? "append";
-        const type = (c.req.header("content-type") ?? "").toLowerCase();
-        const streamed = /^text\/plain/.test(type)
+        const type = mediaType(c.req.header("content-type"));
+        const streamed = type === "text/plain"
           ? "text" as const
-          : /^application\/(x-)?ndjson/.test(type)
+          : NDJSON_TYPES.includes(type)
           ? "ndjson" as const
           : null;
         if (streamed) {
@@ -68,9 +76,10 @@ export function segmentRoutes(deps: { apps: Apps; segments: Segments }) {
             await segments.uploadStream(appId, segmentId, body, { format: streamed, mode }),
           );
         }
-        if (!/^application\/json/.test(type)) {
+        if (type !== "application/json") {
           throw new ValidationFailed(
-            "Content-Type must be application/json, text/plain or application/x-ndjson",
+            "Content-Type must be application/json, text/plain or application/x-ndjson " +
+              "(application/ndjson and application/jsonl are read as NDJSON too)",
           );
         }
         if (mode === "replace") {

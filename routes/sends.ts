@@ -11,7 +11,7 @@ import { AppId } from "../lib/apps/mod.ts";
 import { CreateSendBody, ListSendsQuery, SendId, type Sends } from "../lib/sends/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
-import { NoBody, validate } from "./middleware/validate.ts";
+import { NoBody, NoQuery, validate } from "./middleware/validate.ts";
 
 const AppParam = z.object({ appId: AppId });
 const SendParam = z.object({ appId: AppId, sendId: SendId });
@@ -33,7 +33,7 @@ export function sendRoutes(deps: { apps: Apps; sends: Sends }) {
       const { appId } = c.req.valid("param");
       return c.json({ sends: await sends.list(appId, c.req.valid("query").limit) });
     })
-    .get("/:sendId", validate("param", SendParam), async (c) => {
+    .get("/:sendId", validate("param", SendParam), validate("query", NoQuery), async (c) => {
       const { appId, sendId } = c.req.valid("param");
       return c.json(await sends.get(appId, sendId));
     })

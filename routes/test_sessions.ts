@@ -21,7 +21,7 @@ import {
 } from "../lib/test_sessions/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { bearer, sdkAuth, serverAuth } from "./middleware/auth.ts";
-import { validate } from "./middleware/validate.ts";
+import { NoQuery, validate } from "./middleware/validate.ts";
 
 /** What the test-session routes need. */
 export interface TestSessionRouteDeps {
@@ -51,6 +51,7 @@ export function testSessionRoutes(deps: TestSessionRouteDeps) {
       "/apps/:appId/test-sessions/:code",
       server,
       validate("param", TestSessionParam),
+      validate("query", NoQuery),
       async (c) => {
         const { appId, code } = c.req.valid("param");
         return c.json(await testSessions.describe(appId, code, deps.lookupInstallation));

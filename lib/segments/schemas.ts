@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { Environment, PushAuthorization } from "../registry/schemas.ts";
 
 /** A segment id: 1–64 characters of `[A-Za-z0-9_.-]`. */
 export const SegmentId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "not a segment id");
@@ -22,8 +23,7 @@ export const SemverValue = z.string().max(64).regex(
   "expected a version like 2.3 or 2.3.1",
 );
 
-/** One condition of a rule. */
-export const Condition = z.discriminatedUnion("op", [
+const ConditionShape = z.discriminatedUnion("op", [
   z.strictObject({ attribute: AttributeName, op: z.literal("eq"), value: Scalar }),
   z.strictObject({
     attribute: AttributeName,
@@ -38,6 +38,40 @@ export const Condition = z.discriminatedUnion("op", [
   z.strictObject({ attribute: AttributeName, op: z.literal("semverGte"), value: SemverValue }),
   z.strictObject({ attribute: AttributeName, op: z.literal("semverLt"), value: SemverValue }),
 ]);
+
+/** One condition of a rule. */
+export const Condition = ConditionShape.superRefine(checkBuiltInValue);
+
+/** The values `environment` and `pushAuthorization` can take. */
+const BUILT_IN_VALUES: Record<string, readonly string[]> = {
+  environment: Environment.options,
+  pushAuthorization: PushAuthorization.options,
+};
+
+/**
+ * A condition on `environment` or `pushAuthorization` that names a value they never take would
+ * silently match nothing (or everything, negated by `any`): refuse it while it can be fixed.
+ */
+function checkBuiltInValue(cond: z.infer<typeof ConditionShape>, ctx: z.RefinementCtx) {
+  const allowed = BUILT_IN_VALUES[cond.attribute];
+  if (!allowed) return;
+  if (cond.op === "semverGte" || cond.op === "semverLt") {
+    ctx.addIssue({ code: "custom", path: ["op"], message: `${cond.attribute} is not a version` });
+    return;
+  }
+  if (cond.op === "prefix") return;
+  const values = Array.isArray(cond.value) ? cond.value : [cond.value];
+  for (const value of values) {
+    if (typeof value !== "string" || !allowed.includes(value)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["value"],
+        message: `${cond.attribute} is one of ${allowed.join(", ")}; ${JSON.stringify(value)} ` +
+          "never matches",
+      });
+    }
+  }
+}
 
 /**
  * A segment rule: `all` conditions must hold, at least one of `any` must hold, and the

@@ -23,9 +23,29 @@ export const Audience = z.union([
     installationIds: z.array(InstallationId).min(1).max(MAX_EXPLICIT_RECIPIENTS),
   }),
   z.strictObject({ all: z.literal(true) }),
-], {
-  error: "expected exactly one of {segment}, {userIds: […]}, {installationIds: […]} or {all: true}",
-});
+], { error: audienceError });
+
+const AUDIENCE_KEYS = ["segment", "userIds", "installationIds", "all"];
+
+/**
+ * An audience naming one known shape gets that shape's own complaint (too many ids, a bad
+ * segment id); anything else is told which shapes exist.
+ */
+function audienceError(issue: z.core.$ZodRawIssue): string {
+  const input = issue.input;
+  if (
+    issue.code === "invalid_union" && typeof input === "object" && input !== null &&
+    !Array.isArray(input)
+  ) {
+    const keys = Object.keys(input);
+    const branch = keys.length === 1 ? AUDIENCE_KEYS.indexOf(keys[0]) : -1;
+    const issues = branch >= 0 ? issue.errors[branch] : undefined;
+    if (issues?.length) {
+      return issues.map((i) => `${i.path.join(".") || keys[0]}: ${i.message}`).join("; ");
+    }
+  }
+  return "expected exactly one of {segment}, {userIds: […]}, {installationIds: […]} or {all: true}";
+}
 
 /** An audience. */
 export type AudienceData = z.infer<typeof Audience>;

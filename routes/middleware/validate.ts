@@ -44,6 +44,9 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
 /** The body of a route that takes none: empty, or `{}`. Anything else is a 400. */
 export const NoBody = z.strictObject({});
 
+/** The query of a route that takes no parameters: any parameter is a 400, as unknown fields are. */
+export const NoQuery = z.strictObject({});
+
 async function readJsonBody(c: Context): Promise<unknown> {
   const text = c.req.raw.body === null ? "" : await c.req.text();
   if (text.trim() === "") return {};

@@ -109,3 +109,55 @@ Deno.test("routes that take no body accept none, an empty one, or {} with a JSON
     await h.stop();
   }
 });
+
+Deno.test("GET routes without query parameters refuse unknown ones, as bodies refuse unknown fields", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp();
+    const created = await register(h, app, { token: hexToken(1), environment: "production" });
+    const { installationId } = created.body;
+    await h.call("PUT", `/v1/apps/${app.appId}/segments/vip`, {
+      headers: serverHeaders(app),
+      body: { name: "VIP" },
+    });
+    const routes = [
+      [`/v1/apps/${app.appId}`, admin],
+      [`/v1/apps/${app.appId}/installations/${installationId}`, serverHeaders(app)],
+      [`/v1/apps/${app.appId}/segments`, serverHeaders(app)],
+      [`/v1/apps/${app.appId}/segments/vip`, serverHeaders(app)],
+      [`/v1/apps/${app.appId}/jobs/token-probe`, serverHeaders(app)],
+    ] as const;
+    for (const [path, headers] of routes) {
+      assertEquals((await h.call("GET", path, { headers })).status, 200, path);
+      const res = await h.call("GET", `${path}?verbose=1`, { headers });
+      assertEquals(res.status, 400, `${path}?verbose=1`);
+      assertEquals(res.body.error.code, "validation_failed");
+    }
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("member uploads read application/ndjson and application/jsonl as NDJSON, by media type", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp();
+    const segment = `/v1/apps/${app.appId}/segments/vip`;
+    await h.call("PUT", segment, { headers: serverHeaders(app), body: { name: "VIP" } });
+    for (const type of ["application/ndjson", "application/jsonl", "application/x-ndjson; a=b"]) {
+      const res = await h.call("POST", `${segment}/members`, {
+        headers: { ...serverHeaders(app), "content-type": type },
+        raw: `"u-${type}"\n{"userId":"v"}\n`,
+      });
+      assertEquals(res.status, 200, type);
+    }
+    const res = await h.call("POST", `${segment}/members`, {
+      headers: { ...serverHeaders(app), "content-type": "application/jsonx" },
+      raw: '{"add":["w"]}',
+    });
+    assertEquals(res.status, 400, "a type that merely starts like application/json");
+    assertEquals((await h.call("GET", segment, { headers: serverHeaders(app) })).body.users, 4);
+  } finally {
+    await h.stop();
+  }
+});

@@ -57,7 +57,21 @@ function randomSubject(r: ReturnType<typeof prng>): RuleSubject {
   };
 }
 
+/** Values `environment` and `pushAuthorization` take; Rule refuses any other for them. */
+const builtIn: Record<string, string[]> = {
+  environment: ["production", "development"],
+  pushAuthorization: ["authorized", "provisional", "denied"],
+};
+
 function randomCondition(r: ReturnType<typeof prng>): ConditionData {
+  const cond = randomShape(r);
+  const values = builtIn[cond.attribute];
+  if (!values || cond.op === "prefix") return cond;
+  if (cond.op === "in") return { ...cond, value: [r.pick(values), r.pick(values)] };
+  return { attribute: cond.attribute, op: "eq", value: r.pick(values) };
+}
+
+function randomShape(r: ReturnType<typeof prng>): ConditionData {
   const attribute = r.pick([
     "appVersion",
     "locale",
@@ -167,6 +181,22 @@ Deno.test("Rule rejects unknown fields, bad ops and unbounded input", () => {
   assertEquals(Rule.safeParse({ other: 1 }).success, false);
   const many = Array.from({ length: 21 }, () => ({ attribute: "a", op: "eq", value: 1 }));
   assertEquals(Rule.safeParse({ all: many }).success, false);
+});
+
+Deno.test("Rule refuses environment and pushAuthorization values they never take", () => {
+  const valid = (cond: unknown) => Rule.safeParse({ all: [cond] }).success;
+  assertEquals(valid({ attribute: "environment", op: "eq", value: "staging" }), false);
+  assertEquals(valid({ attribute: "environment", op: "eq", value: true }), false);
+  assertEquals(valid({ attribute: "pushAuthorization", op: "in", value: ["denied", "x"] }), false);
+  assertEquals(valid({ attribute: "environment", op: "semverLt", value: "2" }), false);
+  assertEquals(valid({ attribute: "environment", op: "eq", value: "development" }), true);
+  assertEquals(
+    valid({ attribute: "pushAuthorization", op: "in", value: ["authorized", "provisional"] }),
+    true,
+  );
+  assertEquals(valid({ attribute: "pushAuthorization", op: "prefix", value: "auth" }), true);
+  // Custom attributes keep any value.
+  assertEquals(valid({ attribute: "tier", op: "eq", value: "staging" }), true);
 });
 
 Deno.test("segment_reindex's Lua evaluator agrees with matchesRule on every case", async () => {

@@ -21,6 +21,7 @@ import { createLogger, type Logger } from "./lib/observability/logger.ts";
 import { createMetrics } from "./lib/observability/metrics.ts";
 import {
   createRedis,
+  DataDirInUse,
   type RedisHandle,
   RedisServerMissing,
   type RedisTarget,
@@ -109,7 +110,7 @@ async function boot(config: Config, logger: Logger): Promise<Runtime> {
     try {
       server = await startRedisServer({ dataDir: `${config.DATA_DIR}/redis` });
     } catch (error) {
-      if (error instanceof RedisServerMissing) {
+      if (error instanceof RedisServerMissing || error instanceof DataDirInUse) {
         console.error(error.message);
         Deno.exit(1);
       }

@@ -39,6 +39,22 @@ export class RedisServerMissing extends Error {
   }
 }
 
+/** Thrown when a live process already runs a redis-server on this data directory. */
+export class DataDirInUse extends Error {
+  override name = "DataDirInUse";
+  constructor(dataDir: string) {
+    super(
+      `${dataDir} is in use by another running edgepush (or test) with its own redis-server. ` +
+        "Stop that process, or give this one another DATA_DIR.",
+    );
+  }
+}
+
+/** Held (flock) for as long as this process runs the directory's redis-server. */
+const LOCK_FILE = "server.lock";
+/** The port of the directory's redis-server, removed on a clean stop. */
+const PORT_FILE = "server.port";
+
 /** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -48,9 +64,11 @@ export function freePort(): number {
 }
 
 /**
- * Launches `redis-server` bound to 127.0.0.1 and waits until it answers.
+ * Launches `redis-server` bound to 127.0.0.1 and waits until it answers. The data directory is
+ * locked for as long as it runs; an orphan left there by a dead process is shut down first.
  *
  * @throws {RedisServerMissing} when `redis-server` is not installed.
+ * @throws {DataDirInUse} when a live process already runs a server on `dataDir`.
  * @example
  * ```ts
  * const server = await startRedisServer({ dataDir: "./.data/redis" });
@@ -60,6 +78,59 @@ export function freePort(): number {
  */
 export async function startRedisServer(options: RedisServerOptions): Promise<RedisServer> {
   await Deno.mkdir(options.dataDir, { recursive: true });
+  const dir = await Deno.realPath(options.dataDir);
+  const lock = await Deno.open(`${dir}/${LOCK_FILE}`, { create: true, write: true });
+  if (!(await lock.tryLock(true))) {
+    lock.close();
+    throw new DataDirInUse(options.dataDir);
+  }
+  try {
+    await shutDownOrphan(dir, options.startTimeoutMs ?? 10_000);
+    const server = await launch(dir, options);
+    await Deno.writeTextFile(`${dir}/${PORT_FILE}`, String(server.port));
+    let stopped: Promise<void> | undefined;
+    return {
+      ...server,
+      stop() {
+        stopped ??= (async () => {
+          await server.stop();
+          await Deno.remove(`${dir}/${PORT_FILE}`).catch(() => {});
+          lock.close();
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    lock.close();
+    throw error;
+  }
+}
+
+/**
+ * A process that ran this directory's redis-server and died without stopping it (SIGKILL, a
+ * crash) leaves the server running: shut it down cleanly (AOF flushed) before another starts,
+ * or two servers would write the same files and the older one's AOF rewrite would drop what
+ * the newer one wrote. Holding the lock proves its owner is gone; `CONFIG GET dir` proves the
+ * server on the recorded port is this directory's, not some other Redis.
+ */
+async function shutDownOrphan(dir: string, timeoutMs: number): Promise<void> {
+  const port = Number(await Deno.readTextFile(`${dir}/${PORT_FILE}`).catch(() => ""));
+  if (!Number.isInteger(port) || port <= 0 || port === 6379) return;
+  const reply = await roundTrip(port, "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n");
+  if (reply?.includes(`\r\n${dir}\r\n`)) {
+    await roundTrip(port, "SHUTDOWN\r\n");
+    const deadline = Date.now() + timeoutMs;
+    while (await answersPing(port)) {
+      if (Date.now() > deadline) {
+        throw new Error(`the orphaned redis-server on port ${port} (${dir}) did not shut down`);
+      }
+      await delay(50);
+    }
+  }
+  await Deno.remove(`${dir}/${PORT_FILE}`).catch(() => {});
+}
+
+async function launch(dir: string, options: RedisServerOptions): Promise<RedisServer> {
   const port = options.port ?? freePort();
   const args = [
     "--bind",
@@ -67,7 +138,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     "--port",
     String(port),
     "--dir",
-    await Deno.realPath(options.dataDir),
+    dir,
     "--appendonly",
     options.appendOnly === false ? "no" : "yes",
     "--save",
@@ -129,15 +200,20 @@ async function collect(child: Deno.ChildProcess): Promise<string> {
 }
 
 async function answersPing(port: number): Promise<boolean> {
+  return (await roundTrip(port, "PING\r\n"))?.startsWith("+PONG") ?? false;
+}
+
+/** Sends one command to a local port; the first reply bytes, or null when nothing answers. */
+async function roundTrip(port: number, command: string): Promise<string | null> {
   let conn: Deno.TcpConn | undefined;
   try {
     conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await conn.write(new TextEncoder().encode("PING\r\n"));
-    const buf = new Uint8Array(64);
+    await conn.write(new TextEncoder().encode(command));
+    const buf = new Uint8Array(4096);
     const n = await conn.read(buf);
-    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
+    return n === null ? null : new TextDecoder().decode(buf.subarray(0, n));
   } catch {
-    return false;
+    return null;
   } finally {
     conn?.close();
   }

@@ -219,6 +219,65 @@ Deno.test("embedded start: private redis-server, token printed once, AOF across 
   }
 });
 
+Deno.test("embedded start after a SIGKILL shuts the orphaned redis-server down first; a second live start is refused", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "edgepush-orphan-" });
+  const children: Child[] = [];
+  const ports: number[] = [];
+  const start = () => {
+    const port = freePort();
+    const child = spawnMain([], { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn" });
+    children.push(child);
+    return { child, url: `http://127.0.0.1:${port}` };
+  };
+  try {
+    const first = start();
+    await waitReady(first.url, first.child);
+    const { adminToken } = JSON.parse(await Deno.readTextFile(`${dataDir}/secrets.json`));
+    const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
+    const created = await fetch(`${first.url}/v1/apps`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({
+        name: "Survives a crash",
+        bundleId: "com.example.crash",
+        apns: {
+          teamId: "TEAM123456",
+          keyId: "KEY1234567",
+          privateKey: (await generateApnsKey()).privateKeyPem,
+        },
+      }),
+    });
+    assertEquals(created.status, 201);
+    const { appId } = await created.json();
+    ports.push(await redisPortOf(dataDir));
+
+    // A second start while the first is alive must not run another server on the same files.
+    const rival = start();
+    const refused = await Promise.race([
+      rival.child.exited,
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000)),
+    ]);
+    assertOk(refused && refused.code !== 0, "a second live start on one DATA_DIR exits");
+    assertStringIncludes(rival.child.output.stderr, "in use");
+
+    await first.child.stop("SIGKILL");
+    assertOk(await canConnect(ports[0]), "SIGKILL leaves the private redis-server running");
+
+    const second = start();
+    await waitReady(second.url, second.child);
+    ports.push(await redisPortOf(dataDir));
+    assertOk(ports[1] !== ports[0]);
+    assertOk(!(await canConnect(ports[0])), "the orphan was shut down before the new server");
+    const kept = await fetch(`${second.url}/v1/apps/${appId}`, { headers: admin });
+    assertEquals(kept.status, 200, "the orphan's data is kept");
+    assertEquals((await kept.json()).name, "Survives a crash");
+  } finally {
+    for (const child of children) await child.stop("SIGTERM");
+    for (const port of ports) await shutdownOrphan(port);
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});
+
 Deno.test("embedded start without redis-server on PATH exits non-zero and says what to install", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "edgepush-noredis-" });
   const emptyPath = await Deno.makeTempDir({ prefix: "edgepush-path-" });

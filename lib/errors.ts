@@ -104,6 +104,12 @@ export class RateLimited extends EdgepushError {
   }
 }
 
+/**
+ * What a client is told when Redis cannot be reached. The client library's own words (retry
+ * counts, option names) stay in the log, through the error's `cause`.
+ */
+export const REDIS_UNREACHABLE = "storage (Redis) is unreachable; retry shortly";
+
 /** 503: Redis (or another backing service) cannot be reached. */
 export class Unavailable extends EdgepushError {
   override name = "Unavailable";

@@ -30,8 +30,14 @@ export function errorBody(code: string, message: string, details: unknown[] = []
 export function onError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof EdgepushError) {
     if (error instanceof RateLimited) c.header("Retry-After", String(error.retryAfterSeconds));
+    // The client reconnects to Redis within about a second.
+    if (error.status === 503) c.header("Retry-After", "1");
     if (error.status >= 500) {
-      c.var.logger?.warn("request failed", { code: error.code, message: error.message });
+      c.var.logger?.warn("request failed", {
+        code: error.code,
+        message: error.message,
+        cause: error.cause instanceof Error ? error.cause.message : undefined,
+      });
     }
     // deno-lint-ignore no-explicit-any
     return c.json(errorBody(error.code, error.message, error.details), error.status as any);

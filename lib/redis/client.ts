@@ -11,7 +11,7 @@ import {
   type UpstashRequest,
   type UpstashResponse,
 } from "@upstash/redis";
-import { Unavailable } from "../errors.ts";
+import { REDIS_UNREACHABLE, Unavailable } from "../errors.ts";
 import { createTcpRequester } from "./tcp_requester.ts";
 
 /** How to reach Redis. */
@@ -84,8 +84,7 @@ function guardNetworkErrors(redis: Redis): void {
         if (error instanceof upstashErrors.UpstashError && !serverCannotReachRedis(error)) {
           throw error;
         }
-        const message = error instanceof Error ? error.message : String(error);
-        throw new Unavailable(`redis is unreachable: ${message}`, { cause: error });
+        throw new Unavailable(REDIS_UNREACHABLE, { cause: error });
       }
     },
   };
@@ -94,12 +93,12 @@ function guardNetworkErrors(redis: Redis): void {
 /**
  * The stock client turns every non-2xx answer into an `UpstashError`, so a REST endpoint that
  * cannot reach its Redis is told apart by its answer: our gateway's 500 carries the TCP
- * requester's "redis is unreachable: …", and a body that is not JSON is a proxy's error page.
+ * requester's {@linkcode REDIS_UNREACHABLE}, and a body that is not JSON is a proxy's error page.
  * Redis' own errors ("ERR …", "WRONGTYPE …", "NOSCRIPT …") stay `UpstashError`s.
  */
 function serverCannotReachRedis(error: Error): boolean {
   return error instanceof upstashErrors.UpstashJSONParseError ||
-    error.message.startsWith("redis is unreachable");
+    error.message.startsWith(REDIS_UNREACHABLE);
 }
 
 /**

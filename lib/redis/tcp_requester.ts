@@ -10,7 +10,7 @@ import process from "node:process";
 import IORedis from "ioredis";
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
 import { errors as upstashErrors } from "@upstash/redis";
-import { Unavailable } from "../errors.ts";
+import { REDIS_UNREACHABLE, Unavailable } from "../errors.ts";
 
 /** Options for {@linkcode createTcpRequester}. */
 export interface TcpRequesterOptions {
@@ -210,6 +210,5 @@ function isReplyError(error: unknown): error is Error {
 }
 
 function unavailable(error: unknown): Unavailable {
-  const message = error instanceof Error ? error.message : String(error);
-  return new Unavailable(`redis is unreachable: ${message}`, { cause: error });
+  return new Unavailable(REDIS_UNREACHABLE, { cause: error });
 }

@@ -4,6 +4,7 @@
  * app recovers by itself with its data intact. Run in both network modes.
  */
 import { freePort, type RedisServer, startRedisServer } from "../../lib/redis/mod.ts";
+import { REDIS_UNREACHABLE } from "../../lib/errors.ts";
 import { assertEquals, assertOk } from "../support/assert.ts";
 import { ADMIN_TOKEN, type Harness, type TestApp } from "../support/harness.ts";
 import { REDIS_MODES, startModeHarness } from "../support/redis_modes.ts";
@@ -69,7 +70,8 @@ for (const mode of REDIS_MODES) {
         const res = await within(ANSWER_WITHIN_MS, name, request());
         assertEquals(res.status, 503, `${name}: ${JSON.stringify(res.body)}`);
         assertEquals(res.body?.error?.code, "unavailable", `${name}: ${JSON.stringify(res.body)}`);
-        assertEquals(typeof res.body.error.message, "string");
+        assertEquals(res.body.error.message, REDIS_UNREACHABLE, "no client-library internals");
+        assertEquals(res.headers.get("retry-after"), "1");
         assertOk(
           res.headers.get("content-type")?.startsWith("application/json"),
           `${name} answers JSON`,

@@ -84,7 +84,12 @@ export function testSessionRoutes(deps: TestSessionRouteDeps) {
         if (!(await deps.verifyInstallationSecret(appId, installationId, secret))) {
           throw new Unauthorized("invalid installation secret");
         }
-        const session = await testSessions.bind(appId, code, installationId);
+        const session = await testSessions.bind(
+          appId,
+          code,
+          installationId,
+          deps.lookupInstallation,
+        );
         return c.json({
           code,
           installationId,

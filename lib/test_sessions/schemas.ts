@@ -24,14 +24,24 @@ export const TestSessionCode = z.string().regex(
   `a test-session code is ${CODE_LENGTH} characters of ${CODE_ALPHABET}`,
 );
 
+/**
+ * A code as a person or a QR reader may pass it back: Crockford base32 is read in any case,
+ * with its look-alikes (I and L for 1, O for 0) and group hyphens forgiven.
+ */
+export function normalizeCode(raw: string): string {
+  return raw.toUpperCase().replaceAll("-", "").replace(/[IL]/g, "1").replaceAll("O", "0");
+}
+
+const CodeInput = z.string().max(64).transform(normalizeCode).pipe(TestSessionCode);
+
 /** `/v1/apps/:appId/test-sessions` path parameters. */
 export const TestSessionAppParam = z.object({ appId: AppId });
 
 /** `/v1/apps/:appId/test-sessions/:code…` path parameters. */
-export const TestSessionParam = z.object({ appId: AppId, code: TestSessionCode });
+export const TestSessionParam = z.object({ appId: AppId, code: CodeInput });
 
 /** `/v1/sdk/test-sessions/:code/devices` path parameters. */
-export const TestSessionCodeParam = z.object({ code: TestSessionCode });
+export const TestSessionCodeParam = z.object({ code: CodeInput });
 
 /** `POST /v1/apps/:appId/test-sessions` body: empty (unknown fields are rejected). */
 export const CreateTestSessionBody = z.strictObject({});

@@ -39,6 +39,17 @@ export class TestSessionExpired extends Gone {
   }
 }
 
+/** 409: an installation that pushes no longer reach cannot serve as a test device. */
+export class TestDeviceInactive extends Conflict {
+  override name = "TestDeviceInactive";
+  constructor(status: string) {
+    super(
+      `this installation is ${status}, so no push would reach it; register a token again ` +
+        "(POST /v1/sdk/installations with its secret) before binding it",
+    );
+  }
+}
+
 /** Thrown when a session already holds `maxDevices` devices. */
 export class TestSessionFull extends Conflict {
   override name = "TestSessionFull";
@@ -68,6 +79,8 @@ export interface TestSessionApp {
 export interface TestInstallation {
   installationId: string;
   environment: "production" | "development";
+  /** `active`, or why pushes no longer reach it (`deleted`, `unregistered`…). */
+  status?: string;
   attributes?: Record<string, unknown> | null;
 }
 
@@ -134,7 +147,16 @@ export function createTestSessions(options: TestSessionsOptions) {
      * Binding twice is a no-op.
      * @throws {TestSessionNotFound} {TestSessionExpired} {TestSessionFull}
      */
-    async bind(appId: string, code: string, installationId: string): Promise<TestSession> {
+    async bind(
+      appId: string,
+      code: string,
+      installationId: string,
+      lookup?: InstallationLookup,
+    ): Promise<TestSession> {
+      const installation = await lookup?.(appId, installationId);
+      if (installation?.status && installation.status !== "active") {
+        throw new TestDeviceInactive(installation.status);
+      }
       const result = await bind.exec(
         [testSessionKeys.session(appId, code), testSessionKeys.tombstone(appId, code)],
         [installationId, String(now()), String(maxDevices)],

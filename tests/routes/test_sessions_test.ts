@@ -164,6 +164,11 @@ Deno.test("POST /v1/sdk/test-sessions/:code/devices binds the installation; GET 
     assertEquals(res.body, { code, installationId: inst.installationId, expiresAt });
     const again = await bind(h, app, code, inst.installationId, inst.installationSecret);
     assertEquals(again.status, 200);
+    // Typed back by hand: any case, hyphenated groups, O for 0 and I/L for 1 all name it.
+    const typed = `${code.slice(0, 6)}-${code.slice(6)}`.toLowerCase()
+      .replaceAll("0", "o").replaceAll("1", "l");
+    const byHand = await bind(h, app, typed, inst.installationId, inst.installationSecret);
+    assertEquals([byHand.status, byHand.body.code], [200, code]);
     const view = await h.call("GET", `/v1/apps/${app.appId}/test-sessions/${code}`, {
       headers: server(app),
     });
@@ -198,6 +203,29 @@ Deno.test("POST /v1/sdk/test-sessions/:code/devices answers 401 for a missing or
       body: { installationId: inst.installationId },
     });
     assertEquals(noKey.status, 401);
+    const view = await h.call("GET", `/v1/apps/${app.appId}/test-sessions/${code}`, {
+      headers: server(app),
+    });
+    assertEquals(view.body.devices, []);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("POST /v1/sdk/test-sessions/:code/devices answers 409 for an installation pushes no longer reach", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp();
+    const { code } = await createSession(h, app);
+    const inst = await register(h, app);
+    const sdk = { "x-app-key": app.appKey, authorization: `Bearer ${inst.installationSecret}` };
+    const gone = await h.call("DELETE", `/v1/sdk/installations/${inst.installationId}`, {
+      headers: sdk,
+    });
+    assertEquals(gone.status, 200);
+    const res = await bind(h, app, code, inst.installationId, inst.installationSecret);
+    assertEquals(res.status, 409);
+    assertStringIncludes(res.body.error.message, "deleted");
     const view = await h.call("GET", `/v1/apps/${app.appId}/test-sessions/${code}`, {
       headers: server(app),
     });

@@ -6,7 +6,15 @@
  */
 import { z } from "zod";
 
-const hostPort = z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, "expected host or host:port");
+// `https://host:port/` is forgiven: it is how an APNs mock's address is usually copied.
+const hostPort = z.string()
+  .transform((value) => value.replace(/^https:\/\//i, "").replace(/\/$/, ""))
+  .pipe(
+    z.string().regex(
+      /^[A-Za-z0-9.-]+(:\d{1,5})?$/,
+      "expected host, host:port or https://host:port",
+    ),
+  );
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** The environment variables edgepush understands, with their defaults. */

@@ -102,6 +102,8 @@ interface Connection {
   inflight: number;
   limit: number;
   usable: boolean;
+  /** Takes it out of the pool for good (new streams go elsewhere); closes it once idle. */
+  retire(): void;
 }
 
 interface Pool {
@@ -162,13 +164,13 @@ export function createTransport(options: TransportOptions = {}): Transport {
         : {}),
     });
     stats.connectionsOpened++;
-    const conn: Connection = { session, inflight: 0, limit: maxStreams, usable: true };
     const retire = () => {
       if (!conn.usable) return;
       conn.usable = false;
       pool.connections = pool.connections.filter((c) => c !== conn);
       wake(pool);
     };
+    const conn: Connection = { session, inflight: 0, limit: maxStreams, usable: true, retire };
     session.on("remoteSettings", (settings) => {
       conn.limit = Math.max(1, Math.min(maxStreams, settings.maxConcurrentStreams ?? maxStreams));
       wake(pool);
@@ -189,7 +191,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
   ): Connection | undefined {
     let best: Connection | undefined;
     for (const c of pool.connections) {
-      if (c.inflight < c.limit && (!best || c.inflight < best.inflight)) best = c;
+      if (c.usable && c.inflight < c.limit && (!best || c.inflight < best.inflight)) best = c;
     }
     if (!best || (best.inflight > 0 && pool.connections.length < connections)) {
       if (pool.connections.length < connections) best = open(pool, host, credential);
@@ -340,8 +342,9 @@ export function createTransport(options: TransportOptions = {}): Transport {
         }
         if (result.kind === "retry") {
           lastError = result.error;
-          // The connection may be dead without having said so yet; stop choosing it.
-          if (conn.session.destroyed || conn.session.closed) conn.usable = false;
+          // The connection may be dead without having said so yet: retire it, so that the pool
+          // opens a fresh one instead of handing out a dead session until restart.
+          if (conn.session.destroyed || conn.session.closed) conn.retire();
           if (attempt > 1) await sleep(retryDelay(attempt - 1, undefined, backoffMs));
           continue;
         }

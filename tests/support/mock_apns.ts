@@ -300,6 +300,14 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
       scripts.set(token, [...(scripts.get(token) ?? []), ...responses]);
     },
     setGoAwayAfter: (n) => void (goAwayAfter = n),
+    dropConnections() {
+      for (const session of sessions) {
+        // A TCP reset, as a crashed peer's kernel sends, not an orderly close.
+        const socket = session.socket as unknown as { resetAndDestroy?: () => void };
+        if (socket.resetAndDestroy) socket.resetAndDestroy();
+        else session.destroy();
+      }
+    },
     setFaults(next) {
       faults = next;
       random = mulberry32(next?.seed ?? 1);

@@ -102,6 +102,8 @@ export interface MockApns {
   device(token: string, device: MockDevice): void;
   /** Queues one-shot responses for a token, consumed in order. */
   script(token: string, ...responses: ScriptedResponse[]): void;
+  /** Cuts every connection at once, without GOAWAY, as a network failure would. */
+  dropConnections(): void;
   /** Changes GOAWAY-after-N for new streams (undefined = never). */
   setGoAwayAfter(n: number | undefined): void;
   /** Changes random faults (undefined = none). */

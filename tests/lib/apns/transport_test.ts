@@ -5,6 +5,7 @@ import {
 } from "../../../lib/apns/transport.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { type MockApnsOptions, startMockApns } from "../../support/mock_apns.ts";
+import { waitFor } from "../../support/redis_server.ts";
 
 // An unsigned-but-well-formed token: these mocks accept unknown keys, so only shape matters.
 const AUTH = `bearer ${btoa('{"alg":"ES256","kid":"K"}')}.${
@@ -74,6 +75,28 @@ Deno.test("transport retries streams refused by GOAWAY on a fresh connection", a
   assertEquals(t.mock.stats.accepted, 100);
   for (let i = 0; i < 100; i++) assertEquals(t.mock.countFor(token(i)), 1);
   assertOk(t.transport.stats.connectionsOpened >= 3);
+});
+
+Deno.test("transport replaces connections cut with streams in flight, and keeps sending", async () => {
+  await using t = await setup({}, { connections: 2, timeoutMs: 5_000 });
+  // The cut races the client's own notice of it; several rounds cover both orders.
+  for (let round = 0; round < 8; round++) {
+    const base = round * 100;
+    for (let i = 0; i < 20; i++) t.mock.script(token(base + i), { status: 200, delayMs: 3_000 });
+    const before = t.mock.stats.requests;
+    const inflight = Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, i) => t.send(base + i).then((r) => r.status, (e) => (e as Error).message),
+      ),
+    );
+    await waitFor(() => t.mock.stats.requests >= before + 20, { what: "20 streams in flight" });
+    t.mock.dropConnections();
+    const retried = await inflight;
+    assertOk(retried.every((s) => s === 200), `round ${round}: ${JSON.stringify(retried)}`);
+    const after = await Promise.all(Array.from({ length: 20 }, (_, i) => t.send(base + 50 + i)));
+    assertOk(after.every((r) => r.status === 200), `round ${round}: sends after the cut`);
+  }
 });
 
 Deno.test("transport honours retry-after on 429", async () => {

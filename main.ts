@@ -253,6 +253,12 @@ if (command === "push") {
     await runPushCli(Deno.args.slice(1), {
       stdout: (line) => console.log(line),
       stderr: (line) => console.error(line),
+    }, {
+      hosts: {
+        production: Deno.env.get("APNS_HOST_PRODUCTION") || undefined,
+        development: Deno.env.get("APNS_HOST_DEVELOPMENT") || undefined,
+      },
+      caFile: Deno.env.get("APNS_CA_FILE") || undefined,
     }),
   );
 }

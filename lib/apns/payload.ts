@@ -101,7 +101,8 @@ const encoder = new TextEncoder();
  * some is a mistake to report, not to drop. Only `data` (and a raw `content-available`) fit.
  */
 function refuseVisibleContent(n: Notification, aps: Record<string, unknown> | undefined) {
-  const fields = Object.keys(n).filter((key) => key !== "data")
+  const fields = Object.entries(n).filter(([key, value]) => key !== "data" && value !== undefined)
+    .map(([key]) => key)
     .map((key) => ["notification", key])
     .concat(
       Object.keys(aps ?? {}).filter((key) => key !== "content-available").map((key) => [

@@ -27,7 +27,9 @@ const USAGE = `usage: deno task push --topic <bundle id> --token <hex> --env dev
   certificate auth: --cert cert.pem --cert-key key.pem
   content:          [--title T] [--body B] [--image https://…] [--url URL] [--payload file.json]
   options:          [--push-type alert|background|voip|…] [--priority 10|5|1]
-                    [--host host:port] [--ca ca.pem] [--timeout-ms 10000]`;
+                    [--host host:port] [--ca ca.pem] [--timeout-ms 10000]
+  --host and --ca default to APNS_HOST_PRODUCTION / APNS_HOST_DEVELOPMENT and APNS_CA_FILE,
+  then to Apple's hosts.`;
 
 /** Plain-English explanations of the answers people most often get wrong. */
 export const EXPLANATIONS: Record<string, string> = {
@@ -52,8 +54,19 @@ export const EXPLANATIONS: Record<string, string> = {
   ConnectionFailed: "could not connect to APNs: check the network, --host and --ca",
 };
 
+/** Where the CLI sends when `--host`/`--ca` are not given (main.ts passes `APNS_*`). */
+export interface PushCliDefaults {
+  hosts?: Partial<Record<"production" | "development", string>>;
+  /** Path of an extra CA to trust (a mock's). */
+  caFile?: string;
+}
+
 /** Runs the CLI; resolves with the exit code (0 only when APNs accepted the push). */
-export async function runPushCli(args: string[], io: CliIo): Promise<number> {
+export async function runPushCli(
+  args: string[],
+  io: CliIo,
+  defaults: PushCliDefaults = {},
+): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -118,7 +131,8 @@ export async function runPushCli(args: string[], io: CliIo): Promise<number> {
         pushType,
         notification: {
           title: values.title,
-          body: values.body ?? (values.title ? undefined : "Test notification from edgepush"),
+          body: values.body ??
+            (values.title || pushType !== "alert" ? undefined : "Test notification from edgepush"),
           image: values.image,
           url: values.url,
         },
@@ -149,9 +163,11 @@ export async function runPushCli(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
 
+  const host = values.host ?? defaults.hosts?.[environment];
+  const caFile = values.ca ?? defaults.caFile;
   const transport = createTransport({
-    hosts: values.host ? { [environment]: values.host } : undefined,
-    caPem: values.ca ? await Deno.readTextFile(values.ca) : undefined,
+    hosts: host ? { [environment]: host } : undefined,
+    caPem: caFile ? await Deno.readTextFile(caFile) : undefined,
     timeoutMs: Number(values["timeout-ms"]),
     maxAttempts: 2,
   });

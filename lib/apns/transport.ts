@@ -28,6 +28,12 @@ export const APPLE_HOSTS: Record<ApnsEnvironment, string> = {
   development: "api.sandbox.push.apple.com:443",
 };
 
+/** `host[:port]` of each host, forgiving an `https://` prefix and a trailing slash. */
+function hostPorts(hosts: Record<ApnsEnvironment, string>): Record<ApnsEnvironment, string> {
+  const bare = (host: string) => host.replace(/^https:\/\//i, "").replace(/\/$/, "");
+  return { production: bare(hosts.production), development: bare(hosts.development) };
+}
+
 /**
  * What a connection authenticates with. Token-auth connections carry no identity (the JWT goes
  * in each request) but Apple wants one team per connection, so `id` should be the team id.
@@ -120,7 +126,7 @@ type Exchange =
 
 /** Creates the transport. */
 export function createTransport(options: TransportOptions = {}): Transport {
-  const hosts = { ...APPLE_HOSTS, ...options.hosts };
+  const hosts = hostPorts({ ...APPLE_HOSTS, ...options.hosts });
   const connections = options.connections ?? 1;
   const maxStreams = options.maxStreams ?? 500;
   const timeoutMs = options.timeoutMs ?? 10_000;

@@ -96,3 +96,29 @@ Deno.test("runPushCli rejects missing arguments with usage and exit 2", async ()
   assertEquals(code, 2);
   assertStringIncludes(out.join("\n"), "--topic is required");
 });
+
+Deno.test("runPushCli takes host and CA from APNS_* defaults (an https:// URL too) and sends a bare background push", async () => {
+  await using t = await setup();
+  const code = await runPushCli(
+    [
+      ...t.tokenAuth,
+      "--topic",
+      "com.example.cli",
+      "--token",
+      TOKEN,
+      "--env",
+      "production",
+      "--push-type",
+      "background",
+    ],
+    { stdout: (l) => t.out.push(l), stderr: (l) => t.out.push(l) },
+    {
+      hosts: { production: `https://${t.mock.hosts.production}/` },
+      caFile: `${t.dir}/ca.pem`,
+    },
+  );
+  assertEquals(code, 0, t.out.join("\n"));
+  assertEquals(t.mock.accepted[0].environment, "production");
+  assertEquals(t.mock.accepted[0].payload, { aps: { "content-available": 1 } });
+  assertEquals(t.mock.accepted[0].headers["apns-priority"], "5");
+});

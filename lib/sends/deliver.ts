@@ -137,7 +137,7 @@ export function createDeliverer(deps: DeliverDeps) {
       });
       const credentialError = results.find((r) => r.credentialError)?.credentialError;
       if (credentialError) {
-        // The send stops: the ones held for another round are not recorded either.
+        // The send stops: the ones held for another round fail with the credential error too.
         for (const r of again) {
           done.push([r, {
             installationId: r.installationId,
@@ -264,8 +264,19 @@ export function createDeliverer(deps: DeliverDeps) {
           usable.map(([rec]) => rec),
           usable.map(([, r]) => r),
         );
+        // The recipients a credential failure stopped had their APNs request: they count as
+        // attempted and failed, so the funnel of a failed send still adds up.
+        const refused: Outcome[] = credentialError
+          ? sent.filter(([, r]) => r.credentialError).map(([, r]) => ({
+            installationId: r.installationId,
+            outcome: "failed",
+            attempted: r.attempted,
+            invalidated: false,
+            reason: r.reason ?? credentialError.reason,
+          }))
+          : [];
         // Skips and APNs outcomes of the chunk in one atomic step.
-        await deps.store.record(send.appId, send.sendId, [...early, ...outcomes]);
+        await deps.store.record(send.appId, send.sendId, [...early, ...outcomes, ...refused]);
         for (const [, r] of usable) {
           report.results.push({
             installationId: r.installationId,

@@ -124,6 +124,10 @@ Deno.test("POST /v1/apps/:appId/sends fails the send on a credential error and r
     await workers.stop();
     assertEquals(failed.error?.reason, "InvalidProviderToken");
     assertEquals(failed.counts.accepted, 0);
+    // The refused requests went to APNs: the funnel shows them, not a row of zeros.
+    assertOk(failed.counts.attempted > 0, JSON.stringify(failed.counts));
+    assertEquals(failed.counts.attempted, mock.stats.requests);
+    assertEquals(failed.failures.InvalidProviderToken, failed.counts.failed);
     assertEquals(
       failed.counts.targeted,
       failed.counts.accepted + failed.counts.failed + failed.counts.skipped,

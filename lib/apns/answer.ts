@@ -13,6 +13,8 @@ export interface ApnsResponse {
   apnsId?: string;
   reason?: string;
   timestamp?: number;
+  /** For a 429 or 5xx: how long APNs asked to wait before a retry (`retry-after`), ms. */
+  retryAfterMs?: number;
 }
 
 /** The most of an APNs answer body that is kept and parsed. */
@@ -45,6 +47,10 @@ export function parseAnswer(
     }
   }
   if (status !== 200 && result.reason === undefined) result.reason = `HTTP${status}`;
+  if (status === 429 || status >= 500) {
+    const wait = retryAfterMs(headers["retry-after"]);
+    if (wait !== undefined) result.retryAfterMs = wait;
+  }
   return result;
 }
 
@@ -57,11 +63,14 @@ export function retryDelay(
   retryAfter: string | string[] | undefined,
   backoffMs: number,
 ): number {
-  if (typeof retryAfter === "string" && retryAfter.trim() !== "") {
-    const seconds = Number(retryAfter);
-    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-    const date = Date.parse(retryAfter);
-    if (!Number.isNaN(date)) return Math.max(0, date - Date.now());
-  }
-  return Math.random() * backoffMs * 2 ** (attempt - 1);
+  return retryAfterMs(retryAfter) ?? Math.random() * backoffMs * 2 ** (attempt - 1);
+}
+
+/** A `retry-after` header (seconds or an HTTP date) in ms; undefined when absent or unreadable. */
+function retryAfterMs(retryAfter: string | string[] | undefined): number | undefined {
+  if (typeof retryAfter !== "string" || retryAfter.trim() === "") return undefined;
+  const seconds = Number(retryAfter);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(retryAfter);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }

@@ -65,6 +65,8 @@ export interface SendResult {
   reason?: string;
   /** Whether at least one request went to APNs. */
   attempted: boolean;
+  /** APNs' `retry-after` on a 429/5xx that the transport's own retries did not outwait, ms. */
+  retryAfterMs?: number;
   feedback?: Feedback;
   /** Set when the failure is the credential's: stop sending with it and tell the app owner. */
   credentialError?: { reason: string; message: string };
@@ -234,6 +236,7 @@ export function createRelay(options: RelayOptions): Relay {
             reason: res.reason,
             attempted,
           };
+          if (res.retryAfterMs !== undefined) failed.retryAfterMs = res.retryAfterMs;
           if (res.reason === "DeviceTokenNotForTopic") feedback = { kind: "bad_token" };
           if (res.status === 410 && res.timestamp !== undefined && res.timestamp > r.registeredAt) {
             feedback = { kind: "unregistered", timestamp: res.timestamp };

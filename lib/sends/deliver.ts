@@ -42,6 +42,9 @@ export interface DeliverDeps {
   now?: () => number;
 }
 
+/** The longest a transient round waits on APNs' `retry-after`, ms (well under a claim's idle). */
+const MAX_ROUND_WAIT_MS = 10_000;
+
 const TRANSIENT_REASONS = new Set([
   "TooManyRequests",
   "ServiceUnavailable",
@@ -131,9 +134,18 @@ export function createDeliverer(deps: DeliverDeps) {
     while (batch.length > 0) {
       const results = await deps.relay.sendBatch(app, message, batch);
       const again: Recipient[] = [];
+      let wait = 100 * 2 ** (round + 1);
       results.forEach((r, i) => {
-        if (round < transientRounds && !r.credentialError && isTransient(r)) again.push(batch[i]);
-        else done.push([batch[i], r]);
+        // APNs' retry-after is honoured; one longer than a round may wait (a worker holds its
+        // batch meanwhile) ends the recipient's tries with APNs' answer instead of asking early.
+        const retryAfter = r.retryAfterMs ?? 0;
+        if (
+          round < transientRounds && !r.credentialError && isTransient(r) &&
+          retryAfter <= MAX_ROUND_WAIT_MS
+        ) {
+          again.push(batch[i]);
+          wait = Math.max(wait, retryAfter);
+        } else done.push([batch[i], r]);
       });
       const credentialError = results.find((r) => r.credentialError)?.credentialError;
       if (credentialError) {
@@ -151,7 +163,7 @@ export function createDeliverer(deps: DeliverDeps) {
       }
       batch = again;
       round++;
-      if (batch.length) await sleep(100 * 2 ** round);
+      if (batch.length) await sleep(wait);
     }
     return done;
   }

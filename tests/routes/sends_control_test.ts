@@ -198,3 +198,26 @@ Deno.test("a wait:true replay of an Idempotency-Key in flight is a 409; once ans
     await env.stop();
   }
 });
+
+Deno.test("a 429 whose retry-after is longer than a retry round may wait fails after one request, not several early ones", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app, auth, mock } = env;
+    const slow = await env.register({ token: token(1) });
+    const ok = await env.register({ token: token(2) });
+    mock.script(token(1), { status: 429, reason: "TooManyRequests", retryAfter: 120 });
+    const res = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: { audience: { installationIds: [slow, ok] }, notification: alert, wait: true },
+    });
+    assertEquals(res.status, 200);
+    const byId = Object.fromEntries(
+      res.body.results.map((r: { installationId: string }) => [r.installationId, r]),
+    );
+    assertEquals([byId[slow].status, byId[slow].reason], ["failed", "TooManyRequests"]);
+    assertEquals(byId[ok].status, "accepted");
+    assertEquals(mock.stats.requests, 2, "one request each: the 429 was not asked again early");
+  } finally {
+    await env.stop();
+  }
+});

@@ -127,6 +127,7 @@ export function createDeliverer(deps: DeliverDeps) {
     app: RelayApp,
     message: { body: string; headers: Record<string, string> },
     recipients: Recipient[],
+    heartbeat?: () => Promise<void>,
   ): Promise<Array<[Recipient, SendResult]>> {
     const done: Array<[Recipient, SendResult]> = [];
     let round = 0;
@@ -163,7 +164,13 @@ export function createDeliverer(deps: DeliverDeps) {
       }
       batch = again;
       round++;
-      if (batch.length) await sleep(wait);
+      if (batch.length) {
+        // Rounds and waits can outlast a claim's idle time: tell the queue this batch is alive,
+        // or another worker (or this one) would reclaim it and count it Unconfirmed.
+        await heartbeat?.();
+        await sleep(wait);
+        await heartbeat?.();
+      }
     }
     return done;
   }
@@ -266,7 +273,7 @@ export function createDeliverer(deps: DeliverDeps) {
         }
         if (recipients.length === 0) continue;
         app ??= await relayApp(send.appId);
-        const sent = await sendWithRetries(app, message, recipients);
+        const sent = await sendWithRetries(app, message, recipients, hooks.heartbeat);
         const credentialError = sent.find(([, r]) => r.credentialError)?.[1].credentialError;
         const usable = sent.filter(([, r]) => !r.credentialError);
         const results = sent.map(([, r]) => r);

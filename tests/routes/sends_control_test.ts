@@ -221,3 +221,30 @@ Deno.test("a 429 whose retry-after is longer than a retry round may wait fails a
     await env.stop();
   }
 });
+
+Deno.test("a chunk whose retry rounds outlast the claim idle time keeps its claim alive: no Unconfirmed", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app, auth, mock } = env;
+    await env.registerMany(19);
+    await env.register({ token: token(1, 7) });
+    const throttled = Array.from({ length: 20 }, () => ({
+      status: 429,
+      reason: "TooManyRequests",
+      retryAfter: 0,
+    }));
+    mock.script(token(1, 7), ...throttled);
+    const res = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: { audience: { all: true }, notification: alert },
+    });
+    // Rounds wait 200 + 400 + 800 ms: well past a 1 s claim idle time without heartbeats.
+    const workers = env.startWorkers(2, { claimIdleMs: 1_000 });
+    const done = await env.waitSend(res.body.sendId, (v) => v.status === "completed");
+    await workers.stop();
+    assertEquals(done.failures, { TooManyRequests: 1 });
+    assertEquals([done.counts.accepted, done.counts.failed], [19, 1]);
+  } finally {
+    await env.stop();
+  }
+});

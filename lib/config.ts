@@ -5,10 +5,10 @@
  * @module
  */
 import { z } from "zod";
+import { bareHostPort } from "./apns/transport.ts";
 
-// `https://host:port/` is forgiven: it is how an APNs mock's address is usually copied.
 const hostPort = z.string()
-  .transform((value) => value.replace(/^https:\/\//i, "").replace(/\/$/, ""))
+  .transform(bareHostPort)
   .pipe(
     z.string().regex(
       /^[A-Za-z0-9.-]+(:\d{1,5})?$/,

@@ -28,10 +28,12 @@ export const APPLE_HOSTS: Record<ApnsEnvironment, string> = {
   development: "api.sandbox.push.apple.com:443",
 };
 
-/** `host[:port]` of each host, forgiving an `https://` prefix and a trailing slash. */
-function hostPorts(hosts: Record<ApnsEnvironment, string>): Record<ApnsEnvironment, string> {
-  const bare = (host: string) => host.replace(/^https:\/\//i, "").replace(/\/$/, "");
-  return { production: bare(hosts.production), development: bare(hosts.development) };
+/**
+ * `host[:port]` of an APNs host, forgiving an `https://` prefix and a trailing slash: that is
+ * how a mock's address is usually copied.
+ */
+export function bareHostPort(host: string): string {
+  return host.replace(/^https:\/\//i, "").replace(/\/$/, "");
 }
 
 /**
@@ -126,7 +128,11 @@ type Exchange =
 
 /** Creates the transport. */
 export function createTransport(options: TransportOptions = {}): Transport {
-  const hosts = hostPorts({ ...APPLE_HOSTS, ...options.hosts });
+  const given = { ...APPLE_HOSTS, ...options.hosts };
+  const hosts = {
+    production: bareHostPort(given.production),
+    development: bareHostPort(given.development),
+  };
   const connections = options.connections ?? 1;
   const maxStreams = options.maxStreams ?? 500;
   const timeoutMs = options.timeoutMs ?? 10_000;

@@ -42,7 +42,8 @@ export function createSdkRateLimiter(options: SdkRateLimiterOptions): SdkRateLim
   const now = options.now ?? Date.now;
   const limiter = new Ratelimit({
     // @upstash/ratelimit types its redis against its own copy of @upstash/redis.
-    redis: withoutShebangFlags(options.redis) as unknown as ConstructorParameters<
+    // Its scripts' Upstash-only shebang flag is translated by every Redis mode (lib/redis).
+    redis: options.redis as unknown as ConstructorParameters<
       typeof Ratelimit
     >[0]["redis"],
     limiter: Ratelimit.slidingWindow(options.limit, `${options.windowSeconds} s`),
@@ -66,38 +67,4 @@ export function createSdkRateLimiter(options: SdkRateLimiterOptions): SdkRateLim
       };
     },
   };
-}
-
-type ScriptRunner = Pick<Redis, "eval" | "evalsha">;
-
-/**
- * @upstash/ratelimit 2.x opens its scripts with `#!lua flags=allow-key-locking`, a flag only
- * Upstash knows: Redis 7 refuses it ("Unexpected flag in script shebang"). This adapter runs
- * each script without its shebang line, still as one EVALSHA in steady state: the first call
- * (EVALSHA of the original hash) answers NOSCRIPT, the library falls back to EVAL with the
- * text, and from then on the original hash maps to the stripped script's `Script`.
- */
-export function withoutShebangFlags(redis: Redis): ScriptRunner {
-  const scripts = new Map<string, ReturnType<Redis["createScript"]>>();
-  return {
-    evalsha(hash: string, keys: string[], args: unknown[]) {
-      const script = scripts.get(hash);
-      if (!script) return Promise.reject(new Error("NOSCRIPT No matching script (adapter)"));
-      return script.exec(keys, args.map(String));
-    },
-    async eval(text: string, keys: string[], args: unknown[]) {
-      const hash = await sha1Hex(text);
-      let script = scripts.get(hash);
-      if (!script) {
-        script = redis.createScript(text.replace(/^#!lua[^\n]*\n/, ""));
-        scripts.set(hash, script);
-      }
-      return script.exec(keys, args.map(String));
-    },
-  } as ScriptRunner;
-}
-
-async function sha1Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

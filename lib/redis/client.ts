@@ -12,6 +12,7 @@ import {
   type UpstashResponse,
 } from "@upstash/redis";
 import { REDIS_UNREACHABLE, Unavailable } from "../errors.ts";
+import { withUpstashScriptFlags } from "./script_flags.ts";
 import { createTcpRequester } from "./tcp_requester.ts";
 
 /** How to reach Redis. */
@@ -51,7 +52,8 @@ export function createRedis(target: RedisTarget): RedisHandle {
   }
   const requester = createTcpRequester(target.url);
   return {
-    redis: new RequesterRedis(hashesAsObjects(requester)),
+    // Redis refuses Upstash's script flags; the stock clients (ratelimit's scripts) send them.
+    redis: new RequesterRedis(hashesAsObjects(withUpstashScriptFlags(requester))),
     close: () => requester.close(),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The Upstash REST protocol in front of any Redis: `POST /` (one command), `/pipeline` and
- * `/multi-exec`, bearer-token auth and `Upstash-Encoding: base64`. Self-hosters point edge
+ * `/multi-exec`, bearer-token auth and `Upstash-Encoding: base64`, and Upstash's script flags
+ * (see ./script_flags.ts), so the stock clients work unchanged. Self-hosters point edge
  * instances at their own Redis through it; CI exercises the stock HTTP client with it.
  *
  * @module
@@ -11,6 +12,7 @@ import { errors as upstashErrors, type Requester } from "@upstash/redis";
 import { z } from "zod";
 import { safeEqual } from "../auth/secrets.ts";
 import { Unavailable } from "../errors.ts";
+import { withUpstashScriptFlags } from "./script_flags.ts";
 
 /** Options for {@linkcode createGateway}. */
 export interface GatewayOptions {
@@ -69,6 +71,7 @@ export function createGateway(options: GatewayOptions) {
   if (options.token.length < 16) throw new Error("REDIS_HTTP_TOKEN must be at least 16 characters");
   const maxCommands = options.maxCommands ?? 10_000;
   const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  const requester = withUpstashScriptFlags(options.requester);
   const app = new Hono();
 
   app.onError((error, c) => {
@@ -94,7 +97,7 @@ export function createGateway(options: GatewayOptions) {
 
   app.post("/", async (c) => {
     const command = parse(Command, await readJson(c.req.raw));
-    const reply = await forward(options.requester, {
+    const reply = await forward(requester, {
       body: normalizeCommand(command),
     }) as { result?: unknown; error?: string };
     if (reply.error !== undefined) return c.json({ error: reply.error }, 400);
@@ -104,7 +107,7 @@ export function createGateway(options: GatewayOptions) {
   for (const route of ["pipeline", "multi-exec"] as const) {
     app.post(`/${route}`, async (c) => {
       const commands = parse(z.array(Command).min(1).max(maxCommands), await readJson(c.req.raw));
-      const replies = await forward(options.requester, {
+      const replies = await forward(requester, {
         path: [route],
         body: commands.map(normalizeCommand),
       }) as Array<{ result?: unknown; error?: string }>;

@@ -8,3 +8,4 @@ export * from "./client.ts";
 export * from "./server_process.ts";
 export * from "./tcp_requester.ts";
 export * from "./gateway.ts";
+export * from "./script_flags.ts";

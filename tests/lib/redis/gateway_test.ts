@@ -3,9 +3,10 @@
  * `@upstash/redis` HTTP client talking to our REST gateway give identical results.
  */
 import { errors as upstashErrors, Redis } from "@upstash/redis";
+import { Ratelimit } from "@upstash/ratelimit";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { startTestRedis } from "../../support/redis_server.ts";
-import { createGateway, createTcpRequester } from "../../../lib/redis/mod.ts";
+import { createGateway, createTcpRequester, scriptSha } from "../../../lib/redis/mod.ts";
 
 const TOKEN = "gateway-test-token-0123456789";
 
@@ -34,6 +35,36 @@ async function withGateway(fn: (ctx: { tcp: Redis; http: Redis; url: string }) =
 }
 
 type Case = (r: Redis, k: string) => Promise<unknown>;
+
+type Limiter = ConstructorParameters<typeof Ratelimit>[0]["limiter"];
+
+/**
+ * The stock `@upstash/ratelimit`, whose scripts carry Upstash's `allow-key-locking` flag: four
+ * calls against a limit of three, then `getRemaining`. Windows of an hour keep a window boundary
+ * from falling inside the test.
+ */
+async function ratelimitRun(r: Redis, k: string, limiter: Limiter) {
+  const ratelimit = new Ratelimit({
+    // @upstash/ratelimit types its redis against its own copy of @upstash/redis.
+    redis: r as unknown as ConstructorParameters<typeof Ratelimit>[0]["redis"],
+    limiter,
+    prefix: k,
+    analytics: false,
+    ephemeralCache: false,
+  });
+  const verdicts = [];
+  for (let i = 0; i < 4; i++) {
+    const { success, remaining, limit } = await ratelimit.limit("client");
+    verdicts.push({ success, remaining, limit });
+  }
+  const remaining = await ratelimit.getRemaining("client");
+  const other = await ratelimit.getRemaining("another-client");
+  const result = { verdicts, remaining: remaining.remaining, other: other.remaining };
+  assertEquals(result.verdicts.map((v) => v.success), [true, true, true, false]);
+  assertEquals(result.remaining, 0);
+  assertEquals(result.other, 3);
+  return result;
+}
 
 const cases: Record<string, Case> = {
   "strings, unicode included": async (r, k) => [
@@ -74,6 +105,38 @@ const cases: Record<string, Case> = {
     p.get(k);
     const out = await p.exec({ keepErrors: true });
     return out.map((x) => ({ result: x.result ?? null, error: x.error ?? null }));
+  },
+  "stock @upstash/ratelimit: sliding window": (r, k) =>
+    ratelimitRun(r, k, Ratelimit.slidingWindow(3, "3600 s")),
+  "stock @upstash/ratelimit: fixed window": (r, k) =>
+    ratelimitRun(r, k, Ratelimit.fixedWindow(3, "3600 s")),
+  "stock @upstash/ratelimit: token bucket": (r, k) =>
+    ratelimitRun(r, k, Ratelimit.tokenBucket(1, "3600 s", 3)),
+  "a script with Upstash's flags, by SCRIPT LOAD, EVALSHA and EVAL": async (r, k) => {
+    const text = `#!lua flags=allow-key-locking\nreturn redis.call('incr', KEYS[1])`;
+    const sha = await r.scriptLoad(text);
+    assertEquals(sha, await scriptSha(text));
+    const exists = await r.scriptExists(sha);
+    const first = await r.evalsha(sha, [k], []);
+    const second = await r.eval(text, [k], []);
+    const p = r.pipeline();
+    p.evalsha(sha, [k], []);
+    p.scriptLoad(text);
+    const piped = await p.exec();
+    assertEquals([exists, first, second, piped], [[1], 1, 2, [3, sha]]);
+    return piped;
+  },
+  "a script flag Redis knows is kept, an unknown one still refused": async (r, k) => {
+    const readOnly = await r.eval(
+      "#!lua flags=allow-key-locking,no-writes\nreturn redis.call('set', KEYS[1], 'v')",
+      [k],
+      [],
+    ).then(() => "written", (e: Error) => e.message.split(".")[0]);
+    const unknown = await r.eval("#!lua flags=made-up\nreturn 1", [], [])
+      .then(() => "ran", (e: Error) => e.message.split(":")[0]);
+    assertEquals(readOnly, "ERR Write commands are not allowed from read-only scripts");
+    assertEquals(unknown, "ERR Unexpected flag in script shebang");
+    return [readOnly, unknown];
   },
   "transaction": async (r, k) => {
     const tx = r.multi();

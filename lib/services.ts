@@ -17,6 +17,7 @@ import { createTestSessions, type TestSessions } from "./test_sessions/mod.ts";
 import { createRelay, type Relay } from "./apns/relay.ts";
 import { createSends, type Sends } from "./sends/mod.ts";
 import { inspectCertificate } from "./apns/certificate.ts";
+import { createDiagnosis, type DiagnosisService } from "./diagnosis/mod.ts";
 
 /** What {@linkcode createServices} needs. */
 export interface ServiceOptions {
@@ -54,6 +55,8 @@ export interface Services {
   relay: Relay;
   /** Campaign sends (creation, status, cancel) and their workers. */
   sends: Sends;
+  /** "Why didn't it arrive?": the checklist on one installation. */
+  diagnosis: DiagnosisService;
   logger: Logger;
   metrics: Metrics;
   options: ServiceOptions;
@@ -98,6 +101,7 @@ export function createServices(options: ServiceOptions): Services {
     registry,
     relay,
     sends,
+    diagnosis: createDiagnosis({ apps, registry, segments, sends, now: options.now }),
     testSessions: createTestSessions({ redis: options.redis, now: options.now }),
     events: createEvents({ redis: options.redis }),
     sdkRateLimiter: options.sdkRateLimit

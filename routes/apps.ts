@@ -18,6 +18,9 @@ export function appRoutes(deps: { apps: Apps; adminToken: string }) {
   const { apps } = deps;
   const admin = adminAuth(deps.adminToken);
   return new Hono<AppEnv>()
+    .get("/", admin, validate("query", NoQuery), async (c) => {
+      return c.json({ apps: await apps.list() });
+    })
     .post("/", admin, validate("json", CreateAppBody), async (c) => {
       return c.json(await apps.create(c.req.valid("json")), 201);
     })

@@ -1,6 +1,7 @@
 /**
  * Server-key routes of the registry, mounted under `/v1/apps/:appId`:
- * `GET /installations/:id` → 200 installation view; `GET /users/:userId` → 200
+ * `GET /installations/:id` → 200 installation view; `GET /installations/:id/diagnosis` → 200
+ * "why didn't it arrive?" `{installationId, ok, checks}` (`?segmentId=` adds that segment); `GET /users/:userId` → 200
  * `{userId, installations}`; `DELETE /users/:userId` → 204 (erased with every installation,
  * and from every segment's members). Unknown installation or user → 404.
  *
@@ -8,6 +9,7 @@
  */
 import { Hono } from "hono";
 import type { Apps } from "../lib/apps/mod.ts";
+import { DiagnosisQuery, type DiagnosisService } from "../lib/diagnosis/mod.ts";
 import {
   InstallationNotFound,
   installationView,
@@ -20,10 +22,24 @@ import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
 import { NoBody, NoQuery, validate } from "./middleware/validate.ts";
 
-/** `GET /installations/:id`; mount at `/v1/apps/:appId`. */
-export function installationRoutes(deps: { apps: Apps; registry: Registry }) {
+/** `GET /installations/:id[/diagnosis]`; mount at `/v1/apps/:appId`. */
+export function installationRoutes(
+  deps: { apps: Apps; registry: Registry; diagnosis: DiagnosisService },
+) {
   const { registry } = deps;
   return new Hono<AppEnv>()
+    .get(
+      "/installations/:id/diagnosis",
+      serverAuth(deps.apps),
+      validate("param", ServerInstallationParam),
+      validate("query", DiagnosisQuery),
+      async (c) => {
+        const { id } = c.req.valid("param");
+        return c.json(
+          await deps.diagnosis.installation(c.var.app.appId, id, c.req.valid("query")),
+        );
+      },
+    )
     .get(
       "/installations/:id",
       serverAuth(deps.apps),

@@ -256,6 +256,16 @@ export function createApps(options: AppsOptions) {
       return record;
     },
 
+    /**
+     * Resolves a server key on its own (the console's sign-in, where no app id is in a path).
+     * @throws {Unauthorized} when the key is malformed or matches no app.
+     */
+    async authenticateServerKey(serverKey: string): Promise<AppRecord> {
+      const keyApp = appIdFromKey(serverKey, "sk_");
+      if (!keyApp) throw new Unauthorized("invalid server key");
+      return await this.authenticateServer(keyApp, serverKey);
+    },
+
     /** Resolves an SDK app key (public). Reuses a record for `sdkCacheTtlMs`. @throws {Unauthorized} */
     async authenticateSdk(appKey: string): Promise<AppRecord> {
       const cached = sdkCache.get(appKey);
@@ -302,6 +312,14 @@ export function createApps(options: AppsOptions) {
         credentialErrorMessage: error.message,
         credentialErrorAt: new Date(error.at ?? now()).toISOString(),
       });
+    },
+
+    /** Every app's admin view, sorted by name (`GET /v1/apps`, the console). */
+    async list(): Promise<AppViewData[]> {
+      const ids = await this.listIds();
+      const records = await Promise.all(ids.map(load));
+      return records.filter((r): r is AppRecord => r !== null).map((r) => this.view(r))
+        .sort((a, b) => a.name.localeCompare(b.name) || a.appId.localeCompare(b.appId));
     },
 
     /** Every app id, for jobs. */

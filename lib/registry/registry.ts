@@ -88,6 +88,21 @@ export interface UpdateOptions {
   userId?: string;
 }
 
+/** What {@linkcode Registry.summary} answers. */
+export interface InstallationSummary {
+  /** Installations not deleted. */
+  total: number;
+  /** Reachable installations per environment (exact). */
+  reachable: Record<EnvironmentName, number>;
+  /**
+   * Per environment, counts by status (`active`, `replaced`, `unregistered`, `bad_token`), with
+   * active installations that cannot be reached counted as `denied` or `stale` instead.
+   */
+  byEnvironment: Record<EnvironmentName, Record<string, number>>;
+  /** True when the breakdown covers only the most recently seen installations. */
+  sampled: boolean;
+}
+
 /** Options for {@linkcode createRegistry}. */
 export interface RegistryOptions {
   /** The domain Redis (automatic deserialization off). */
@@ -390,6 +405,44 @@ export function createRegistry(options: RegistryOptions) {
       environment: EnvironmentName,
     ): Promise<boolean> {
       return await feedback("correctEnvironment", appId, [id, token, environment]);
+    },
+
+    /**
+     * Installations of the app by environment and status (the console's app page): exact
+     * totals and reachable counts, and a status breakdown read from the `sample` most recently
+     * seen installations (all of them when the app has no more; `sampled` says which).
+     */
+    async summary(appId: string, sample = 10_000): Promise<InstallationSummary> {
+      const p = redis.pipeline();
+      p.zcard(registryKeys.seen(appId));
+      p.scard(registryKeys.reachable(appId, "production"));
+      p.scard(registryKeys.reachable(appId, "development"));
+      const [total, production, development] = await p.exec<[number, number, number]>();
+      const ids = (await redis.zrange<string[]>(registryKeys.seen(appId), 0, sample - 1, {
+        rev: true,
+      })).map(String);
+      const byEnvironment: InstallationSummary["byEnvironment"] = {
+        production: {},
+        development: {},
+      };
+      for (let i = 0; i < ids.length; i += 500) {
+        for (const inst of await getMany(appId, ids.slice(i, i + 500))) {
+          if (!inst) continue;
+          const key = inst.status === "active" && inst.pushAuthorization === "denied"
+            ? "denied"
+            : inst.status === "active" && inst.stale
+            ? "stale"
+            : inst.status;
+          const counts = byEnvironment[inst.environment];
+          counts[key] = (counts[key] ?? 0) + 1;
+        }
+      }
+      return {
+        total: Number(total),
+        reachable: { production: Number(production), development: Number(development) },
+        byEnvironment,
+        sampled: Number(total) > ids.length,
+      };
     },
 
     /** See {@linkcode isReachable}. */

@@ -385,6 +385,28 @@ export function createSegments(options: SegmentsOptions) {
       return { cursor: String(next), installationIds: ids.map(String) };
     },
 
+    /**
+     * Where one installation stands in a segment: whether its user is an uploaded member and
+     * whether it is in the segment's reach set for `env` (for the diagnosis).
+     */
+    async membership(
+      appId: string,
+      segmentId: string,
+      installation: { installationId: string; environment: Environment; userId: string | null },
+    ): Promise<{ member: boolean; reachable: boolean }> {
+      const p = redis.pipeline();
+      p.sismember(keys.members(appId, segmentId), installation.userId ?? "");
+      p.sismember(
+        keys.reachable(appId, segmentId, installation.environment),
+        installation.installationId,
+      );
+      const [member, reachable] = await p.exec<[number, number]>();
+      return {
+        member: installation.userId !== null && Number(member) === 1,
+        reachable: Number(reachable) === 1,
+      };
+    },
+
     /** Counts of a segment's reachable installations. */
     async reachableCount(appId: string, segmentId: string): Promise<Record<Environment, number>> {
       const p = redis.pipeline();

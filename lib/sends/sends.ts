@@ -295,6 +295,30 @@ export function createSends(options: SendsOptions) {
     },
 
     /**
+     * The app's most recent sends (up to `limit`) that targeted `installationId`, newest first,
+     * with what became of it in each (see `SendStore.recipientOutcomes`).
+     */
+    async recipientHistory(
+      appId: string,
+      installationId: string,
+      limit = 20,
+    ): Promise<
+      Array<{ send: SendViewData; outcome: "accepted" | "failed_or_skipped" | "pending" }>
+    > {
+      const ids = await store.recent(appId, limit);
+      const outcomes = await store.recipientOutcomes(appId, ids, installationId);
+      const targeted = ids.flatMap((sendId, i) => {
+        const outcome = outcomes[i];
+        return outcome ? [{ sendId, outcome }] : [];
+      });
+      const found = await Promise.all(targeted.map(async (t) => {
+        const send = await store.load(appId, t.sendId);
+        return send ? { send: await view(send), outcome: t.outcome } : null;
+      }));
+      return found.filter((f) => f !== null);
+    },
+
+    /**
      * Cancels a send: workers check the status before every chunk, so nothing more goes out
      * within about a chunk's time. Cancelling a cancelled send is a no-op.
      * @throws {SendNotFound}

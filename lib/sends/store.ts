@@ -181,6 +181,27 @@ export function createSendStore(options: SendStoreOptions) {
     },
 
     /**
+     * What became of one installation in each of `sendIds` (the per-send handled record):
+     * `accepted`, `failed_or_skipped`, `pending` (claimed by a batch still running) or null
+     * when the send never targeted it (or its record expired).
+     */
+    async recipientOutcomes(
+      appId: string,
+      sendIds: readonly string[],
+      installationId: string,
+    ): Promise<Array<"accepted" | "failed_or_skipped" | "pending" | null>> {
+      if (sendIds.length === 0) return [];
+      const p = redis.pipeline();
+      for (const sendId of sendIds) p.hget(sendKeys.handled(appId, sendId), installationId);
+      const replies = await p.exec<Array<string | null>>();
+      return replies.map((raw) => {
+        if (raw === null || raw === undefined) return null;
+        const code = String(raw);
+        return code === "a" ? "accepted" : code === "d" ? "failed_or_skipped" : "pending";
+      });
+    },
+
+    /**
      * Claims `ids` for batch `seq`, checking the send's status in the same step, and reads the
      * claimed installations. Per id: `new` (claimed now), `retry` (claimed by this same batch
      * before a crash: APNs may already have it) or `other` (done, or another batch's).

@@ -10,6 +10,7 @@ import type { OperationSpec } from "../types.ts";
 
 // routes/apps.ts answers `{serverKey}` without an exported schema.
 const ServerKeyIssued = z.object({ serverKey: z.string() });
+const AppList = z.object({ apps: z.array(AppView) });
 
 /** Admin API operations: apps, APNs credentials and server keys. */
 export const appOperations: OperationSpec[] = [{
@@ -22,6 +23,13 @@ export const appOperations: OperationSpec[] = [{
   auth: "admin",
   body: CreateAppBody,
   responses: { 201: { description: "created; secrets shown once", schema: CreatedApp } },
+}, {
+  method: "get",
+  path: "/v1/apps",
+  summary: "List every app (credential summaries, never secrets)",
+  tags: ["apps"],
+  auth: "admin",
+  responses: { 200: { description: "the apps, by name", schema: AppList } },
 }, {
   method: "get",
   path: "/v1/apps/:appId",

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { Diagnosis, DiagnosisQuery } from "../../diagnosis/schemas.ts";
 import {
   BindUserBody,
   EventsBody,
@@ -92,6 +93,21 @@ export const sdkOperations: OperationSpec[] = [{
 
 /** Server-side reads and erasure of installations and users. */
 export const installationOperations: OperationSpec[] = [{
+  method: "get",
+  path: "/v1/apps/:appId/installations/:id/diagnosis",
+  summary: "Why didn't it arrive? The checklist on one installation",
+  description: "Checks, in order: the app has a credential for the installation's environment; " +
+    "APNs has not refused it; the token is active (or why not, and since when); notifications " +
+    "are allowed; the app was seen recently; with `segmentId`, the installation is in that " +
+    "segment (or why not); and what the app's last 20 sends did with it. Each check has a " +
+    "sentence saying what to do. `ok` is true when every check passed.",
+  tags: ["installations"],
+  auth: "server",
+  params: ServerInstallationParam,
+  query: DiagnosisQuery,
+  responses: { 200: { description: "the diagnosis", schema: Diagnosis } },
+  errors: [403],
+}, {
   method: "get",
   path: "/v1/apps/:appId/installations/:id",
   summary: "One installation",

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { parseConfig, redisMode, sdkRateLimit } from "./lib/config.ts";
+import { parseConfig, redisMode, sdkRateLimits } from "./lib/config.ts";
 import type { Config } from "./lib/config.ts";
 import { createSealedBox } from "./lib/crypto/sealed_box.ts";
 import { loadEmbeddedSecrets } from "./lib/embedded/secrets.ts";
@@ -159,7 +159,7 @@ async function boot(config: Config, logger: Logger): Promise<Runtime> {
       caPem,
       connections: config.APNS_CONNECTIONS,
     },
-    sdkRateLimit: config.SDK_RATE_LIMIT_ENABLED === "true" ? sdkRateLimit(config) : null,
+    sdkRateLimit: sdkRateLimits(config),
     appCacheTtlMs: config.APP_CACHE_TTL_MS,
     staleAfterDays: config.STALE_AFTER_DAYS,
   });

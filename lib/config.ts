@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { bareHostPort } from "./apns/transport.ts";
+import { parseRateRule, type SdkRateLimits } from "./ratelimit/mod.ts";
 
 const hostPort = z.string()
   .transform(bareHostPort)
@@ -15,6 +16,14 @@ const hostPort = z.string()
       "expected host, host:port or https://host:port",
     ),
   );
+const rateRule = z.string().refine((text) => {
+  try {
+    parseRateRule(text);
+    return true;
+  } catch {
+    return false;
+  }
+}, "expected <requests>/<seconds>s with both ≥ 1 (e.g. 120/60s), or off");
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** The environment variables edgepush understands, with their defaults. */
@@ -36,8 +45,19 @@ export const ConfigSchema = z.object({
   WORKERS: intFrom(0, 64).default(1),
   SEGMENT_SYNC_CRON: z.string().default("0 3 * * *"),
   STALE_AFTER_DAYS: intFrom(1, 3650).default(270),
-  SDK_RATE_LIMIT: z.string().regex(/^\d+\/\d+s$/, "expected <requests>/<seconds>s, e.g. 120/60s")
-    .default("120/60s"),
+  // Until 2026-12 one limit per app and client address; now two scopes (lib/ratelimit). A value
+  // meant for the old one must not silently mean something else.
+  SDK_RATE_LIMIT: z.string().optional().refine((v) => v === undefined, {
+    message: "SDK_RATE_LIMIT is replaced by SDK_RATE_LIMIT_INSTALLATION (calls on one " +
+      "installation) and SDK_RATE_LIMIT_ADDRESS (new registrations per client address); " +
+      "set those instead (README: Configuration)",
+  }),
+  // Sized for carrier-grade NAT: carriers share one public IPv4 address among up to about a
+  // thousand subscribers (port blocks of 64+ out of ~64k ports), and campuses or a launch-day
+  // burst do the same. 10,000 first registrations a minute is ten per subscriber of the most
+  // crowded address, yet one host still cannot mint installations without bound.
+  SDK_RATE_LIMIT_ADDRESS: rateRule.default("10000/60s"),
+  SDK_RATE_LIMIT_INSTALLATION: rateRule.default("120/60s"),
   SDK_RATE_LIMIT_ENABLED: z.enum(["true", "false"]).default("true"),
   TRUSTED_PROXY_HOPS: intFrom(0, 16).default(0),
   APP_CACHE_TTL_MS: intFrom(0, 60_000).default(2_000),
@@ -78,8 +98,14 @@ export function redisMode(config: Config): RedisMode {
   return "embedded";
 }
 
-/** `{limit, windowSeconds}` from `SDK_RATE_LIMIT`. */
-export function sdkRateLimit(config: Config): { limit: number; windowSeconds: number } {
-  const [limit, window] = config.SDK_RATE_LIMIT.split("/");
-  return { limit: Number(limit), windowSeconds: Number(window.replace("s", "")) };
+/**
+ * The SDK rate limits from `SDK_RATE_LIMIT_ADDRESS` / `SDK_RATE_LIMIT_INSTALLATION` (validated
+ * by {@linkcode parseConfig}); null when `SDK_RATE_LIMIT_ENABLED=false`.
+ */
+export function sdkRateLimits(config: Config): SdkRateLimits | null {
+  if (config.SDK_RATE_LIMIT_ENABLED === "false") return null;
+  return {
+    address: parseRateRule(config.SDK_RATE_LIMIT_ADDRESS),
+    installation: parseRateRule(config.SDK_RATE_LIMIT_INSTALLATION),
+  };
 }

@@ -12,7 +12,7 @@ import type { Metrics } from "./observability/metrics.ts";
 import { createSegments, type Segments } from "./segments/mod.ts";
 import { createRegistry, type Registry } from "./registry/mod.ts";
 import { createEvents, type Events } from "./events/mod.ts";
-import { createSdkRateLimiter, type SdkRateLimiter } from "./ratelimit/mod.ts";
+import type { SdkRateLimits } from "./ratelimit/mod.ts";
 import { createTestSessions, type TestSessions } from "./test_sessions/mod.ts";
 import { createRelay, type Relay } from "./apns/relay.ts";
 import { createSends, type Sends } from "./sends/mod.ts";
@@ -27,8 +27,8 @@ export interface ServiceOptions {
   metrics: Metrics;
   /** APNs hosts (`host[:port]`) and extra CA. */
   apns: { productionHost: string; developmentHost: string; caPem?: string; connections?: number };
-  /** SDK rate limit; `null` disables it. */
-  sdkRateLimit: { limit: number; windowSeconds: number } | null;
+  /** SDK rate limits (lib/ratelimit); `null` disables them. */
+  sdkRateLimit: SdkRateLimits | null;
   /** How long the SDK path may cache an app record, ms. */
   appCacheTtlMs?: number;
   /** Days without `lastSeenAt` after which an installation is stale. */
@@ -49,8 +49,6 @@ export interface Services {
   testSessions: TestSessions;
   /** SDK delivery/open events. */
   events: Events;
-  /** SDK rate limiter; null when disabled. */
-  sdkRateLimiter: SdkRateLimiter | null;
   /** The APNs relay: this process's HTTP/2 pool. `relay.close()` on shutdown. */
   relay: Relay;
   /** Campaign sends (creation, status, cancel) and their workers. */
@@ -75,7 +73,11 @@ export function createServices(options: ServiceOptions): Services {
   });
   defineCertificateGauges(options.metrics, apps, options.now ?? Date.now);
   const segments = createSegments({ redis: options.redis, now: options.now });
-  const registry = createRegistry({ redis: options.redis, now: options.now });
+  const registry = createRegistry({
+    redis: options.redis,
+    now: options.now,
+    rateLimits: options.sdkRateLimit,
+  });
   const relay = createRelay({
     redis: options.redis,
     now: options.now,
@@ -103,10 +105,11 @@ export function createServices(options: ServiceOptions): Services {
     sends,
     diagnosis: createDiagnosis({ apps, registry, segments, sends, now: options.now }),
     testSessions: createTestSessions({ redis: options.redis, now: options.now }),
-    events: createEvents({ redis: options.redis }),
-    sdkRateLimiter: options.sdkRateLimit
-      ? createSdkRateLimiter({ redis: options.redis, ...options.sdkRateLimit, now: options.now })
-      : null,
+    events: createEvents({
+      redis: options.redis,
+      rateLimits: options.sdkRateLimit,
+      now: options.now,
+    }),
     logger: options.logger,
     metrics: options.metrics,
     options,

@@ -15,5 +15,7 @@ export interface AppEnv {
     logger: Logger;
     /** The app resolved by server or sdk auth. */
     app: AppRecord;
+    /** The SDK caller's address scope for rate limits (set on `/v1/sdk` routes). */
+    client: string;
   };
 }

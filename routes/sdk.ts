@@ -11,7 +11,6 @@
 import { Hono } from "hono";
 import type { Apps } from "../lib/apps/mod.ts";
 import type { Events } from "../lib/events/mod.ts";
-import type { SdkRateLimiter } from "../lib/ratelimit/mod.ts";
 import {
   type AttributeChanges,
   BindUserBody,
@@ -25,7 +24,7 @@ import {
 } from "../lib/registry/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { bearer, sdkAuth } from "./middleware/auth.ts";
-import { rateLimit } from "./middleware/rate_limit.ts";
+import { identifyClient } from "./middleware/rate_limit.ts";
 import { NoBody, validate } from "./middleware/validate.ts";
 
 /** What {@linkcode sdkRoutes} needs. */
@@ -33,16 +32,18 @@ export interface SdkRouteDeps {
   apps: Apps;
   registry: Registry;
   events: Events;
-  sdkRateLimiter: SdkRateLimiter | null;
   /** Proxies in front of edgepush whose `X-Forwarded-For` entries are believed. Default 0. */
   trustedProxyHops?: number;
 }
 
-/** SDK routes; mounted at `/v1/sdk`. */
+/**
+ * SDK routes; mounted at `/v1/sdk`. The rate limit is taken inside the registry's and the
+ * events' scripts (one round trip per call), for the client named by `identifyClient`.
+ */
 export function sdkRoutes(deps: SdkRouteDeps) {
   const { apps, registry, events } = deps;
   const auth = sdkAuth(apps);
-  const limited = rateLimit(deps.sdkRateLimiter, deps.trustedProxyHops);
+  const limited = identifyClient(deps.trustedProxyHops);
   return new Hono<AppEnv>()
     .post("/installations", auth, limited, validate("json", RegisterBody), async (c) => {
       const body = c.req.valid("json");
@@ -60,6 +61,7 @@ export function sdkRoutes(deps: SdkRouteDeps) {
         userId: body.userId,
         pushAuthorization: body.pushAuthorization,
         attributes: body.attributes as Record<string, string | number | boolean> | undefined,
+        client: c.var.client,
       });
       if (result.created) {
         return c.json({
@@ -85,6 +87,7 @@ export function sdkRoutes(deps: SdkRouteDeps) {
           ...patch,
           attributes: patch.attributes as AttributeChanges | undefined,
           secret: bearer(c.req.header("authorization")),
+          client: c.var.client,
         });
         return c.json(installationView(inst), 200);
       },
@@ -98,6 +101,7 @@ export function sdkRoutes(deps: SdkRouteDeps) {
       async (c) => {
         const inst = await registry.remove(c.var.app.appId, c.req.valid("param").id, {
           secret: bearer(c.req.header("authorization")),
+          client: c.var.client,
         });
         return c.json(installationView(inst), 200);
       },
@@ -113,6 +117,7 @@ export function sdkRoutes(deps: SdkRouteDeps) {
         await verifyUserIdentity(apps, c.var.app, body);
         const inst = await registry.bindUser(c.var.app.appId, c.req.valid("param").id, {
           secret: bearer(c.req.header("authorization")),
+          client: c.var.client,
           userId: body.userId,
         });
         return c.json(installationView(inst), 200);
@@ -127,12 +132,15 @@ export function sdkRoutes(deps: SdkRouteDeps) {
       async (c) => {
         const inst = await registry.unbindUser(c.var.app.appId, c.req.valid("param").id, {
           secret: bearer(c.req.header("authorization")),
+          client: c.var.client,
         });
         return c.json(installationView(inst), 200);
       },
     )
     .post("/events", auth, limited, validate("json", EventsBody), async (c) => {
-      const result = await events.record(c.var.app.appId, c.req.valid("json").events);
+      const result = await events.record(c.var.app.appId, c.req.valid("json").events, {
+        client: c.var.client,
+      });
       return c.json(result, 202);
     });
 }

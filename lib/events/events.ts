@@ -6,6 +6,12 @@
  */
 import type { Redis } from "@upstash/redis";
 import { registryKeys } from "../registry/_keys.ts";
+import {
+  rateLimitedError,
+  rateLimitLua,
+  rateLimitSpec,
+  type SdkRateLimits,
+} from "../ratelimit/mod.ts";
 import recordLua from "./scripts/record_events.lua" with { type: "text" };
 import { eventKeys } from "./_keys.ts";
 
@@ -31,6 +37,10 @@ export interface EventsOptions {
   redis: Redis;
   /** How long a counted event is remembered for deduplication, s. Default: 90 days. */
   dedupSeconds?: number;
+  /** SDK rate limits (a batch counts once in the address scope). Default: none. */
+  rateLimits?: SdkRateLimits | null;
+  /** Clock in epoch ms, for tests. Default: `Date.now`. */
+  now?: () => number;
 }
 
 /** The events store. */
@@ -40,17 +50,30 @@ export type Events = ReturnType<typeof createEvents>;
 export function createEvents(options: EventsOptions) {
   const { redis } = options;
   const dedup = String(options.dedupSeconds ?? 90 * 86_400);
-  const record = redis.createScript<[number, number, number]>(recordLua);
+  const limits = rateLimitSpec(options.rateLimits ?? null);
+  const now = options.now ?? Date.now;
+  const record = redis.createScript<[number | string, number, number]>(
+    `${rateLimitLua}\n${recordLua}`,
+  );
   return {
-    /** Counts a batch (≤ 100 events) in one round trip. */
-    async record(appId: string, events: readonly SdkEventRecord[]): Promise<RecordedEvents> {
+    /**
+     * Counts a batch (≤ 100 events) in one round trip, the rate limit included. `client` is the
+     * caller's address scope (default "unknown").
+     * @throws {RateLimited} over the address limit (nothing counted).
+     */
+    async record(
+      appId: string,
+      events: readonly SdkEventRecord[],
+      options: { client?: string } = {},
+    ): Promise<RecordedEvents> {
       if (events.length === 0) return { accepted: 0, duplicates: 0, rejected: 0 };
-      const args = [dedup];
+      const args = [dedup, String(now()), limits, options.client ?? "unknown"];
       for (const e of events) args.push(e.type, e.sendId, e.installationId);
       const [accepted, duplicates, rejected] = await record.exec(
         [registryKeys.prefix(appId)],
         args,
       );
+      if (accepted === "rate_limited") throw rateLimitedError(duplicates);
       return {
         accepted: Number(accepted),
         duplicates: Number(duplicates),

@@ -13,6 +13,12 @@ import type { Redis } from "@upstash/redis";
 import { randomId, randomSecret, sha256HexSync } from "../auth/secrets.ts";
 import { matchesHash } from "../auth/secrets.ts";
 import segmentReindexLua from "../segments/scripts/_segment_reindex.lua" with { type: "text" };
+import {
+  rateLimitedError,
+  rateLimitLua,
+  rateLimitSpec,
+  type SdkRateLimits,
+} from "../ratelimit/mod.ts";
 import libLua from "./scripts/_lib.lua" with { type: "text" };
 import registerLua from "./scripts/register.lua" with { type: "text" };
 import updateLua from "./scripts/update.lua" with { type: "text" };
@@ -57,6 +63,8 @@ export interface RegisterOptions {
   pushAuthorization?: PushAuthorizationValue;
   /** Replaces the stored attributes; omitted keeps them. */
   attributes?: AttributeMap;
+  /** The client's address scope (`clientScope`), for the rate limit. Default "unknown". */
+  client?: string;
 }
 
 /** What `register` did. */
@@ -86,6 +94,16 @@ export interface UpdateOptions {
   /** Merged into the stored attributes; `null` removes a key. */
   attributes?: AttributeChanges;
   userId?: string;
+  /** The client's address scope, for the rate limit. Default "unknown". */
+  client?: string;
+}
+
+/** How an SDK call on an existing installation proves itself. */
+export interface SdkCallOptions {
+  /** The presented installation secret. */
+  secret: string | null | undefined;
+  /** The client's address scope, for the rate limit. Default "unknown". */
+  client?: string;
 }
 
 /** What {@linkcode Registry.summary} answers. */
@@ -109,6 +127,11 @@ export interface RegistryOptions {
   redis: Redis;
   /** Clock in epoch ms, for tests. Default: `Date.now`. */
   now?: () => number;
+  /**
+   * SDK rate limits, taken inside the SDK scripts (no extra round trip). Default: none;
+   * `createServices` passes the configured ones. Over a limit the call throws `RateLimited`.
+   */
+  rateLimits?: SdkRateLimits | null;
 }
 
 /** The registry returned by {@linkcode createRegistry}. */
@@ -185,8 +208,9 @@ function fromFlat(flat: unknown): Record<string, string> {
 export function createRegistry(options: RegistryOptions) {
   const { redis } = options;
   const now = options.now ?? Date.now;
+  const limits = rateLimitSpec(options.rateLimits ?? null);
   const script = (body: string) =>
-    redis.createScript<Reply>(`${segmentReindexLua}\n${libLua}\n${body}`);
+    redis.createScript<Reply>(`${segmentReindexLua}\n${rateLimitLua}\n${libLua}\n${body}`);
   const scripts = {
     register: script(registerLua),
     update: script(updateLua),
@@ -209,6 +233,7 @@ export function createRegistry(options: RegistryOptions) {
 
   /** Maps an SDK script's answer; throws for a missing installation or a bad secret. */
   function changed(appId: string, reply: Reply): Installation {
+    if (reply[0] === "rate_limited") throw rateLimitedError(reply[1]);
     if (reply[0] === "not_found") throw new InstallationNotFound();
     if (reply[0] === "unauthorized") throw new InvalidInstallationSecret();
     return parseInstallation(appId, fromFlat(reply[2]))!;
@@ -256,7 +281,10 @@ export function createRegistry(options: RegistryOptions) {
         input.userId ?? "",
         input.pushAuthorization ?? "",
         input.attributes ? JSON.stringify(input.attributes) : "",
+        limits,
+        input.client ?? "unknown",
       ]);
+      if (reply[0] === "rate_limited") throw rateLimitedError(reply[1]);
       const installation = parseInstallation(appId, fromFlat(reply[2]))!;
       if (reply[0] === "created") {
         return {
@@ -277,7 +305,7 @@ export function createRegistry(options: RegistryOptions) {
 
     /**
      * Changes token, environment, permission, attributes (merged) or user of an installation.
-     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
+     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret} @throws {RateLimited}
      * @throws {ValidationFailed} when the merged attributes would exceed 50 keys
      */
     async update(appId: string, id: string, input: UpdateOptions): Promise<Installation> {
@@ -291,6 +319,8 @@ export function createRegistry(options: RegistryOptions) {
         input.userId !== undefined ? "1" : "0",
         input.userId ?? "",
         String(MAX_ATTRIBUTES),
+        limits,
+        input.client ?? "unknown",
       ]);
       if (reply[0] === "too_many_attributes") {
         throw new ValidationFailed("invalid body", [{
@@ -304,36 +334,46 @@ export function createRegistry(options: RegistryOptions) {
 
     /**
      * Marks the installation `deleted` (the app gave up push): token and user unbound.
-     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
+     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret} @throws {RateLimited}
      */
-    async remove(appId: string, id: string, input: { secret: string | null | undefined }) {
-      return changed(appId, await run("remove", appId, [id, secretHash(input.secret)]));
+    async remove(appId: string, id: string, input: SdkCallOptions) {
+      return changed(
+        appId,
+        await run("remove", appId, [
+          id,
+          secretHash(input.secret),
+          limits,
+          input.client ?? "unknown",
+        ]),
+      );
     },
 
     /**
      * Binds a user (the caller has checked any user signature). A user keeps at most 100
      * installations; the least recently seen one is unbound.
-     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
+     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret} @throws {RateLimited}
      */
     async bindUser(
       appId: string,
       id: string,
-      input: { secret: string | null | undefined; userId: string },
+      input: SdkCallOptions & { userId: string },
     ): Promise<Installation> {
       const hash = secretHash(input.secret);
-      return changed(appId, await run("bindUser", appId, [id, hash, input.userId]));
+      const client = input.client ?? "unknown";
+      return changed(appId, await run("bindUser", appId, [id, hash, input.userId, limits, client]));
     },
 
     /**
      * Unbinds the user (logout); the installation stays reachable, anonymous.
-     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret}
+     * @throws {InstallationNotFound} @throws {InvalidInstallationSecret} @throws {RateLimited}
      */
     async unbindUser(
       appId: string,
       id: string,
-      input: { secret: string | null | undefined },
+      input: SdkCallOptions,
     ): Promise<Installation> {
-      return changed(appId, await run("unbindUser", appId, [id, secretHash(input.secret)]));
+      const args = [id, secretHash(input.secret), limits, input.client ?? "unknown"];
+      return changed(appId, await run("unbindUser", appId, args));
     },
 
     /** One installation, or null. */

@@ -1,6 +1,7 @@
 /**
- * Per app and client rate limit for the SDK routes. Runs after `sdkAuth` (it needs
- * `c.var.app`).
+ * The client identity of SDK calls for the rate limit's address scope. The limit itself is
+ * taken inside the registry's and the events' scripts (lib/ratelimit), so it costs no round
+ * trip of its own; this middleware only names the client (`c.var.client`).
  *
  * The client is the connection's remote address unless edgepush runs behind proxies it trusts
  * (`trustedProxyHops`): `X-Forwarded-For` is written by whoever sends the request, so only the
@@ -12,8 +13,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { getConnInfo } from "hono/deno";
-import { RateLimited } from "../../lib/errors.ts";
-import type { SdkRateLimiter } from "../../lib/ratelimit/mod.ts";
+import { clientScope } from "../../lib/ratelimit/mod.ts";
 import type { AppEnv } from "../context.ts";
 
 /**
@@ -35,13 +35,10 @@ export function clientAddress(c: Context, trustedProxyHops = 0): string {
   }
 }
 
-/** Refuses with 429 `rate_limited` + `Retry-After` over the limit; a no-op when `limiter` is null. */
-export function rateLimit(limiter: SdkRateLimiter | null, trustedProxyHops = 0) {
-  return createMiddleware<AppEnv>(async function rateLimit(c, next) {
-    if (limiter) {
-      const verdict = await limiter.check(c.var.app.appId, clientAddress(c, trustedProxyHops));
-      if (!verdict.allowed) throw new RateLimited(verdict.retryAfterSeconds);
-    }
+/** Sets `c.var.client`: the caller's address scope (IPv6 by /64) for the rate limit. */
+export function identifyClient(trustedProxyHops = 0) {
+  return createMiddleware<AppEnv>(async function identifyClient(c, next) {
+    c.set("client", clientScope(clientAddress(c, trustedProxyHops)));
     await next();
   });
 }

@@ -38,6 +38,8 @@ export interface RegistrationBenchRow {
   roundTripsPerRequest: number;
   /** Every Redis command per request, including those run inside scripts. */
   redisCommandsPerRequest: number;
+  /** Redis CPU per script call (EVALSHA/EVAL; the baseline's SET), µs: `usec_per_call`. */
+  redisUsecPerCall: number;
 }
 
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
@@ -66,14 +68,27 @@ end
 async function commandStats(io: IORedis.default): Promise<Map<string, number>> {
   const info = String(await io.info("commandstats"));
   const out = new Map<string, number>();
-  for (const m of info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)) out.set(m[1], Number(m[2]));
+  for (const m of info.matchAll(/cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/g)) {
+    out.set(m[1], Number(m[2]));
+    out.set(`usec:${m[1]}`, Number(m[3]));
+  }
   return out;
+}
+
+/** Redis CPU per call of `names` between two readings, µs (`usec` / `calls` deltas). */
+function usecPerCall(a: Map<string, number>, b: Map<string, number>, names: string[]): number {
+  let calls = 0, usec = 0;
+  for (const name of names) {
+    calls += (b.get(name) ?? 0) - (a.get(name) ?? 0);
+    usec += (b.get(`usec:${name}`) ?? 0) - (a.get(`usec:${name}`) ?? 0);
+  }
+  return calls > 0 ? +(usec / calls).toFixed(1) : NaN;
 }
 
 function delta(a: Map<string, number>, b: Map<string, number>, names?: string[]): number {
   let n = 0;
   for (const [k, v] of b) {
-    if (k === "info") continue;
+    if (k === "info" || k.startsWith("usec:")) continue;
     if (names && !names.includes(k)) continue;
     n += v - (a.get(k) ?? 0);
   }
@@ -183,7 +198,8 @@ export async function runRegistrationBench(
           WORKERS: "0",
           SDK_RATE_LIMIT_ENABLED: run === "edgepush" ? "false" : "true",
           // High enough never to refuse: the limiter's cost is what is measured.
-          SDK_RATE_LIMIT: "1000000000/60s",
+          SDK_RATE_LIMIT_ADDRESS: "999999999/60s",
+          SDK_RATE_LIMIT_INSTALLATION: "999999999/60s",
         });
       try {
         const base = `http://127.0.0.1:${port}`;
@@ -222,6 +238,11 @@ export async function runRegistrationBench(
             delta(before, after, run === "baseline" ? ["set"] : ["evalsha", "eval"]) / r.requests
           ).toFixed(3),
           redisCommandsPerRequest: +(delta(before, after) / r.requests).toFixed(2),
+          redisUsecPerCall: usecPerCall(
+            before,
+            after,
+            run === "baseline" ? ["set"] : ["evalsha", "eval"],
+          ),
         });
       } finally {
         await stop(child);

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from "../../lib/config.ts";
+import { ConfigError, parseConfig, sdkRateLimits } from "../../lib/config.ts";
 import { assertEquals, assertThrows } from "../support/assert.ts";
 
 Deno.test("parseConfig reads APNs hosts as host, host:port or an https URL, and names a bad one", () => {
@@ -13,5 +13,26 @@ Deno.test("parseConfig reads APNs hosts as host, host:port or an https URL, and 
     () => parseConfig({ APNS_HOST_PRODUCTION: "http://localhost:2197" }),
     ConfigError,
     "APNS_HOST_PRODUCTION",
+  );
+});
+
+Deno.test("sdkRateLimits: installation 120/60s and address 10000/60s by default, tunable or off", () => {
+  assertEquals(sdkRateLimits(parseConfig({})), {
+    address: { limit: 10_000, windowSeconds: 60 },
+    installation: { limit: 120, windowSeconds: 60 },
+  });
+  assertEquals(
+    sdkRateLimits(
+      parseConfig({ SDK_RATE_LIMIT_ADDRESS: "off", SDK_RATE_LIMIT_INSTALLATION: "5/1s" }),
+    ),
+    { address: null, installation: { limit: 5, windowSeconds: 1 } },
+  );
+  assertEquals(sdkRateLimits(parseConfig({ SDK_RATE_LIMIT_ENABLED: "false" })), null);
+  assertThrows(() => parseConfig({ SDK_RATE_LIMIT_ADDRESS: "0/60s" }), ConfigError, "ADDRESS");
+  // The old variable meant one limit per address; it is refused, naming its replacements.
+  assertThrows(
+    () => parseConfig({ SDK_RATE_LIMIT: "120/60s" }),
+    ConfigError,
+    "SDK_RATE_LIMIT_INSTALLATION",
   );
 });

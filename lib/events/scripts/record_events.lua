@@ -3,7 +3,10 @@
 --
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
 -- ARGV[1]  seconds to remember which events were counted (dedup window)
--- ARGV[2…] triples: type ("delivered" | "opened"), sendId, installationId
+-- ARGV[2]  now (epoch ms), for the rate limit
+-- ARGV[3]  rate limit spec (lib/ratelimit/scripts/_limit.lua, prepended; "" = off)
+-- ARGV[4]  client address: a batch counts once against the address scope
+-- ARGV[5…] triples: type ("delivered" | "opened"), sendId, installationId
 --
 -- An event is rejected (not counted, not remembered, nothing written) unless the send targeted
 -- that installation and APNs accepted it or its answer is still pending: the send's recipient
@@ -13,10 +16,14 @@
 -- retention (7 days after it finishes); later events are rejected.
 -- Counters: HINCRBY send:<sendId>:events <type>. Dedup: SADD send:<sendId>:events:seen
 -- "<type>:<installationId>" with the window as its TTL.
--- Reply: { accepted, duplicates, rejected }
+-- Reply: { accepted, duplicates, rejected } | { "rate_limited", ms to wait } (nothing written)
 local prefix, ttl = KEYS[1], tonumber(ARGV[1])
+local wait = rl_take(prefix, ARGV[3], "address", ARGV[4], ARGV[2])
+if wait > 0 then
+  return { "rate_limited", string.format("%d", wait) }
+end
 local accepted, duplicates, rejected = 0, 0, 0
-for i = 2, #ARGV, 3 do
+for i = 5, #ARGV, 3 do
   local kind, send_id, inst_id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local send = prefix .. "send:" .. send_id
   local outcome = redis.call("HGET", send .. ":handled", inst_id)

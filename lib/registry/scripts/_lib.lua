@@ -199,14 +199,29 @@ end
 -- must exist and `secret_hash` (SHA-256 hex of the presented secret) must equal the stored one.
 -- Comparing two SHA-256 digests with `==` leaks at most timing about the hash of an
 -- attacker-chosen input, never about the secret itself (preimage resistance), and keeps the
--- request to one round trip. Returns inst, or nil plus an outcome.
-local function authorize(prefix, id, secret_hash)
+-- request to one round trip.
+-- The rate limit (lib/ratelimit/scripts/_limit.lua) is taken here too: an authenticated call
+-- counts against its installation, any other against the client address (`rl_spec`, `client`).
+-- Returns inst, or nil plus the reply to give.
+local function authorize(prefix, id, secret_hash, rl_spec, client, now_ms)
   local inst = load_inst(prefix, id)
+  local denied = nil
   if inst == nil then
-    return nil, "not_found"
+    denied = "not_found"
+  elseif secret_hash == "" or inst.secretHash ~= secret_hash then
+    denied = "unauthorized"
   end
-  if secret_hash == "" or inst.secretHash ~= secret_hash then
-    return nil, "unauthorized"
+  local wait
+  if denied then
+    wait = rl_take(prefix, rl_spec, "address", client, now_ms)
+  else
+    wait = rl_take(prefix, rl_spec, "installation", id, now_ms)
+  end
+  if wait > 0 then
+    return nil, { "rate_limited", string.format("%d", wait) }
+  end
+  if denied then
+    return nil, { denied }
   end
   return inst, nil
 end

@@ -5,13 +5,16 @@
 -- ARGV[2]  installation id
 -- ARGV[3]  SHA-256 hex of the presented installation secret ("" = none)
 -- ARGV[4]  userId
+-- ARGV[5]  rate limit spec (lib/ratelimit/scripts/_limit.lua; "" = off)
+-- ARGV[6]  client address (the rate limit's address scope)
 --
 -- A user over 100 installations loses the least recently seen one (unbound, not deleted).
 -- Reply: { "ok", "", flat hash } | { "not_found" } | { "unauthorized" }
+--        | { "rate_limited", ms to wait } (nothing written)
 local prefix, now, id = KEYS[1], ARGV[1], ARGV[2]
-local before, denied = authorize(prefix, id, ARGV[3])
+local before, denied = authorize(prefix, id, ARGV[3], ARGV[5], ARGV[6], now)
 if before == nil then
-  return { denied }
+  return denied
 end
 local after = copy(before)
 after.userId = ARGV[4]

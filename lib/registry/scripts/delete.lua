@@ -4,16 +4,19 @@
 -- ARGV[1]  now (epoch ms)
 -- ARGV[2]  installation id
 -- ARGV[3]  SHA-256 hex of the presented installation secret ("" = none)
+-- ARGV[4]  rate limit spec (lib/ratelimit/scripts/_limit.lua; "" = off)
+-- ARGV[5]  client address (the rate limit's address scope)
 --
 -- The hash stays (status `deleted`, reason `sdk_delete`) so the secret can re-register it;
 -- its token and user binding are cleared and it leaves seen, reach:* and user:*.
 -- Deleting a deleted installation changes nothing.
 --
 -- Reply: { "ok", "", flat hash } | { "not_found" } | { "unauthorized" }
+--        | { "rate_limited", ms to wait } (nothing written)
 local prefix, now, id = KEYS[1], ARGV[1], ARGV[2]
-local before, denied = authorize(prefix, id, ARGV[3])
+local before, denied = authorize(prefix, id, ARGV[3], ARGV[4], ARGV[5], now)
 if before == nil then
-  return { denied }
+  return denied
 end
 if before.status == "deleted" then
   return { "ok", "", flatten(before) }

@@ -12,13 +12,18 @@
 -- ARGV[9]  userId
 -- ARGV[10] pushAuthorization ("" = keep; "authorized" for a new installation)
 -- ARGV[11] attributes as a JSON object ("" = keep), replacing the stored map
+-- ARGV[12] rate limit spec (lib/ratelimit/scripts/_limit.lua; "" = off)
+-- ARGV[13] client address
 --
 -- The named installation is refreshed only when the secret matches. Otherwise (no id, unknown
 -- id, missing or wrong secret) a new installation is created and the named one is untouched;
 -- reason "restored" tells the SDK that its id was not accepted.
 -- A token held by another installation moves here; that holder becomes `replaced`.
+-- Rate limit: a refresh counts against its installation, a creation against the client address;
+-- over the limit nothing is written.
 --
 -- Reply: { "created", reason or "", flat hash } | { "refreshed", "", flat hash }
+--        | { "rate_limited", ms to wait }
 local prefix, now = KEYS[1], ARGV[1]
 local req_id, secret_hash = ARGV[2], ARGV[3]
 local token, environment = ARGV[6], ARGV[7]
@@ -31,6 +36,16 @@ if req_id ~= "" then
   else
     reason = "restored"
   end
+end
+
+local wait
+if before == nil then
+  wait = rl_take(prefix, ARGV[12], "address", ARGV[13], now)
+else
+  wait = rl_take(prefix, ARGV[12], "installation", id, now)
+end
+if wait > 0 then
+  return { "rate_limited", string.format("%d", wait) }
 end
 
 local after

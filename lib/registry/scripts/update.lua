@@ -13,13 +13,16 @@
 -- ARGV[8]  "1" when ARGV[9] is a userId to bind, "0" keeps the binding
 -- ARGV[9]  userId
 -- ARGV[10] most attribute keys the merged map may hold
+-- ARGV[11] rate limit spec (lib/ratelimit/scripts/_limit.lua; "" = off)
+-- ARGV[12] client address (the rate limit's address scope)
 --
 -- Reply: { "ok", "", flat hash } | { "not_found" } | { "unauthorized" }
+--        | { "rate_limited", ms to wait } (nothing written)
 --        | { "too_many_attributes", count } (nothing written)
 local prefix, now, id = KEYS[1], ARGV[1], ARGV[2]
-local before, denied = authorize(prefix, id, ARGV[3])
+local before, denied = authorize(prefix, id, ARGV[3], ARGV[11], ARGV[12], now)
 if before == nil then
-  return { denied }
+  return denied
 end
 local after = copy(before)
 -- Attributes first: a merge over the cap must refuse before anything is written.

@@ -27,6 +27,7 @@ import {
   type RedisTarget,
   startRedisServer,
 } from "./lib/redis/mod.ts";
+import { preflightRedis } from "./lib/redis/preflight.ts";
 import { createServices, type Services } from "./lib/services.ts";
 import { createApp } from "./routes/mod.ts";
 import { runSyncCli, SEGMENT_SYNC_CRON_NAME, segmentSyncCron } from "./jobs/segment_sync.ts";
@@ -66,7 +67,9 @@ function embeddedUrlFile(config: Config): string {
  * How a secondary command (worker, sync, redis-http) reaches Redis: the configured one, or the
  * embedded server a running `deno task start` recorded.
  */
-async function secondaryRedisTarget(config: Config): Promise<RedisTarget> {
+async function secondaryRedisTarget(
+  config: Config,
+): Promise<RedisTarget & { recordedIn?: string }> {
   const mode = redisMode(config);
   if (mode === "tcp") return { kind: "tcp", url: config.REDIS_URL! };
   if (mode === "rest") {
@@ -78,12 +81,66 @@ async function secondaryRedisTarget(config: Config): Promise<RedisTarget> {
   }
   try {
     const url = (await Deno.readTextFile(embeddedUrlFile(config))).trim();
-    return { kind: "tcp", url };
+    return { kind: "tcp", url, recordedIn: embeddedUrlFile(config) };
   } catch {
     console.error(
       `no Redis configured and no embedded edgepush running (${embeddedUrlFile(config)} is ` +
         "missing). Start `deno task start` first, or set REDIS_URL or UPSTASH_REDIS_REST_URL + " +
         "UPSTASH_REDIS_REST_TOKEN.",
+    );
+    Deno.exit(2);
+  }
+}
+
+/**
+ * Creates the Redis handle for `target` and PINGs it once. A refused credential, a Redis that does
+ * not answer, or a `redis.url` whose `deno task start` is gone stops the process with one line
+ * naming what to fix (a supervisor's restart retries a Redis that was only briefly away).
+ */
+async function connectRedis(target: RedisTarget & { recordedIn?: string }): Promise<RedisHandle> {
+  const handle = createRedis(target);
+  const source = target.kind === "rest"
+    ? { address: "UPSTASH_REDIS_REST_URL", credential: "UPSTASH_REDIS_REST_TOKEN" }
+    : { address: target.recordedIn ?? "REDIS_URL" };
+  const result = await preflightRedis(handle.redis, target, source);
+  if (result.ok) return handle;
+  await handle.close();
+  console.error(
+    result.kind === "unreachable"
+      ? `${target.recordedIn} names a Redis that no longer answers: the \`deno task start\` that ` +
+        "wrote it has stopped. Start it again (`deno task start`), then rerun this command."
+      : result.message,
+  );
+  Deno.exit(result.kind === "refused" ? 2 : 1);
+}
+
+/** Stops with one line when `PORT` is taken, before anything (the embedded Redis) starts. */
+function ensurePortFree(port: number) {
+  try {
+    Deno.listen({ port, hostname: "0.0.0.0" }).close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    portInUse(port);
+  }
+}
+
+function portInUse(port: number): never {
+  console.error(
+    `PORT ${port} is already in use (another edgepush, or another program): stop it, or set ` +
+      `PORT to a free port (PORT=${port + 1} deno task start).`,
+  );
+  Deno.exit(1);
+}
+
+async function readCaFile(path: string | undefined): Promise<string | undefined> {
+  if (!path) return undefined;
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    console.error(
+      `APNS_CA_FILE=${path} cannot be read (${(error as Error).message.split(":")[0]}): give ` +
+        "the path of the PEM CA to trust for APNs (a mock's, e.g. the file `deno task mock-apns " +
+        "--ca-out` wrote), or unset it to trust only the system's CAs.",
     );
     Deno.exit(2);
   }
@@ -125,12 +182,12 @@ async function boot(config: Config, logger: Logger): Promise<Runtime> {
     });
   } else if (mode === "embedded") {
     // A worker or sync beside a running embedded `start`: same server, same persisted secrets.
-    handle = createRedis(await secondaryRedisTarget(config));
+    handle = await connectRedis(await secondaryRedisTarget(config));
     const secrets = await loadEmbeddedSecrets(config.DATA_DIR, { adminToken, masterKey });
     adminToken = secrets.adminToken;
     masterKey = secrets.masterKey;
   } else {
-    handle = createRedis(await secondaryRedisTarget(config));
+    handle = await connectRedis(await secondaryRedisTarget(config));
   }
   shutdown.unshift(() => handle.close());
   if (!adminToken || !masterKey) {
@@ -147,7 +204,7 @@ async function boot(config: Config, logger: Logger): Promise<Runtime> {
     console.error((error as Error).message);
     Deno.exit(2);
   }
-  const caPem = config.APNS_CA_FILE ? await Deno.readTextFile(config.APNS_CA_FILE) : undefined;
+  const caPem = await readCaFile(config.APNS_CA_FILE);
   const services = createServices({
     redis: handle.redis,
     box,
@@ -183,20 +240,28 @@ async function release(runtime: Runtime) {
   for (const step of runtime.shutdown) await step().catch(() => {});
 }
 
-function start(config: Config, runtime: Runtime) {
+async function start(config: Config, runtime: Runtime) {
   const { logger, services } = runtime;
   const app = createApp({
     ...services,
     adminToken: runtime.adminToken,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   });
+  let server;
+  try {
+    server = Deno.serve({
+      port: config.PORT,
+      hostname: "0.0.0.0",
+      onListen: ({ port }) => logger.info("listening", { url: `http://localhost:${port}` }),
+    }, app.fetch);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    // Taken since ensurePortFree: leave no redis.url naming a server that is about to stop.
+    await release(runtime);
+    portInUse(config.PORT);
+  }
   const workers = new AbortController();
   const running = startWorkers({ services, count: config.WORKERS, signal: workers.signal });
-  const server = Deno.serve({
-    port: config.PORT,
-    hostname: "0.0.0.0",
-    onListen: ({ port }) => logger.info("listening", { url: `http://localhost:${port}` }),
-  }, app.fetch);
   onSignals(async () => {
     logger.info("shutting down");
     workers.abort();
@@ -230,6 +295,7 @@ async function redisHttp(config: Config) {
     console.error("redis-http fronts a TCP Redis: set REDIS_URL (or run `deno task start` first).");
     Deno.exit(2);
   }
+  await (await connectRedis(target)).close();
   const requester = createTcpRequester(target.url);
   const gateway = createGateway({ requester, token: config.REDIS_HTTP_TOKEN });
   const server = Deno.serve({
@@ -298,10 +364,11 @@ if (command === "redis-http") {
     });
   }
 
+  if (command === "start") ensurePortFree(config.PORT);
   const runtime = await boot(config, logger);
   booted(runtime);
   if (command === "start") {
-    start(config, runtime);
+    await start(config, runtime);
   } else if (command === "worker") {
     await worker(config, runtime);
   } else {

@@ -123,11 +123,22 @@ export async function runSyncCli(
     else if (arg === "--incremental") mode = "incremental";
     else if (arg === "--retention-days") retentionDays = Number(args[++i]);
     else {
-      print(
-        `unknown argument: ${arg}\nusage: sync [--app <appId>]... [--full|--incremental] [--retention-days N]`,
-      );
+      print(`unknown argument: ${arg}\n${SYNC_USAGE}`);
       return 2;
     }
+  }
+  if (appIds.includes("") || (retentionDays !== undefined && !(retentionDays >= 0))) {
+    print(`--app needs an app id and --retention-days a number of days\n${SYNC_USAGE}`);
+    return 2;
+  }
+  const known = new Set((await deps.redis.smembers(appKeys.index())).map(String));
+  const unknown = appIds.filter((id) => !known.has(id));
+  if (unknown.length) {
+    print(
+      `no app ${unknown.join(", ")} here: nothing was synced. The app ids are in ` +
+        "`GET /v1/apps` (admin token); check that this command reaches the same Redis as the API.",
+    );
+    return 1;
   }
   const report = await runSegmentSync({
     redis: deps.redis,
@@ -146,6 +157,8 @@ export async function runSyncCli(
   print(JSON.stringify(report, null, 2));
   return report.apps.some((a) => a.status === "failed") ? 1 : 0;
 }
+
+const SYNC_USAGE = "usage: sync [--app <appId>]... [--full|--incremental] [--retention-days N]";
 
 /** The `Deno.cron` name main.ts registers. */
 export const SEGMENT_SYNC_CRON_NAME = "edgepush-segment-sync";

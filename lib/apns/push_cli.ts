@@ -126,7 +126,7 @@ export async function runPushCli(
   let authorization: string | undefined;
   try {
     body = values.payload
-      ? JSON.stringify(JSON.parse(await Deno.readTextFile(values.payload)))
+      ? JSON.stringify(JSON.parse(await readFileOption("--payload", values.payload)))
       : buildPayload({
         pushType,
         notification: {
@@ -146,7 +146,7 @@ export async function runPushCli(
       const source = createMemoryTokenSource({
         teamId: values["team-id"]!,
         keyId: values["key-id"]!,
-        privateKeyPem: await Deno.readTextFile(values.key),
+        privateKeyPem: await readFileOption("--key", values.key),
       });
       authorization = `bearer ${await source.current()}`;
       credential = { kind: "token", id: values["team-id"]! };
@@ -154,8 +154,8 @@ export async function runPushCli(
       credential = {
         kind: "certificate",
         id: "cli",
-        certPem: await Deno.readTextFile(values.cert!),
-        keyPem: await Deno.readTextFile(values["cert-key"]!),
+        certPem: await readFileOption("--cert", values.cert!),
+        keyPem: await readFileOption("--cert-key", values["cert-key"]!),
       };
     }
   } catch (error) {
@@ -165,9 +165,16 @@ export async function runPushCli(
 
   const host = values.host ?? defaults.hosts?.[environment];
   const caFile = values.ca ?? defaults.caFile;
+  let caPem: string | undefined;
+  try {
+    caPem = caFile ? await readFileOption(values.ca ? "--ca" : "APNS_CA_FILE", caFile) : undefined;
+  } catch (error) {
+    io.stderr(`error: ${(error as Error).message}`);
+    return 2;
+  }
   const transport = createTransport({
     hosts: host ? { [environment]: host } : undefined,
-    caPem: caFile ? await Deno.readTextFile(caFile) : undefined,
+    caPem,
     timeoutMs: Number(values["timeout-ms"]),
     maxAttempts: 2,
   });
@@ -196,5 +203,28 @@ export async function runPushCli(
     return 1;
   } finally {
     await transport.close();
+  }
+}
+
+const FILE_HINTS: Record<string, string> = {
+  "--key": "the .p8 file Apple issued (App Store Connect → Users and Access → Keys)",
+  "--cert": "the certificate's PEM (openssl pkcs12 -in cert.p12 -clcerts -nokeys -out cert.pem)",
+  "--cert-key": "its private key's PEM (openssl pkcs12 -in cert.p12 -nocerts -nodes -out key.pem)",
+  "--payload": "a JSON file holding the whole APNs payload",
+  "--ca": "the PEM CA to trust (a mock's, e.g. what `deno task mock-apns --ca-out` wrote)",
+  "APNS_CA_FILE": "the PEM CA to trust (a mock's, e.g. what `deno task mock-apns --ca-out` wrote)",
+};
+
+/** Reads the file an option names; a missing or unreadable one says which option and what it wants. */
+async function readFileOption(option: string, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.IsADirectory
+      ? "is a directory"
+      : (error as Error).message.split(":")[0];
+    throw new Error(`${option} ${path}: ${why}. Give the path of ${FILE_HINTS[option]}.`);
   }
 }

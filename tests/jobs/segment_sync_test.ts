@@ -3,6 +3,7 @@ import { startTestRedis } from "../support/redis_server.ts";
 import { runSegmentSync, runSyncCli } from "../../jobs/segment_sync.ts";
 import { acquireSyncLock, createSegments } from "../../lib/segments/mod.ts";
 import { testAppId } from "../lib/segments/_fixtures.ts";
+import { appKeys } from "../../lib/apps/_keys.ts";
 
 Deno.test("runSegmentSync skips an app whose lock another run holds", async () => {
   const t = await startTestRedis();
@@ -28,6 +29,7 @@ Deno.test("runSyncCli prints progress and the report, and rejects unknown flags"
   try {
     const appId = testAppId();
     await createSegments({ redis: t.redis }).put(appId, "s", { name: "S" });
+    await t.redis.sadd(appKeys.index(), appId);
     const lines: string[] = [];
     const code = await runSyncCli(["--app", appId, "--full"], {
       redis: t.redis,
@@ -42,6 +44,25 @@ Deno.test("runSyncCli prints progress and the report, and rejects unknown flags"
       await runSyncCli(["--bogus"], { redis: t.redis, staleAfterDays: 270, print: () => {} }),
       2,
     );
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("runSyncCli names an unknown --app, syncs nothing and exits 1", async () => {
+  const t = await startTestRedis();
+  try {
+    const appId = testAppId();
+    await createSegments({ redis: t.redis }).put(appId, "s", { name: "S" });
+    await t.redis.sadd(appKeys.index(), appId);
+    const lines: string[] = [];
+    const print = (l: string) => lines.push(l);
+    const deps = { redis: t.redis, staleAfterDays: 270, print };
+    assertEquals(await runSyncCli(["--app", appId, "--app", "app_nope"], deps), 1);
+    assertEquals(lines.length, 1);
+    assertOk(lines[0].startsWith("no app app_nope here: nothing was synced."), lines[0]);
+    assertEquals((await createSegments({ redis: t.redis }).get(appId, "s")).syncedAt, null);
+    assertEquals(await runSyncCli(["--app"], deps), 2);
   } finally {
     await t.stop();
   }

@@ -122,3 +122,18 @@ Deno.test("runPushCli takes host and CA from APNS_* defaults (an https:// URL to
   assertEquals(t.mock.accepted[0].payload, { aps: { "content-available": 1 } });
   assertEquals(t.mock.accepted[0].headers["apns-priority"], "5");
 });
+
+Deno.test("runPushCli names a missing key or CA file in one line and exits 2", async () => {
+  await using s = await setup();
+  const missingKey = ["--key", `${s.dir}/AuthKey_NOPE.p8`, ...s.tokenAuth.slice(2)];
+  assertEquals(await s.run(missingKey), 2);
+  assertEquals(s.out, [
+    `error: --key ${s.dir}/AuthKey_NOPE.p8: no such file. Give the path of the .p8 file Apple ` +
+    "issued (App Store Connect → Users and Access → Keys).",
+  ]);
+  s.out.length = 0;
+  assertEquals(await s.run([...s.tokenAuth, "--ca", `${s.dir}/nope.pem`]), 2);
+  assertEquals(s.out.length, 1);
+  assertStringIncludes(s.out[0], `--ca ${s.dir}/nope.pem: no such file.`);
+  assertEquals(s.mock.stats.requests, 0);
+});

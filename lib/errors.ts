@@ -87,10 +87,14 @@ export class Gone extends EdgepushError {
 /** 413: the body is over its size limit. */
 export class PayloadTooLarge extends EdgepushError {
   override name = "PayloadTooLarge";
-  constructor(limitBytes: number) {
-    super(413, "payload_too_large", `request body exceeds ${limitBytes} bytes`, [{
-      limit: limitBytes,
-    }]);
+  /** `hint` (optional) says how to send what did not fit. */
+  constructor(limitBytes: number, hint?: string) {
+    super(
+      413,
+      "payload_too_large",
+      `request body exceeds ${limitBytes} bytes${hint ? `: ${hint}` : ""}`,
+      [{ limit: limitBytes }],
+    );
   }
 }
 

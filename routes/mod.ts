@@ -46,7 +46,7 @@ export function createApp(deps: AppDeps) {
     // reads `c.req.raw.body`, which would build a ReadableStream per request for nothing).
     const declared = c.req.header("content-length");
     if (declared !== undefined && !c.req.raw.headers.has("transfer-encoding")) {
-      if (parseInt(declared, 10) > BODY_LIMIT_BYTES) throw new PayloadTooLarge(BODY_LIMIT_BYTES);
+      if (parseInt(declared, 10) > BODY_LIMIT_BYTES) throw tooLarge(c.req.method, c.req.path);
       return next();
     }
     return await limit(c, next);
@@ -75,12 +75,24 @@ export function createApp(deps: AppDeps) {
 
 const limit = bodyLimit({
   maxSize: BODY_LIMIT_BYTES,
-  onError: () => {
-    throw new PayloadTooLarge(BODY_LIMIT_BYTES);
+  onError: (c) => {
+    throw tooLarge(c.req.method, c.req.path);
   },
 });
 
+const MEMBERS_PATH = /^\/v1\/apps\/[^/]+\/segments\/[^/]+\/members$/;
+
+/** The 413, which on a member upload says how to send a list of any size. */
+function tooLarge(method: string, path: string): PayloadTooLarge {
+  if (method !== "POST" || !MEMBERS_PATH.test(path)) return new PayloadTooLarge(BODY_LIMIT_BYTES);
+  return new PayloadTooLarge(
+    BODY_LIMIT_BYTES,
+    "stream a large member list instead (Content-Type: text/plain, one user id per line, or " +
+      "application/x-ndjson; add ?mode=replace for a full export): streamed uploads have no size limit",
+  );
+}
+
 function isStreamedUpload(method: string, path: string, contentType = ""): boolean {
-  return method === "POST" && /^\/v1\/apps\/[^/]+\/segments\/[^/]+\/members$/.test(path) &&
+  return method === "POST" && MEMBERS_PATH.test(path) &&
     /^(text\/plain|application\/(x-)?ndjson)/i.test(contentType);
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { P8_NOT_P256, p8Problem } from "./p8.ts";
 import type { Redis } from "@upstash/redis";
 import { ValidationFailed } from "../errors.ts";
 import { apnsKeys } from "./_keys.ts";
@@ -43,18 +44,13 @@ function pemBody(pem: string, label: string): Uint8Array {
  * @throws {ValidationFailed} when the PEM is not a P-256 PKCS#8 private key.
  */
 export async function importApnsKey(pem: string): Promise<CryptoKey> {
-  if (pem.includes("BEGIN EC PRIVATE KEY")) {
-    throw new ValidationFailed(
-      "the APNs key is in SEC1 form (BEGIN EC PRIVATE KEY); upload the .p8 file Apple issued (BEGIN PRIVATE KEY)",
-    );
-  }
+  const problem = p8Problem(pem);
+  if (problem) throw new ValidationFailed(`APNs key: ${problem}`);
   let der: Uint8Array;
   try {
     der = pemBody(pem, "PRIVATE KEY");
   } catch {
-    throw new ValidationFailed(
-      "the APNs key is not a PEM private key: expected the .p8 file's -----BEGIN PRIVATE KEY----- block",
-    );
+    throw new ValidationFailed(`APNs key: ${p8Problem("")}`);
   }
   try {
     return await crypto.subtle.importKey(
@@ -65,9 +61,7 @@ export async function importApnsKey(pem: string): Promise<CryptoKey> {
       ["sign"],
     );
   } catch {
-    throw new ValidationFailed(
-      "the APNs key is not a P-256 (ES256) PKCS#8 private key; APNs auth keys are P-256 .p8 files",
-    );
+    throw new ValidationFailed(`APNs key: ${P8_NOT_P256}`);
   }
 }
 

@@ -4,15 +4,17 @@
  *
  * @module
  */
+import { P8_NOT_P256, p8Problem } from "../apns/p8.ts";
 import { ValidationFailed } from "../errors.ts";
 
 /** Imports a .p8 PEM as an ECDSA P-256 signing key. @throws {ValidationFailed} */
 export async function importApnsKey(pem: string): Promise<CryptoKey> {
   const body = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----/.exec(pem);
   if (!body) {
-    throw new ValidationFailed("apns.privateKey must be a PEM 'PRIVATE KEY' (the .p8 file)", [{
+    const problem = p8Problem(pem) ?? p8Problem("")!;
+    throw new ValidationFailed(`apns.privateKey: ${problem}`, [{
       path: "apns.privateKey",
-      message: "not a PKCS#8 PEM",
+      message: problem,
     }]);
   }
   try {
@@ -27,9 +29,9 @@ export async function importApnsKey(pem: string): Promise<CryptoKey> {
       ],
     );
   } catch {
-    throw new ValidationFailed("apns.privateKey is not a P-256 (ES256) private key", [{
+    throw new ValidationFailed(`apns.privateKey: ${P8_NOT_P256}`, [{
       path: "apns.privateKey",
-      message: "not a P-256 PKCS#8 key",
+      message: P8_NOT_P256,
     }]);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Domain errors. Each carries the HTTP status and the stable `code` of DESIGN.md's error
+ * Domain errors. Each carries the HTTP status and the stable `code` of docs/api.md's error
  * shape, so the single `onError` in routes/ can map any of them without special cases.
  *
  * @module

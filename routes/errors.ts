@@ -1,5 +1,5 @@
 /**
- * The single error handler: maps domain errors and Hono's HTTP exceptions to DESIGN.md's JSON
+ * The single error handler: maps domain errors and Hono's HTTP exceptions to docs/api.md's JSON
  * error shape. Anything unknown is logged with the request id and answered as an opaque 500.
  *
  * @module

@@ -46,7 +46,8 @@ export const EXPLANATIONS: Record<string, string> = {
   BadCertificate:
     "APNs rejected the client certificate: it may be expired, revoked, or not an APNs certificate",
   BadCertificateEnvironment: "the certificate is for the other environment: switch --env",
-  TopicDisallowed: "the topic does not match the push type (e.g. voip needs <bundle id>.voip)",
+  TopicDisallowed:
+    "APNs will not take this topic from this credential: --topic must be a bundle id of the key's team (or the certificate's app), with the push type's suffix (voip needs <bundle id>.voip)",
   BadTopic: "the topic is wrong: it must be the app's bundle id",
   PayloadTooLarge: "the payload is over 4096 bytes (5120 for voip)",
   TooManyRequests: "too many notifications to this device in a short time",

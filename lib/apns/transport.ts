@@ -13,7 +13,6 @@
  * @module
  */
 import http2 from "node:http2";
-import tls from "node:tls";
 import { type ApnsResponse, MAX_ANSWER_BYTES, parseAnswer, retryDelay } from "./answer.ts";
 import { type Deadline, DeadlineSweep } from "./deadline_sweep.ts";
 
@@ -63,7 +62,10 @@ export interface ApnsRequest {
 export interface TransportOptions {
   /** `host[:port]` per environment; default {@linkcode APPLE_HOSTS}. */
   hosts?: Partial<Record<ApnsEnvironment, string>>;
-  /** Extra CA (PEM) to trust besides the system roots, e.g. a mock's; default none. */
+  /**
+   * Extra CA (PEM), e.g. a mock's, trusted for hosts other than Apple's (which are always
+   * verified against the system's roots); default none.
+   */
   caPem?: string;
   /** Connections per (host, credential); default 1 (one session was cheapest per push). */
   connections?: number;
@@ -139,8 +141,12 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const maxAttempts = options.maxAttempts ?? 4;
   const backoffMs = options.backoffMs ?? 100;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
-  // Node's `ca` replaces the default roots, so the system roots are added back explicitly.
-  const ca = options.caPem ? [...tls.rootCertificates, options.caPem] : undefined;
+  // The extra CA vouches only for hosts edgepush was pointed at (a mock, a proxy): Apple's own
+  // hosts are always verified against the system's roots. Node's `ca` replaces those roots, and
+  // reading them back (`tls.rootCertificates`) would need --allow-sys, so the two never mix.
+  const appleHosts = new Set(Object.values(APPLE_HOSTS).map(bareHostPort));
+  const caFor = (host: string) =>
+    options.caPem && !appleHosts.has(host) ? [options.caPem] : undefined;
   const pools = new Map<string, Pool>();
   const sleeps = new Set<ReturnType<typeof setTimeout>>();
   const stats = { connectionsOpened: 0, retries: 0 };
@@ -170,7 +176,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
 
   function open(pool: Pool, host: string, credential: ConnectionCredential): Connection {
     const session = http2.connect(`https://${host}`, {
-      ca,
+      ca: caFor(host),
       ...(credential.kind === "certificate"
         ? { cert: credential.certPem, key: credential.keyPem }
         : {}),

@@ -151,7 +151,7 @@ export function isReachable(
     !inst.stale;
 }
 
-/** The API view of an installation (DESIGN.md's pinned shape, without internal fields). */
+/** The API view of an installation (docs/api.md's shape, without internal fields). */
 export function installationView(inst: Installation): InstallationViewData {
   const { stale: _stale, ...view } = inst;
   return view;

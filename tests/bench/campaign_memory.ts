@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { runCampaignBench } from "./campaign.ts";
 
-/** The budget from DESIGN.md. */
+/** The memory budget of the README's performance table. */
 export const RSS_BUDGET_MB = 200;
 
 if (import.meta.main) {

@@ -5,7 +5,7 @@
  *
  *   deno task bench [--only registration,send,campaign,memory,segments] [--quick]
  *
- * `--quick` shrinks every size (for a smoke run; the DESIGN.md targets are stated at full size).
+ * `--quick` shrinks every size (for a smoke run; the README's targets are stated at full size).
  *
  * @module
  */

@@ -3,7 +3,7 @@
  * redis-server (server-side Lua, so seeding is quick), then measures a full rebuild of every
  * segment and a daily pass after 1% churn, with peak RSS and the Redis commands each used
  * (INFO commandstats deltas, commands run inside Lua included). Prints them beside
- * DESIGN.md's targets.
+ * the README's performance targets.
  *
  *   deno run -A tests/bench/segments.ts [--installations 1000000] [--segments 20]
  *

@@ -26,7 +26,12 @@ import {
   type MockEnvironment,
   type ScriptedResponse,
 } from "./mock_apns_types.ts";
-import { type MockCheck, validateRequest, verifyProviderToken } from "./mock_apns_rules.ts";
+import {
+  type MockCheck,
+  topicBundleId,
+  validateRequest,
+  verifyProviderToken,
+} from "./mock_apns_rules.ts";
 
 export type {
   AcceptedPush,
@@ -72,6 +77,7 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
   const keys = new Map<string, { teamId: string; key: CryptoKey }>();
   const verified = new Map<string, { keyId: string; teamId: string; iat: number }>();
   const devices = new Map<string, MockDevice>();
+  const topics = new Map<string, Set<string>>();
   const scripts = new Map<string, ScriptedResponse[]>();
   const counts = new Map<string, number>();
   const accepted: AcceptedPush[] = [];
@@ -124,6 +130,10 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
       });
       if (result.kind === "reject") return result;
       auth = result.auth;
+    }
+    const allowed = topics.get(auth.kind === "token" ? auth.teamId : auth.subject);
+    if (allowed && !allowed.has(topicBundleId(req.headers["apns-topic"]))) {
+      return { kind: "reject", status: 400, reason: "TopicDisallowed" };
     }
     const queue = scripts.get(token);
     const index = queue?.findIndex((r) => !r.environment || r.environment === env) ?? -1;
@@ -296,6 +306,7 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
       for (const [token, v] of verified) if (v.keyId === keyId) verified.delete(token);
     },
     device: (token, device) => void devices.set(token, device),
+    allowTopics: (id, bundleIds) => void topics.set(id, new Set(bundleIds)),
     script(token, ...responses) {
       scripts.set(token, [...(scripts.get(token) ?? []), ...responses]);
     },

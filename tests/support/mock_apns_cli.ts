@@ -14,7 +14,14 @@
  *   --goaway-after N       GOAWAY each connection after N streams
  *   --max-streams 1000     SETTINGS_MAX_CONCURRENT_STREAMS
  *   --quiet                do not print each push on stdout
+ *   --topics ID=B[,B…]     the bundle ids team ID's keys (or the certificate whose subject CN is
+ *                          ID) may push to; another app's topic is TopicDisallowed (repeatable)
+ *   --token-env TOKEN=ENV  TOKEN belongs to ENV (production|development): the other host answers
+ *                          BadDeviceToken (repeatable)
+ *   --token-topic TOKEN=T  TOKEN belongs to topic T: another topic is DeviceTokenNotForTopic
+ *   --unregistered TOKEN   TOKEN's app was uninstalled: 410 Unregistered (repeatable)
  *
+ * See docs/mock-apns.md.
  * On start it prints one JSON line: `{"production":"localhost:2197","development":…,"caFile":…}`.
  * `GET /_mock/stats` (HTTP/2) returns counters. SIGINT/SIGTERM stop it.
  *
@@ -23,6 +30,7 @@
 import { parseArgs } from "node:util";
 import { dirname } from "node:path";
 import { type AcceptedPush, startMockApns } from "./mock_apns.ts";
+import type { MockDevice } from "./mock_apns_types.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -37,8 +45,24 @@ const { values } = parseArgs({
     "goaway-after": { type: "string" },
     "max-streams": { type: "string" },
     quiet: { type: "boolean" },
+    topics: { type: "string", multiple: true },
+    "token-env": { type: "string", multiple: true },
+    "token-topic": { type: "string", multiple: true },
+    unregistered: { type: "string", multiple: true },
   },
 });
+
+/** `NAME=VALUE` → [NAME, VALUE]; anything else stops the mock with the flag named. */
+function pair(flag: string, spec: string): [string, string] {
+  const at = spec.indexOf("=");
+  if (at <= 0 || at === spec.length - 1) {
+    console.error(
+      `--${flag} takes NAME=VALUE, got ${JSON.stringify(spec)} (see docs/mock-apns.md)`,
+    );
+    Deno.exit(2);
+  }
+  return [spec.slice(0, at), spec.slice(at + 1)];
+}
 
 const port = Number(values.port);
 const devPort = values["dev-port"] !== undefined
@@ -86,6 +110,28 @@ const mock = await startMockApns({
   record: false,
   onAccepted: values.quiet && !logFile ? undefined : onAccepted,
 });
+for (const spec of values.topics ?? []) {
+  const [id, bundles] = pair("topics", spec);
+  mock.allowTopics(id, bundles.split(",").map((b) => b.trim()).filter(Boolean));
+}
+const devices = new Map<string, MockDevice>();
+const deviceOf = (token: string) => devices.get(token) ?? devices.set(token, {}).get(token)!;
+for (const spec of values["token-env"] ?? []) {
+  const [token, env] = pair("token-env", spec);
+  if (env !== "production" && env !== "development") {
+    console.error(`--token-env ${spec}: the environment is production or development`);
+    Deno.exit(2);
+  }
+  deviceOf(token.toLowerCase()).environment = env;
+}
+for (const spec of values["token-topic"] ?? []) {
+  const [token, topic] = pair("token-topic", spec);
+  deviceOf(token.toLowerCase()).topic = topic;
+}
+for (const token of values.unregistered ?? []) {
+  deviceOf(token.toLowerCase()).unregisteredAt = Date.now();
+}
+for (const [token, device] of devices) mock.device(token, device);
 for (const spec of values.key ?? []) {
   const [keyId, teamId, ...file] = spec.split(":");
   await mock.addKey(keyId, teamId, await Deno.readTextFile(file.join(":")));

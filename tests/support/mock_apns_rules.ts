@@ -50,6 +50,12 @@ const SUFFIX: Record<string, string> = {
 };
 const SUFFIXES = Object.values(SUFFIX);
 
+/** The bundle id a topic names: the topic without its push type's suffix. */
+export function topicBundleId(topic: string): string {
+  const suffix = SUFFIXES.find((s) => topic.endsWith(s));
+  return suffix ? topic.slice(0, -suffix.length) : topic;
+}
+
 const reject = (status: number, reason: string): Reject => ({ kind: "reject", status, reason });
 
 /** Checks everything about a request that does not need keys or state. */

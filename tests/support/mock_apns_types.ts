@@ -100,6 +100,12 @@ export interface MockApns {
   removeKey(keyId: string): void;
   /** Declares what a device token is. */
   device(token: string, device: MockDevice): void;
+  /**
+   * Limits the bundle ids a credential may push to, as APNs does: `id` is a team id (token auth)
+   * or a client certificate's subject CN. A topic of another app (its push type's suffix aside)
+   * is `400 TopicDisallowed`. Credentials never named may push to any topic.
+   */
+  allowTopics(id: string, bundleIds: string[]): void;
   /** Queues one-shot responses for a token, consumed in order. */
   script(token: string, ...responses: ScriptedResponse[]): void;
   /** Cuts every connection at once, without GOAWAY, as a network failure would. */

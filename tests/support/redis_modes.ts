@@ -1,7 +1,8 @@
 /**
- * Runs the real app over a given redis-server in either network mode of DESIGN.md's "Redis in
- * three modes": the TCP requester, or the stock `@upstash/redis` HTTP client talking to our REST
- * gateway (served on a free port), which forwards over its own TCP requester.
+ * Runs the real app over a given redis-server in either network mode (docs/architecture.md,
+ * "One client, three ways to reach Redis"): the TCP requester, or the stock `@upstash/redis` HTTP
+ * client talking to our REST gateway (served on a free port), which forwards over its own TCP
+ * requester.
  *
  * @module
  */

@@ -21,6 +21,7 @@ import { segmentRoutes } from "./segments.ts";
 import { jobRoutes } from "./jobs.ts";
 import { sendRoutes } from "./sends.ts";
 import { testSessionRoutes } from "./test_sessions.ts";
+import { consoleRoutes } from "./console/mod.ts";
 
 /** Default request body limit: 1 MiB. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/apps/:appId/segments", segmentRoutes(deps));
   app.route("/v1/apps/:appId/jobs", jobRoutes(deps));
   app.route("/v1/apps/:appId/sends", sendRoutes(deps));
+  const sendPreview = createPreviewSender(deps);
   app.route(
     "/v1",
     testSessionRoutes({
@@ -67,9 +69,10 @@ export function createApp(deps: AppDeps) {
       testSessions: deps.testSessions,
       verifyInstallationSecret: deps.registry.verifySecret,
       lookupInstallation: deps.registry.get,
-      sendPreview: createPreviewSender(deps),
+      sendPreview,
     }),
   );
+  app.route("/console", consoleRoutes({ ...deps, sendPreview }));
   return app;
 }
 
@@ -81,6 +84,8 @@ const limit = bodyLimit({
 });
 
 const MEMBERS_PATH = /^\/v1\/apps\/[^/]+\/segments\/[^/]+\/members$/;
+/** The console's member upload streams the same way (routes/console/segments.tsx). */
+const CONSOLE_MEMBERS_PATH = /^\/console\/apps\/[^/]+\/segments\/[^/]+\/members$/;
 
 /** The 413, which on a member upload says how to send a list of any size. */
 function tooLarge(method: string, path: string): PayloadTooLarge {
@@ -93,6 +98,6 @@ function tooLarge(method: string, path: string): PayloadTooLarge {
 }
 
 function isStreamedUpload(method: string, path: string, contentType = ""): boolean {
-  return method === "POST" && MEMBERS_PATH.test(path) &&
+  return method === "POST" && (MEMBERS_PATH.test(path) || CONSOLE_MEMBERS_PATH.test(path)) &&
     /^(text\/plain|application\/(x-)?ndjson)/i.test(contentType);
 }

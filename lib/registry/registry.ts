@@ -458,9 +458,12 @@ export function createRegistry(options: RegistryOptions) {
       p.scard(registryKeys.reachable(appId, "production"));
       p.scard(registryKeys.reachable(appId, "development"));
       const [total, production, development] = await p.exec<[number, number, number]>();
-      const ids = (await redis.zrange<string[]>(registryKeys.seen(appId), 0, sample - 1, {
-        rev: true,
-      })).map(String);
+      const ids = sample <= 0 ? [] : (await redis.zrange<string[]>(
+        registryKeys.seen(appId),
+        0,
+        sample - 1,
+        { rev: true },
+      )).map(String);
       const byEnvironment: InstallationSummary["byEnvironment"] = {
         production: {},
         development: {},

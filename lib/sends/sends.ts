@@ -13,7 +13,7 @@
 import type { Redis } from "@upstash/redis";
 import type { AppRecord, Apps } from "../apps/mod.ts";
 import { buildHeaders } from "../apns/headers.ts";
-import { buildPayload } from "../apns/payload.ts";
+import { buildPayload, PAYLOAD_LIMIT, VOIP_PAYLOAD_LIMIT } from "../apns/payload.ts";
 import type { Relay } from "../apns/relay.ts";
 import { randomId, sha256Hex } from "../auth/secrets.ts";
 import { Conflict, ValidationFailed } from "../errors.ts";
@@ -278,6 +278,53 @@ export function createSends(options: SendsOptions) {
         await redis.set(idemKey, JSON.stringify(record), { px: idempotencyTtlMs });
       }
       return result;
+    },
+
+    /**
+     * Renders `input` exactly as {@linkcode create} would (headers and payload, with a send id
+     * of the same length) without sending anything: the payload's size against its limit.
+     * @throws {ValidationFailed} as `create` would (over the limit, bad headers, …).
+     */
+    measure(app: AppRecord, input: CreateSendInput): { size: number; limit: number } {
+      const { body } = render(app, `snd_${"0".repeat(24)}`, input);
+      return {
+        size: new TextEncoder().encode(body).byteLength,
+        limit: input.pushType === "voip" ? VOIP_PAYLOAD_LIMIT : PAYLOAD_LIMIT,
+      };
+    },
+
+    /**
+     * How many installations an audience reaches now (before sending): a segment's or the
+     * app's reachable sets, or the reachable installations of the listed users or ids, in the
+     * given environment or both. @throws {SegmentNotFound}
+     */
+    async reach(
+      appId: string,
+      audience: CreateSendInput["audience"],
+      environment?: "production" | "development",
+    ): Promise<number> {
+      const pick = (counts: Record<"production" | "development", number>) =>
+        environment ? counts[environment] : counts.production + counts.development;
+      if ("segment" in audience) {
+        await segments.get(appId, audience.segment);
+        return pick(await segments.reachableCount(appId, audience.segment));
+      }
+      if ("all" in audience) return pick((await registry.summary(appId, 0)).reachable);
+      const ids = "userIds" in audience
+        ? [...new Set(audience.userIds)]
+        : [...new Set(audience.installationIds)];
+      let reached = 0;
+      for (let i = 0; i < ids.length; i += 100) {
+        const slice = ids.slice(i, i + 100);
+        const found = "userIds" in audience
+          ? (await Promise.all(slice.map((u) => registry.userInstallations(appId, u)))).flat()
+          : await registry.getMany(appId, slice);
+        reached += found.filter((inst) =>
+          inst && registry.isReachable(inst) &&
+          (!environment || inst.environment === environment)
+        ).length;
+      }
+      return reached;
     },
 
     /** A send's status and funnel. @throws {SendNotFound} */

@@ -1,0 +1,506 @@
+/**
+ * Segments: the list with users, reachable installations by environment, last sync and its
+ * report; create and edit with a rule builder; member file upload (streamed, with progress);
+ * delete; and "sync now".
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { ValidationFailed } from "../../lib/errors.ts";
+import {
+  acquireSyncLock,
+  PutSegmentBody,
+  type RuleData,
+  SegmentId,
+  type SegmentViewData,
+  syncApp,
+} from "../../lib/segments/mod.ts";
+import { issues } from "../middleware/validate.ts";
+import {
+  Csrf,
+  Field,
+  type FieldErrors,
+  FormError,
+  Notice,
+  Select,
+  toFieldErrors,
+  When,
+} from "./components.tsx";
+import type { ConsoleDeps, ConsoleEnv } from "./context.ts";
+import { Layout } from "./layout.tsx";
+import { type FormValues, formValues } from "./notification_form.tsx";
+import { count } from "./words.ts";
+
+const OPS = [
+  { value: "eq", label: "is" },
+  { value: "in", label: "is one of (comma-separated)" },
+  { value: "prefix", label: "starts with" },
+  { value: "semverGte", label: "version at least" },
+  { value: "semverLt", label: "version below" },
+];
+
+/** Empty rows offered below the rule's conditions (more can be added with the script). */
+const SPARE_ROWS = 2;
+const MAX_ROWS = 20;
+
+interface Row {
+  attribute: string;
+  op: string;
+  value: string;
+}
+
+function rowsOf(rule: RuleData | null | undefined): { match: "all" | "any"; rows: Row[] } {
+  const match = rule?.any && !rule.all ? "any" : "all";
+  const conds = (match === "any" ? rule?.any : rule?.all) ?? [];
+  return {
+    match,
+    rows: conds.map((c) => ({
+      attribute: c.attribute,
+      op: c.op,
+      value: Array.isArray(c.value) ? c.value.join(", ") : String(c.value),
+    })),
+  };
+}
+
+function RuleRow(props: { i: number | "__i__"; row?: Row; errors?: FieldErrors }) {
+  const { i, row, errors } = props;
+  return (
+    <div class="rule-row">
+      <Field
+        name={`cond.${i}.attribute`}
+        id={`cond-${i}-attribute`}
+        label="Attribute"
+        placeholder="e.g. locale, appVersion, environment"
+        value={row?.attribute}
+        errors={errors}
+      />
+      <div>
+        <label for={`cond-${i}-op`}>Operator</label>
+        <select id={`cond-${i}-op`} name={`cond.${i}.op`}>
+          {OPS.map((o) => <option value={o.value} selected={row?.op === o.value}>{o.label}
+          </option>)}
+        </select>
+      </div>
+      <Field
+        name={`cond.${i}.value`}
+        id={`cond-${i}-value`}
+        label="Value"
+        value={row?.value}
+        errors={errors}
+      />
+    </div>
+  );
+}
+
+/** Parses a value typed in the builder: numbers and booleans stay strings unless obvious. */
+function scalar(text: string): string | number | boolean {
+  if (text === "true") return true;
+  if (text === "false") return false;
+  return text;
+}
+
+/**
+ * Reads the rule builder's fields into a rule (null when it has no condition), with the form
+ * row of each condition (to place errors next to the right row).
+ */
+function readRule(values: FormValues): { rule: RuleData | null; rows: number[] } {
+  const conds = [];
+  for (let i = 0; i < MAX_ROWS + SPARE_ROWS + 20; i++) {
+    const attribute = values[`cond.${i}.attribute`];
+    const op = values[`cond.${i}.op`] ?? "eq";
+    const value = values[`cond.${i}.value`] ?? "";
+    if (!attribute && !value) continue;
+    conds.push({
+      attribute: attribute ?? "",
+      op,
+      value: op === "in"
+        ? value.split(",").map((v) => v.trim()).filter(Boolean).map(scalar)
+        : ["eq"].includes(op)
+        ? scalar(value)
+        : value,
+      _row: i,
+    });
+  }
+  const days = values.lastSeenWithinDays ? Number(values.lastSeenWithinDays) : undefined;
+  const rows = conds.map((c) => c._row);
+  if (conds.length === 0 && days === undefined) return { rule: null, rows };
+  const rule: Record<string, unknown> = {};
+  const plain = conds.map(({ _row, ...c }) => c);
+  if (plain.length) rule[values.match === "any" ? "any" : "all"] = plain;
+  if (days !== undefined) rule.lastSeenWithinDays = days;
+  return { rule: rule as RuleData, rows };
+}
+
+function segmentFieldFor(rows: number[]) {
+  return (path: string): string | null => {
+    const m = /^rule\.(all|any)\.(\d+)\.(attribute|op|value)/.exec(path);
+    if (m) return `cond.${rows[Number(m[2])] ?? m[2]}.${m[3] === "op" ? "value" : m[3]}`;
+    if (path.startsWith("rule.lastSeenWithinDays")) return "lastSeenWithinDays";
+    if (path.startsWith("rule")) return "_form";
+    return path.split(".")[0] || null;
+  };
+}
+
+function Counts(props: { segment: SegmentViewData; now: number }) {
+  const s = props.segment;
+  return (
+    <div class="stat-row" data-counts={s.segmentId}>
+      <div class="stat">
+        <b data-count="users">{count(s.users)}</b> users
+      </div>
+      <div class="stat">
+        <b data-count="production">{count(s.reachable.production)}</b> reachable in production
+      </div>
+      <div class="stat">
+        <b data-count="development">{count(s.reachable.development)}</b> reachable in development
+      </div>
+      <div class="stat">
+        <b>
+          <When iso={s.syncedAt} now={props.now} />
+        </b>{" "}
+        last sync
+      </div>
+    </div>
+  );
+}
+
+function Report(props: { segment: SegmentViewData }) {
+  const r = props.segment.report;
+  if (!r) return <span>Not synced yet</span>;
+  return (
+    <span>
+      {r.mode} sync: +{count(r.added)} / −{count(r.removed)} ({count(r.corrected)} corrected),{"  "}
+      {Math.round(r.durationMs)} ms
+    </span>
+  );
+}
+
+/** Segment pages; mounted at `/apps/:appId/segments`. */
+export function segmentPages(deps: ConsoleDeps) {
+  const { segments } = deps;
+  const now = () => (deps.options.now ?? Date.now)();
+
+  function editPage(
+    c: Context<ConsoleEnv>,
+    opts: {
+      segment?: SegmentViewData;
+      values?: FormValues;
+      errors?: FieldErrors;
+      notice?: string;
+    },
+    status: 200 | 400 = 200,
+  ) {
+    const record = c.var.consoleApp;
+    const base = `/console/apps/${record.appId}/segments`;
+    const seg = opts.segment;
+    const v = opts.values;
+    const fromValues = v
+      ? {
+        match: (v.match === "any" ? "any" : "all") as "all" | "any",
+        rows: Array.from({ length: MAX_ROWS }, (_, i) => ({
+          attribute: v[`cond.${i}.attribute`] ?? "",
+          op: v[`cond.${i}.op`] ?? "eq",
+          value: v[`cond.${i}.value`] ?? "",
+        })).filter((r, i) => r.attribute || r.value || i < SPARE_ROWS),
+      }
+      : rowsOf(seg?.rule);
+    const rows = [...fromValues.rows, ...Array(v ? 0 : SPARE_ROWS).fill(undefined)];
+    const days = v?.lastSeenWithinDays ?? seg?.rule?.lastSeenWithinDays?.toString() ?? "";
+    return c.html(
+      <Layout
+        title={seg ? `Segment: ${seg.name}` : "New segment"}
+        session={c.var.session}
+        app={record}
+        place="segments"
+      >
+        {opts.notice && <Notice kind="ok">{opts.notice}</Notice>}
+        {seg && (
+          <section class="card" aria-labelledby="counts-h">
+            <h2 id="counts-h">Counts</h2>
+            <div data-refresh-after-upload={`${base}/${seg.segmentId}/counts`}>
+              <Counts segment={seg} now={now()} />
+            </div>
+          </section>
+        )}
+        <form
+          class="card"
+          method="post"
+          action={seg ? `${base}/${seg.segmentId}` : base}
+        >
+          <h2>{seg ? "Name and rule" : "Define the segment"}</h2>
+          <Csrf session={c.var.session} />
+          <FormError errors={opts.errors} />
+          {!seg && (
+            <Field
+              name="segmentId"
+              label="Segment id"
+              hint="Letters, digits, . _ -; used by the API and the analytics export"
+              required
+              value={v?.segmentId}
+              errors={opts.errors}
+            />
+          )}
+          <Field
+            name="name"
+            label="Name"
+            required
+            value={v?.name ?? seg?.name}
+            errors={opts.errors}
+          />
+          <fieldset data-rule-builder>
+            <legend>Rule (optional)</legend>
+            <p class="hint">
+              Members are the uploaded users; the rule narrows which of their installations count.
+            </p>
+            <div>
+              <label class="choice">
+                <input type="radio" name="match" value="all" checked={fromValues.match === "all"} />
+                All conditions must hold
+              </label>
+              <label class="choice">
+                <input type="radio" name="match" value="any" checked={fromValues.match === "any"} />
+                Any condition is enough
+              </label>
+            </div>
+            <div data-rows>
+              {rows.map((row, i) => <RuleRow i={i} row={row} errors={opts.errors} />)}
+            </div>
+            <template>
+              <RuleRow i="__i__" />
+            </template>
+            <button type="button" class="secondary" data-add-row>Add a condition</button>
+            <Field
+              name="lastSeenWithinDays"
+              label="Last seen within (days)"
+              hint="Leave empty for no recency limit"
+              type="number"
+              min={1}
+              inputmode="numeric"
+              value={days}
+              errors={opts.errors}
+            />
+          </fieldset>
+          <button type="submit">{seg ? "Save segment" : "Create segment"}</button>
+        </form>
+        {seg && (
+          <>
+            <form
+              class="card"
+              method="post"
+              action={`${base}/${seg.segmentId}/members`}
+              data-upload
+            >
+              <h2>Upload members</h2>
+              <p>
+                A text file with one user id per line, or NDJSON (<code>.ndjson</code>, one{" "}
+                <code>"id"</code> or <code>{'{"userId": "id"}'}</code>{" "}
+                per line). It streams to the server, so files of millions of ids are fine.
+              </p>
+              <Csrf session={c.var.session} />
+              <div>
+                <label for="f-file">Member file</label>
+                <input
+                  id="f-file"
+                  name="file"
+                  type="file"
+                  accept=".txt,.csv,.ndjson,.jsonl,.json,text/plain"
+                  aria-describedby="upload-error"
+                />
+                <p class="field-error" id="upload-error" data-upload-error></p>
+              </div>
+              <Select
+                name="mode"
+                label="Mode"
+                options={[
+                  { value: "append", label: "Add these users to the members" },
+                  { value: "replace", label: "Replace the members with this file" },
+                ]}
+              />
+              <progress class="hidden" value="0" max="1" aria-label="Upload progress"></progress>
+              <p role="status" data-upload-status></p>
+              <button type="submit">Upload members</button>
+            </form>
+            <form class="card" method="post" action={`${base}/${seg.segmentId}/delete`}>
+              <h2>Delete</h2>
+              <Csrf session={c.var.session} />
+              <p>Deleting the segment fails sends still waiting for it.</p>
+              <button type="submit" class="danger">Delete segment</button>
+            </form>
+          </>
+        )}
+      </Layout>,
+      status,
+    );
+  }
+
+  async function listPage(c: Context<ConsoleEnv>, notice?: { kind: "ok" | "bad"; text: string }) {
+    const record = c.var.consoleApp;
+    const base = `/console/apps/${record.appId}/segments`;
+    const list = await segments.list(record.appId);
+    return c.html(
+      <Layout title="Segments" session={c.var.session} app={record} place="segments">
+        {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
+        <p>
+          <a class="button" href={`${base}/new`}>New segment</a>
+        </p>
+        {list.length === 0 ? <p>No segments yet.</p> : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Segment</th>
+                  <th scope="col">Users</th>
+                  <th scope="col">Reachable (prod / dev)</th>
+                  <th scope="col">Last sync</th>
+                  <th scope="col">Report</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((s) => (
+                  <tr data-segment={s.segmentId}>
+                    <td>
+                      <a href={`${base}/${s.segmentId}`}>{s.name}</a>
+                      <span class="hint">
+                        <code>{s.segmentId}</code>
+                      </span>
+                    </td>
+                    <td>{count(s.users)}</td>
+                    <td>
+                      {count(s.reachable.production)} / {count(s.reachable.development)}
+                    </td>
+                    <td>
+                      <When iso={s.syncedAt} now={now()} />
+                    </td>
+                    <td>
+                      <Report segment={s} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <form class="card" method="post" action={`${base}/sync`}>
+          <h2>Sync</h2>
+          <p>
+            Segments update as devices register; the daily sync reconciles them and writes each
+            report. Run it now for this app:
+          </p>
+          <Csrf session={c.var.session} />
+          <button type="submit">Sync now</button>
+        </form>
+      </Layout>,
+    );
+  }
+
+  async function save(c: Context<ConsoleEnv>, segmentId: string | null) {
+    const appId = c.var.consoleApp.appId;
+    const values = formValues(await c.req.parseBody());
+    const id = segmentId ?? values.segmentId ?? "";
+    const existing = segmentId ? await segments.get(appId, segmentId) : undefined;
+    let rows: number[] = [];
+    try {
+      if (!segmentId && !SegmentId.safeParse(id).success) {
+        throw new ValidationFailed("invalid", [{
+          path: "segmentId",
+          message: "use 1–64 letters, digits, dots, dashes or underscores",
+        }]);
+      }
+      if (values.lastSeenWithinDays && !/^\d+$/.test(values.lastSeenWithinDays)) {
+        throw new ValidationFailed("invalid", [{
+          path: "lastSeenWithinDays",
+          message: "a whole number of days",
+        }]);
+      }
+      const read = readRule(values);
+      rows = read.rows;
+      const rule = read.rule;
+      const parsed = PutSegmentBody.safeParse({ name: values.name, rule });
+      if (!parsed.success) throw new ValidationFailed("invalid", issues(parsed.error));
+      if (!segmentId && (await segments.ids(appId)).includes(id)) {
+        throw new ValidationFailed("invalid", [{
+          path: "segmentId",
+          message: "a segment with this id exists already",
+        }]);
+      }
+      await segments.put(appId, id, parsed.data);
+    } catch (error) {
+      return editPage(c, {
+        segment: existing,
+        values,
+        errors: toFieldErrors(error, segmentFieldFor(rows)),
+      }, 400);
+    }
+    return c.redirect(`/console/apps/${appId}/segments/${id}?saved=1`, 303);
+  }
+
+  return new Hono<ConsoleEnv>()
+    .get("/", (c) => listPage(c))
+    .get("/new", (c) => editPage(c, {}))
+    .post("/", (c) => save(c, null))
+    .post("/sync", async (c) => {
+      const appId = c.var.consoleApp.appId;
+      const lock = await acquireSyncLock(deps.redis, segments.scripts, appId);
+      if (!lock) {
+        return await listPage(c, {
+          kind: "bad",
+          text: "A sync is already running for this app; try again in a minute.",
+        });
+      }
+      try {
+        await syncApp(deps.redis, segments, appId, {
+          nowMs: now(),
+          staleAfterDays: deps.options.staleAfterDays,
+          heartbeat: async () => {
+            if (!(await lock.extend())) throw new Error(`lost the sync lock of ${appId}`);
+          },
+        });
+      } finally {
+        await lock.release();
+      }
+      return await listPage(c, { kind: "ok", text: "Synced: every segment has a fresh report." });
+    })
+    .get("/:segmentId", async (c) => {
+      const segment = await segments.get(c.var.consoleApp.appId, c.req.param("segmentId"));
+      const notice = c.req.query("saved") ? "Segment saved." : undefined;
+      return editPage(c, { segment, notice });
+    })
+    .get("/:segmentId/counts", async (c) => {
+      const segment = await segments.get(c.var.consoleApp.appId, c.req.param("segmentId"));
+      return c.html(<Counts segment={segment} now={now()} />);
+    })
+    .post("/:segmentId", (c) => save(c, c.req.param("segmentId")))
+    .post("/:segmentId/delete", async (c) => {
+      const appId = c.var.consoleApp.appId;
+      const segmentId = c.req.param("segmentId");
+      await segments.remove(appId, segmentId);
+      return await listPage(c, { kind: "ok", text: `Segment ${segmentId} deleted.` });
+    })
+    .post("/:segmentId/members", async (c) => {
+      const appId = c.var.consoleApp.appId;
+      const segmentId = c.req.param("segmentId");
+      const mode = c.req.query("mode") === "replace" ? "replace" : "append";
+      const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+      const format = type === "text/plain" ? "text" : /ndjson|jsonl/.test(type) ? "ndjson" : null;
+      if (!format || !c.req.raw.body) {
+        return c.json({ error: "Send the file as text/plain or NDJSON." }, 400);
+      }
+      try {
+        const result = await segments.uploadStream(appId, segmentId, c.req.raw.body, {
+          format,
+          mode,
+        });
+        return c.json({
+          ...result,
+          message: `Uploaded: ${count(result.added)} added, ${count(result.removed)} removed; ` +
+            `${count(result.members)} members now.`,
+        });
+      } catch (error) {
+        if (error instanceof ValidationFailed) {
+          return c.json({ error: toFieldErrors(error, () => null)._form }, 400);
+        }
+        throw error;
+      }
+    });
+}

@@ -40,13 +40,12 @@ export function createSignInThrottle(options: SignInThrottleOptions) {
   return {
     /** How long the client must wait before trying again, in whole seconds (0: go ahead). */
     async retryAfterSeconds(client: string): Promise<number> {
-      const raw = await redis.hmget<{ count: string; last: string }>(
-        consoleKeys.signInFailures(client),
-        "count",
-        "last",
-      );
-      const count = Number(raw?.count ?? 0);
-      const last = Number(raw?.last ?? 0);
+      // The domain Redis answers HMGET as an array (as segments read it), not Upstash's object.
+      const raw = await redis.hmget(consoleKeys.signInFailures(client), "count", "last") as
+        | unknown[]
+        | null;
+      const count = Number(raw?.[0] ?? 0);
+      const last = Number(raw?.[1] ?? 0);
       const left = last + waitFor(count) - now();
       return left > 0 ? Math.ceil(left / 1000) : 0;
     },

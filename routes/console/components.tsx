@@ -27,7 +27,7 @@ export interface FieldProps {
   required?: boolean;
   placeholder?: string;
   autocomplete?: string;
-  inputmode?: string;
+  inputmode?: "numeric" | "text" | "email" | "url";
   min?: number;
   max?: number;
   accept?: string;

@@ -71,7 +71,7 @@ function appAccess(deps: ConsoleDeps) {
 }
 
 /** Errors as pages: the status of the domain error, its message, and a way back. */
-function errorPage(error: Error, c: Context<ConsoleEnv>): Response {
+function errorPage(error: Error, c: Context<ConsoleEnv>): Response | Promise<Response> {
   let status = 500;
   let message = "Something went wrong on our side; it has been logged.";
   if (error instanceof EdgepushError) {

@@ -50,6 +50,7 @@ export function Layout(props: LayoutProps) {
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="referrer" content="same-origin" />
+          <link rel="icon" href="data:," />
           {session && <meta name="csrf-token" content={session.csrf} />}
           <title>{props.title} · edgepush console</title>
           <link rel="stylesheet" href={`/console/assets/console.css?v=${ASSET_VERSION}`} />

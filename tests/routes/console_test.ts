@@ -1,0 +1,170 @@
+import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.ts";
+import { ADMIN_TOKEN, type Harness, startHarness } from "../support/harness.ts";
+
+const ORIGIN = "http://localhost";
+
+async function signIn(h: Harness, token: string, headers: Record<string, string> = {}) {
+  return await h.app.request("/console/sign-in", {
+    method: "POST",
+    body: new URLSearchParams({ token }),
+    headers: { origin: ORIGIN, ...headers },
+  });
+}
+
+/** Signs in and returns the cookie header and the session's CSRF token. */
+async function session(h: Harness, token = ADMIN_TOKEN) {
+  const res = await signIn(h, token);
+  assertEquals(res.status, 303);
+  const cookie = res.headers.get("set-cookie")!.split(";")[0];
+  const page = await h.app.request(res.headers.get("location")!, { headers: { cookie } });
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(await page.text())![1];
+  return { cookie, csrf };
+}
+
+Deno.test("GET /console answers the sign-in form with a strict CSP and no framing", async () => {
+  const h = await startHarness();
+  try {
+    const res = await h.app.request("/console");
+    assertEquals(res.status, 200);
+    const csp = res.headers.get("content-security-policy")!;
+    assertStringIncludes(csp, "script-src 'self'");
+    assertStringIncludes(csp, "frame-ancestors 'none'");
+    assertEquals(csp.includes("unsafe-inline"), false);
+    assertEquals(res.headers.get("x-frame-options"), "DENY");
+    const html = await res.text();
+    assertStringIncludes(html, 'label for="f-token">Admin token or server key');
+    assertEquals(/<script>/.test(html), false, "no inline script");
+    const js = await h.app.request("/console/assets/console.js");
+    assertEquals(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("POST /console/sign-in sets a __Host- Secure cookie behind https, HttpOnly and SameSite=Strict", async () => {
+  const h = await startHarness();
+  try {
+    const res = await signIn(h, ADMIN_TOKEN, {
+      "x-forwarded-proto": "https",
+      origin: "https://localhost",
+    });
+    assertEquals(res.status, 303);
+    const cookie = res.headers.get("set-cookie")!;
+    assertOk(cookie.startsWith("__Host-edgepush_console="), cookie);
+    for (const flag of ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"]) {
+      assertStringIncludes(cookie, flag);
+    }
+    const plain = (await signIn(h, ADMIN_TOKEN)).headers.get("set-cookie")!;
+    assertOk(plain.startsWith("edgepush_console=") && !plain.includes("Secure"), plain);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("POST /console/sign-in slows repeated failures from one client with 429 + Retry-After", async () => {
+  const h = await startHarness();
+  try {
+    for (let i = 0; i < 5; i++) {
+      const res = await signIn(h, "wrong-token-wrong-token");
+      assertEquals(res.status, 401);
+      assertStringIncludes(await res.text(), "neither the admin token nor a server key");
+    }
+    const slowed = await signIn(h, ADMIN_TOKEN);
+    assertEquals(slowed.status, 429);
+    assertOk(Number(slowed.headers.get("retry-after")) >= 1);
+    assertStringIncludes(await slowed.text(), "Too many failed sign-ins");
+    assertEquals(slowed.headers.get("set-cookie"), null);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("console actions refuse cross-site posts and posts without the CSRF token (403)", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp();
+    const { cookie, csrf } = await session(h);
+    const path = `/console/apps/${app.appId}/server-key`;
+    const post = (headers: Record<string, string>, body: Record<string, string>) =>
+      h.app.request(path, {
+        method: "POST",
+        body: new URLSearchParams(body),
+        headers: { cookie, ...headers },
+      });
+    assertEquals((await post({ origin: "https://evil.example" }, { _csrf: csrf })).status, 403);
+    assertEquals((await post({ "sec-fetch-site": "cross-site" }, { _csrf: csrf })).status, 403);
+    assertEquals((await post({ origin: "null" }, { _csrf: csrf })).status, 403);
+    assertEquals((await post({ origin: ORIGIN }, {})).status, 403);
+    assertEquals((await post({ origin: ORIGIN }, { _csrf: "x".repeat(32) })).status, 403);
+    // The server key still works: nothing was rotated.
+    const still = await h.call("GET", `/v1/apps/${app.appId}/sends`, {
+      headers: { authorization: `Bearer ${app.serverKey}` },
+    });
+    assertEquals(still.status, 200);
+    const ok = await post({ origin: ORIGIN }, { _csrf: csrf });
+    assertEquals(ok.status, 200);
+    assertStringIncludes(await ok.text(), "New server key, shown once");
+    const old = await h.call("GET", `/v1/apps/${app.appId}/sends`, {
+      headers: { authorization: `Bearer ${app.serverKey}` },
+    });
+    assertEquals(old.status, 401);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("a server-key session reaches its own app only, and ends when the key is rotated", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp({ name: "Mine <script>alert(1)</script>" });
+    const other = await h.createTestApp();
+    const { cookie } = await session(h, app.serverKey);
+    const get = (path: string) => h.app.request(path, { headers: { cookie } });
+    const own = await get(`/console/apps/${app.appId}`);
+    assertEquals(own.status, 200);
+    const html = await own.text();
+    assertStringIncludes(html, "Mine &lt;script&gt;alert(1)&lt;/script&gt;");
+    assertEquals(html.includes("<script>alert"), false);
+    assertEquals((await get(`/console/apps/${other.appId}`)).status, 403);
+    assertEquals((await get(`/console/apps/${other.appId}/sends`)).status, 403);
+    assertEquals((await get("/console/apps/new")).status, 403);
+    assertEquals((await get("/console")).headers.get("location"), `/console/apps/${app.appId}`);
+
+    await h.call("POST", `/v1/apps/${app.appId}/server-keys`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const after = await get(`/console/apps/${app.appId}`);
+    assertEquals(after.status, 303);
+    assertEquals(after.headers.get("location"), "/console");
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("POST /console/…/members streams a file past the 1 MiB body limit", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp();
+    await h.call("PUT", `/v1/apps/${app.appId}/segments/big`, {
+      headers: { authorization: `Bearer ${app.serverKey}` },
+      body: { name: "Big" },
+    });
+    const { cookie, csrf } = await session(h);
+    const ids = Array.from({ length: 120_000 }, (_, i) => `user-${i}`).join("\n");
+    assertOk(ids.length > 1024 * 1024);
+    const res = await h.app.request(
+      `/console/apps/${app.appId}/segments/big/members?mode=replace`,
+      {
+        method: "POST",
+        body: ids,
+        headers: { cookie, origin: ORIGIN, "x-csrf-token": csrf, "content-type": "text/plain" },
+      },
+    );
+    assertEquals(res.status, 200);
+    const body = await res.json();
+    assertEquals(body.members, 120_000);
+    assertStringIncludes(body.message, "120,000 members now");
+  } finally {
+    await h.stop();
+  }
+});

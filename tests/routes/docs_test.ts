@@ -8,6 +8,8 @@ function appRoutes(routes: Array<{ method: string; path: string }>): string[] {
   for (const route of routes) {
     // `ALL` entries are middleware (`app.use`) or catch-alls; wildcard paths are middleware too.
     if (route.method === "ALL" || route.path.includes("*")) continue;
+    // The console's pages are HTML for people, not API operations.
+    if (route.path.startsWith("/console")) continue;
     const path = route.path.length > 1 ? route.path.replace(/\/$/, "") : route.path;
     found.add(`${route.method} ${toOpenApiPath(path)}`);
   }

@@ -200,7 +200,7 @@ Deno.test({
           await page.getByRole("link", { name: "Test devices" }).click();
           await page.getByRole("button", { name: "Start test session" }).click();
           sessionUrl = page.url();
-        const code = new URL(page.url()).pathname.split("/").pop()!;
+          const code = new URL(page.url()).pathname.split("/").pop()!;
           const qr = page.getByRole("img", { name: /QR code/ });
           assertOk((await qr.boundingBox())!.width >= 250, "the QR code is large");
           assertStringIncludes(

@@ -215,6 +215,7 @@ async function boot(config: Config, logger: Logger): Promise<Runtime> {
       developmentHost: config.APNS_HOST_DEVELOPMENT,
       caPem,
       connections: config.APNS_CONNECTIONS,
+      idleCloseMs: config.APNS_IDLE_CLOSE_SECONDS * 1000,
     },
     sdkRateLimit: sdkRateLimits(config),
     appCacheTtlMs: config.APP_CACHE_TTL_MS,

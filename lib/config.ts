@@ -42,6 +42,9 @@ export const ConfigSchema = z.object({
   // Two sessions keep both ends busy (one is parsed while the other's answers are in flight):
   // +40% throughput against the mock at the same CPU per notification (tests/bench/send_bench.ts).
   APNS_CONNECTIONS: intFrom(1, 64).default(2),
+  // APNs does not document how long it keeps an idle connection; closing ours first means an
+  // idle one never receives APNs' GOAWAY. 0 keeps connections open (PINGed) indefinitely.
+  APNS_IDLE_CLOSE_SECONDS: intFrom(0, 86_400).default(600),
   WORKERS: intFrom(0, 64).default(1),
   SEGMENT_SYNC_CRON: z.string().default("0 3 * * *"),
   STALE_AFTER_DAYS: intFrom(1, 3650).default(270),

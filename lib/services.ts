@@ -26,7 +26,14 @@ export interface ServiceOptions {
   logger: Logger;
   metrics: Metrics;
   /** APNs hosts (`host[:port]`) and extra CA. */
-  apns: { productionHost: string; developmentHost: string; caPem?: string; connections?: number };
+  apns: {
+    productionHost: string;
+    developmentHost: string;
+    caPem?: string;
+    connections?: number;
+    /** Idle time before an APNs connection is closed (0 = never); default 600,000 ms. */
+    idleCloseMs?: number;
+  };
   /** SDK rate limits (lib/ratelimit); `null` disables them. */
   sdkRateLimit: SdkRateLimits | null;
   /** How long the SDK path may cache an app record, ms. */
@@ -85,6 +92,7 @@ export function createServices(options: ServiceOptions): Services {
       hosts: { production: options.apns.productionHost, development: options.apns.developmentHost },
       caPem: options.apns.caPem,
       connections: options.apns.connections,
+      idleCloseMs: options.apns.idleCloseMs,
     },
   });
   const sends = createSends({

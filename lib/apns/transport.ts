@@ -8,13 +8,15 @@
  *   SETTINGS_MAX_CONCURRENT_STREAMS;
  * - GOAWAY, REFUSED_STREAM, resets and dropped connections → retried on a fresh connection;
  * - 429 and 5xx → backoff honouring `retry-after`, bounded attempts;
- * - a per-request timeout, never retried (APNs may have delivered it).
+ * - a per-request timeout, never retried (APNs may have delivered it);
+ * - idle connections PINGed and, after `idleCloseMs`, closed by us (./connection_health.ts).
  *
  * @module
  */
 import http2 from "node:http2";
 import { type ApnsResponse, MAX_ANSWER_BYTES, parseAnswer, retryDelay } from "./answer.ts";
 import { type Deadline, DeadlineSweep } from "./deadline_sweep.ts";
+import { watchConnections, type WatchedConnection } from "./connection_health.ts";
 
 export type { ApnsResponse };
 
@@ -79,6 +81,15 @@ export interface TransportOptions {
   backoffMs?: number;
   /** Longest `retry-after` honoured; a longer one returns the 429/503 as is; default 30,000. */
   maxRetryAfterMs?: number;
+  /** Idle time in ms before a connection is PINGed (and between PINGs); default 60,000. */
+  pingAfterMs?: number;
+  /**
+   * Idle time in ms after which a connection is closed, before APNs drops it (`0` = never);
+   * default 600,000 (`APNS_IDLE_CLOSE_SECONDS`).
+   */
+  idleCloseMs?: number;
+  /** How long a PING may go unanswered before the connection is replaced, ms; default 10,000. */
+  pingTimeoutMs?: number;
 }
 
 /** The transport failed to get an answer from APNs. */
@@ -102,12 +113,19 @@ export interface Transport {
    */
   send(request: ApnsRequest): Promise<ApnsResponse>;
   /** Counters for tests and metrics. */
-  readonly stats: { connectionsOpened: number; retries: number };
+  readonly stats: {
+    connectionsOpened: number;
+    retries: number;
+    /** Connections closed after `idleCloseMs` without a request. */
+    idleClosed: number;
+    /** Connections replaced because a PING failed or went unanswered. */
+    pingFailed: number;
+  };
   /** Closes every connection. */
   close(): Promise<void>;
 }
 
-interface Connection {
+interface Connection extends WatchedConnection {
   session: http2.ClientHttp2Session;
   inflight: number;
   limit: number;
@@ -149,7 +167,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
     options.caPem && !appleHosts.has(host) ? [options.caPem] : undefined;
   const pools = new Map<string, Pool>();
   const sleeps = new Set<ReturnType<typeof setTimeout>>();
-  const stats = { connectionsOpened: 0, retries: 0 };
+  const stats = { connectionsOpened: 0, retries: 0, idleClosed: 0, pingFailed: 0 };
   let closed = false;
 
   // The pool lookup key is built once per (credential object, host), not per request.
@@ -188,7 +206,14 @@ export function createTransport(options: TransportOptions = {}): Transport {
       pool.connections = pool.connections.filter((c) => c !== conn);
       wake(pool);
     };
-    const conn: Connection = { session, inflight: 0, limit: maxStreams, usable: true, retire };
+    const conn: Connection = {
+      session,
+      inflight: 0,
+      limit: maxStreams,
+      usable: true,
+      lastUsed: Date.now(),
+      retire,
+    };
     session.on("remoteSettings", (settings) => {
       conn.limit = Math.max(1, Math.min(maxStreams, settings.maxConcurrentStreams ?? maxStreams));
       wake(pool);
@@ -214,7 +239,10 @@ export function createTransport(options: TransportOptions = {}): Transport {
     if (!best || (best.inflight > 0 && pool.connections.length < connections)) {
       if (pool.connections.length < connections) best = open(pool, host, credential);
     }
-    if (best) best.inflight++;
+    if (best) {
+      best.inflight++;
+      best.lastUsed = Date.now();
+    }
     return best;
   }
 
@@ -242,11 +270,18 @@ export function createTransport(options: TransportOptions = {}): Transport {
 
   function release(pool: Pool, conn: Connection): void {
     conn.inflight--;
+    conn.lastUsed = Date.now();
     // Hand the freed stream to one waiter; others stay queued (no thundering herd).
     pool.waiters.shift()?.();
     if (!conn.usable && conn.inflight === 0) conn.session.close();
   }
 
+  const health = watchConnections(() => [...pools.values()].flatMap((p) => p.connections), {
+    pingAfterMs: options.pingAfterMs,
+    idleCloseMs: options.idleCloseMs,
+    pingTimeoutMs: options.pingTimeoutMs,
+    stats,
+  });
   const sweep = new DeadlineSweep(Math.min(250, Math.max(5, Math.floor(timeoutMs / 20))));
 
   // The header block is the same for every recipient of a message: it is built once per
@@ -386,6 +421,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
       closed = true;
       for (const timer of sleeps) clearTimeout(timer);
       sweep.stop();
+      health.stop();
       const all = [...pools.values()].flatMap((p) => {
         wake(p);
         return p.connections;

@@ -36,3 +36,13 @@ Deno.test("sdkRateLimits: installation 120/60s and address 10000/60s by default,
     "SDK_RATE_LIMIT_INSTALLATION",
   );
 });
+
+Deno.test("APNS_IDLE_CLOSE_SECONDS defaults to 600, takes 0 (never) and refuses a non-number", () => {
+  assertEquals(parseConfig({}).APNS_IDLE_CLOSE_SECONDS, 600);
+  assertEquals(parseConfig({ APNS_IDLE_CLOSE_SECONDS: "0" }).APNS_IDLE_CLOSE_SECONDS, 0);
+  assertThrows(
+    () => parseConfig({ APNS_IDLE_CLOSE_SECONDS: "ten" }),
+    ConfigError,
+    "APNS_IDLE_CLOSE_SECONDS",
+  );
+});

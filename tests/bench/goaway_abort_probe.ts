@@ -1,0 +1,131 @@
+/**
+ * Which side of an HTTP/2 GOAWAY hits Deno's nghttp2 abort (denoland/deno#36788,
+ * "find_stream_on_goaway_func: Assertion … failed")? The suite's GOAWAY tests run the mock APNs
+ * and edgepush's transport in one process, so an abort there names neither. This probe runs them
+ * in two: the mock (`deno task mock-apns`, or `--mock-runtime node` for the Node build of it)
+ * and a client process running the GOAWAY scenarios of tests/lib/apns/transport_test.ts through
+ * edgepush's transport; it repeats that and counts, per side, the runs that aborted.
+ *
+ *   deno run -A tests/bench/goaway_abort_probe.ts [--runs 30] [--rounds 20]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createTransport } from "../../lib/apns/transport.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    runs: { type: "string", default: "30" },
+    rounds: { type: "string", default: "20" },
+    client: { type: "boolean" },
+    production: { type: "string" },
+    ca: { type: "string" },
+  },
+});
+const ABORT = "find_stream_on_goaway_func";
+const HERE = new URL(import.meta.url).pathname;
+const MOCK_CLI = new URL("../support/mock_apns_cli.ts", import.meta.url).pathname;
+
+if (values.client) {
+  // The client side: the suite's GOAWAY scenarios, `rounds` times, through the real transport.
+  const AUTH = `bearer ${btoa('{"alg":"ES256","kid":"K"}')}.${
+    btoa(`{"iss":"T","iat":${Math.floor(Date.now() / 1000)}}`)
+  }.c2ln`;
+  const headers = { "apns-push-type": "alert", "apns-topic": "com.example", "apns-priority": "10" };
+  const caPem = await Deno.readTextFile(values.ca!);
+  let failed = 0;
+  for (let round = 0; round < Number(values.rounds); round++) {
+    const transport = createTransport({
+      hosts: { production: values.production! },
+      caPem,
+      maxAttempts: 8,
+      backoffMs: 2,
+    });
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) =>
+      transport.send({
+        environment: "production",
+        deviceToken: (round * 1000 + i).toString(16).padStart(64, "0"),
+        headers,
+        body: '{"aps":{"alert":"hi"}}',
+        credential: { kind: "token", id: "T" },
+        authorization: AUTH,
+      }).then((r) => r.status, () => 0)));
+    failed += results.filter((s) => s !== 200).length;
+    await transport.close();
+  }
+  console.log(JSON.stringify({ failed }));
+  Deno.exit(0);
+}
+
+/** One run: a fresh mock process and a fresh client process. */
+async function run(): Promise<{ client: string; mock: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "edgepush-goaway-probe-" });
+  const mock = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MOCK_CLI,
+      ...["--port", "0", "--quiet", "--ca-out", `${dir}/ca.pem`],
+      // GOAWAY every 40 streams plus 20% random faults (429, 503, GOAWAY), as the suite does.
+      ...["--goaway-after", "40", "--fault-rate", "0.2"],
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const mockErr = new Response(mock.stderr).text();
+  const reader = mock.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let first = "";
+  while (!first.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    first += value;
+  }
+  reader.releaseLock();
+  mock.stdout.cancel().catch(() => {});
+  let client = "ok";
+  let mockSide = "ok";
+  if (!first.includes("\n")) {
+    mockSide = "did not start";
+  } else {
+    const hosts = JSON.parse(first.split("\n")[0]);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        HERE,
+        "--client",
+        ...["--rounds", values.rounds!, "--production", hosts.production, "--ca", `${dir}/ca.pem`],
+      ],
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    if (text.includes(ABORT)) client = "abort";
+    else if (!out.success) client = `exit ${out.code}: ${text.split("\n").slice(-3).join(" ")}`;
+  }
+  try {
+    mock.kill("SIGTERM");
+  } catch { /* already gone */ }
+  const status = await mock.status;
+  const err = await mockErr;
+  if (err.includes(ABORT)) mockSide = "abort";
+  else if (mockSide === "ok" && !status.success && status.signal !== "SIGTERM") {
+    mockSide = `exit ${status.code}`;
+  }
+  await Deno.remove(dir, { recursive: true });
+  return { client, mock: mockSide };
+}
+
+const counts = { runs: 0, clientAborts: 0, mockAborts: 0, other: [] as string[] };
+for (let i = 0; i < Number(values.runs); i++) {
+  const r = await run();
+  counts.runs++;
+  if (r.client === "abort") counts.clientAborts++;
+  if (r.mock === "abort") counts.mockAborts++;
+  for (const [side, what] of Object.entries(r)) {
+    if (what !== "ok" && what !== "abort") counts.other.push(`${side}: ${what}`);
+  }
+  console.error(`run ${i + 1}: client ${r.client}, mock ${r.mock}`);
+}
+console.log(JSON.stringify(counts));

@@ -93,7 +93,7 @@ function errorPage(error: Error, c: Context<ConsoleEnv>): Response | Promise<Res
     : "Cannot do that";
   return c.html(
     <Layout title={title} session={c.var.session ?? null}>
-      <Notice kind="bad">{message.charAt(0).toUpperCase() + message.slice(1)}.</Notice>
+      <Notice kind="bad">{sentence(message)}</Notice>
       <p>
         <a href="/console">Back to the console</a>
       </p>
@@ -101,4 +101,9 @@ function errorPage(error: Error, c: Context<ConsoleEnv>): Response | Promise<Res
     // deno-lint-ignore no-explicit-any
     status as any,
   );
+}
+
+function sentence(message: string): string {
+  const text = message.charAt(0).toUpperCase() + message.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }

@@ -148,6 +148,11 @@ export function loadSession(sessions: ConsoleSessions, deps: ConsoleDeps) {
     c.set("session", session);
     c.set("sessionId", session ? id : null);
     await next();
+    // The idle timeout was renewed in Redis; the cookie's Max-Age follows it (unless the
+    // request ended the session or replaced the cookie).
+    if (session && id && !c.res.headers.get("set-cookie")) {
+      setSessionCookie(c, id, sessions.idleMs);
+    }
   });
 }
 

@@ -252,19 +252,16 @@ Deno.test({
       await t.step(
         "create a segment with a rule, upload a member file, compose and send, funnel equals the API",
         async () => {
-          for (
-            const [i, user, locale] of [[2, "u1", "fr_FR"], [3, "u2", "fr_FR"], [
-              4,
-              "u3",
-              "de_DE",
-            ]] as const
-          ) {
-            await register({
+          const people = [[2, "u1", "fr_FR"], [3, "u2", "fr_FR"], [4, "u3", "de_DE"]] as const;
+          const members: string[] = [];
+          for (const [i, user, locale] of people) {
+            const inst = await register({
               token: hexToken(i),
               environment: "production",
               userId: user,
               attributes: { locale },
             });
+            if (locale === "fr_FR") members.push(inst.installationId);
           }
           await page.getByRole("link", { name: "Segments" }).click();
           await page.getByRole("link", { name: "New segment" }).click();
@@ -321,8 +318,22 @@ Deno.test({
           await page.waitForURL(/\/sends\/snd_/);
           sendId = new URL(page.url()).pathname.split("/").pop()!;
           await page.getByText("Completed").waitFor({ timeout: 15_000 });
+          // The SDK reports both delivered and one opened: the page's funnel shows them.
+          const events = await api("POST", "/v1/sdk/events", {
+            key: appKey,
+            body: {
+              events: [
+                ...members.map((m) => ({ type: "delivered", sendId, installationId: m })),
+                { type: "opened", sendId, installationId: members[0] },
+              ],
+            },
+          });
+          assertEquals(events.body.accepted, 3, JSON.stringify(events.body));
+          await page.reload();
           const view = await api("GET", `/v1/apps/${appId}/sends/${sendId}`, { key: serverKey });
           assertEquals(view.body.counts.accepted, 2);
+          assertEquals(view.body.counts.delivered, 2);
+          assertEquals(view.body.counts.opened, 1);
           for (const stage of ["targeted", "attempted", "accepted", "delivered", "opened"]) {
             assertEquals(
               Number(await page.locator(`[data-stage="${stage}"]`).getAttribute("data-value")),

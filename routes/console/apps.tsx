@@ -427,7 +427,14 @@ export function appOverviewPages(deps: ConsoleDeps) {
             <form class="card" method="post" action={`${base}/server-key`}>
               <h2>Server key</h2>
               <Csrf session={session} />
-              <p>Issuing a new server key stops the current one at once.</p>
+              <p>
+                Issuing a new server key stops the current one at once: backends and console
+                sessions using it must switch to the new one.
+              </p>
+              <label class="choice">
+                <input type="checkbox" name="confirm" value="yes" required />
+                Yes, stop the current server key
+              </label>
               <button type="submit" class="danger">Issue new server key</button>
             </form>
           </>
@@ -461,6 +468,11 @@ export function appOverviewPages(deps: ConsoleDeps) {
     })
     .post("/server-key", async (c) => {
       requireAdmin(c);
+      if ((await c.req.parseBody()).confirm !== "yes") {
+        return await overview(c, {
+          errors: { _form: "Tick the box to confirm: the current server key stops at once." },
+        }, 400);
+      }
       const serverKey = await apps.rotateServerKey(c.var.consoleApp.appId);
       c.set("consoleApp", await apps.get(c.var.consoleApp.appId));
       return await overview(c, { newServerKey: serverKey });

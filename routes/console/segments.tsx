@@ -325,6 +325,10 @@ export function segmentPages(deps: ConsoleDeps) {
               <h2>Delete</h2>
               <Csrf session={c.var.session} />
               <p>Deleting the segment fails sends still waiting for it.</p>
+              <label class="choice">
+                <input type="checkbox" name="confirm" value="yes" required />
+                Yes, delete "{seg.name}" and its members
+              </label>
               <button type="submit" class="danger">Delete segment</button>
             </form>
           </>
@@ -474,6 +478,14 @@ export function segmentPages(deps: ConsoleDeps) {
     .post("/:segmentId/delete", async (c) => {
       const appId = c.var.consoleApp.appId;
       const segmentId = c.req.param("segmentId");
+      if ((await c.req.parseBody()).confirm !== "yes") {
+        const segment = await segments.get(appId, segmentId);
+        return editPage(c, {
+          segment,
+          notice: undefined,
+          errors: { _form: "Tick the box to confirm the deletion." },
+        }, 400);
+      }
       await segments.remove(appId, segmentId);
       return await listPage(c, { kind: "ok", text: `Segment ${segmentId} deleted.` });
     })

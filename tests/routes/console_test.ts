@@ -101,7 +101,10 @@ Deno.test("console actions refuse cross-site posts and posts without the CSRF to
       headers: { authorization: `Bearer ${app.serverKey}` },
     });
     assertEquals(still.status, 200);
-    const ok = await post({ origin: ORIGIN }, { _csrf: csrf });
+    const unconfirmed = await post({ origin: ORIGIN }, { _csrf: csrf });
+    assertEquals(unconfirmed.status, 400);
+    assertStringIncludes(await unconfirmed.text(), "Tick the box");
+    const ok = await post({ origin: ORIGIN }, { _csrf: csrf, confirm: "yes" });
     assertEquals(ok.status, 200);
     assertStringIncludes(await ok.text(), "New server key, shown once");
     const old = await h.call("GET", `/v1/apps/${app.appId}/sends`, {
@@ -164,6 +167,52 @@ Deno.test("POST /console/…/members streams a file past the 1 MiB body limit", 
     const body = await res.json();
     assertEquals(body.members, 120_000);
     assertStringIncludes(body.message, "120,000 members now");
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("console pages show attributes and names as text, never markup", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp();
+    const xss = "<img src=x onerror=alert(1)>";
+    const reg = await h.call("POST", "/v1/sdk/installations", {
+      headers: { "x-app-key": app.appKey },
+      body: {
+        token: "ab".repeat(32),
+        environment: "production",
+        userId: xss,
+        attributes: { deviceModel: xss, osVersion: xss },
+      },
+    });
+    assertEquals(reg.status, 201);
+    const { cookie, csrf } = await session(h);
+    const created = await h.app.request(`/console/apps/${app.appId}/test-devices`, {
+      method: "POST",
+      body: new URLSearchParams({ _csrf: csrf }),
+      headers: { cookie, origin: ORIGIN },
+    });
+    const page = created.headers.get("location")!;
+    const code = page.split("/").pop()!;
+    const bound = await h.call("POST", `/v1/sdk/test-sessions/${code}/devices`, {
+      headers: {
+        "x-app-key": app.appKey,
+        authorization: `Bearer ${reg.body.installationSecret}`,
+      },
+      body: { installationId: reg.body.installationId },
+    });
+    assertEquals(bound.status, 200);
+    for (
+      const path of [
+        `${page}/devices`,
+        `/console/apps/${app.appId}/diagnose?q=${encodeURIComponent(xss)}`,
+      ]
+    ) {
+      const html = await (await h.app.request(path, { headers: { cookie } })).text();
+      assertStringIncludes(html, "&lt;img src=x onerror=alert(1)&gt;");
+      assertEquals(html.includes(xss), false, path);
+    }
   } finally {
     await h.stop();
   }

@@ -246,14 +246,18 @@ export function appPages(deps: ConsoleDeps) {
   return new Hono<ConsoleEnv>()
     .get("/", async (c) => {
       const session = c.var.session!;
-      if (session.scope === "app") return c.redirect(`/console/apps/${session.appId}`, 303);
-      const list = await apps.list();
+      // A server-key session sees the one app its key opens.
+      const list = session.scope === "admin"
+        ? await apps.list()
+        : [apps.view(await apps.get(session.appId))];
       const summaries = await Promise.all(list.map((a) => registry.summary(a.appId, 0)));
       return c.html(
         <Layout title="Apps" session={session}>
-          <p>
-            <a class="button" href="/console/apps/new">Create an app</a>
-          </p>
+          {session.scope === "admin" && (
+            <p>
+              <a class="button" href="/console/apps/new">Create an app</a>
+            </p>
+          )}
           {list.length === 0 ? <p>No apps yet: create the first one.</p> : (
             <div class="table-wrap">
               <table>

@@ -87,8 +87,10 @@ export function Layout(props: LayoutProps) {
           <main id="main">
             {app && (
               <p class="crumbs">
-                {session?.scope === "admin" ? <a href="/console">All apps</a> : "App"} ›{" "}
-                <span>{app.name}</span>
+                <a href="/console">{session?.scope === "admin" ? "All apps" : "Apps"}</a> ›{" "}
+                <a href={base} aria-current={props.place === "overview" ? "page" : undefined}>
+                  {app.name}
+                </a>
               </p>
             )}
             <h1>{props.title}</h1>

@@ -89,10 +89,7 @@ export function signInRoutes(
       if (c.var.sessionId) await sessions.destroy(c.var.sessionId);
       const { id } = await sessions.create(principal);
       setSessionCookie(c, id, sessions.idleMs);
-      return c.redirect(
-        principal.scope === "admin" ? "/console" : `/console/apps/${principal.appId}`,
-        303,
-      );
+      return c.redirect("/console", 303);
     })
     .post("/sign-out", async (c) => {
       if (c.var.sessionId) await sessions.destroy(c.var.sessionId);

@@ -131,7 +131,9 @@ Deno.test("a server-key session reaches its own app only, and ends when the key 
     assertEquals((await get(`/console/apps/${other.appId}`)).status, 403);
     assertEquals((await get(`/console/apps/${other.appId}/sends`)).status, 403);
     assertEquals((await get("/console/apps/new")).status, 403);
-    assertEquals((await get("/console")).headers.get("location"), `/console/apps/${app.appId}`);
+    const list = await (await get("/console")).text();
+    assertStringIncludes(list, `href="/console/apps/${app.appId}"`);
+    assertEquals(list.includes(other.appId), false, "only the key's own app is listed");
 
     await h.call("POST", `/v1/apps/${app.appId}/server-keys`, {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },

@@ -6,7 +6,7 @@
  * - `worker`: send workers only (any number of processes share the queue);
  * - `sync [--app id]… [--full|--incremental]`: the daily segment sync, now, with progress;
  * - `redis-http`: the Upstash REST gateway in front of `REDIS_URL`;
- * - `push …`: one notification straight to APNs, no Redis (see lib/apns/push_cli.ts).
+ * - `push …`: one notification straight to APNs, no Redis (see lib/dispatch/push_cli.ts).
  *
  * In embedded mode `start` writes the private server's URL to `DATA_DIR/redis.url`, so `worker`,
  * `sync` and `redis-http` run without configuration against the same data.
@@ -33,7 +33,7 @@ import { createApp } from "./routes/mod.ts";
 import { runSyncCli, SEGMENT_SYNC_CRON_NAME, segmentSyncCron } from "./jobs/segment_sync.ts";
 import { drainFor, runWorkerCommand, startWorkers } from "./jobs/send_worker.ts";
 import { runTokenProbes, TOKEN_PROBE_CRON_NAME } from "./jobs/token_probe.ts";
-import { runPushCli } from "./lib/apns/push_cli.ts";
+import { runPushCli } from "./lib/dispatch/push_cli.ts";
 import { createGateway, createTcpRequester } from "./lib/redis/mod.ts";
 
 const command = Deno.args[0] ?? "start";

@@ -3,100 +3,17 @@
  * installations, prunes invalid ones, reconciles changed installations and rebuilds the
  * segments that are due, then writes a report per segment (see lib/segments/sync.ts).
  *
- * One function, three callers: `Deno.cron` ({@linkcode segmentSyncCron}), `deno task sync`
- * ({@linkcode runSyncCli}) and `POST /v1/apps/:appId/jobs/segment-sync`.
+ * lib/segments' `runSegmentSync` does the work; this file runs it from `Deno.cron`
+ * ({@linkcode segmentSyncCron}) and `deno task sync` ({@linkcode runSyncCli}). The HTTP route
+ * calls lib/segments directly.
  *
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { appKeys } from "../lib/apps/_keys.ts";
-import {
-  acquireSyncLock,
-  type AppSyncReport,
-  createSegments,
-  type Segments,
-  syncApp,
-  type SyncLock,
-  type SyncMode,
-  type SyncProgress,
-} from "../lib/segments/mod.ts";
+import { listAppIds } from "../lib/apps/mod.ts";
+import { runSegmentSync, type SyncMode } from "../lib/segments/mod.ts";
 
-/** Options for {@linkcode runSegmentSync}. */
-export interface SegmentSyncOptions {
-  redis: Redis;
-  /** Apps to sync. Default: every app (`ep:v1:apps`). */
-  appIds?: string[];
-  /** Clock. Default: `Date.now`. */
-  now?: () => number;
-  /** Days without lastSeenAt before an installation is stale (`STALE_AFTER_DAYS`). */
-  staleAfterDays: number;
-  /** Days an invalid installation is kept before deletion. Default: 30. */
-  retentionDays?: number;
-  /** `auto` (default) rebuilds segments never or not fully rebuilt for 7 days; `full` all. */
-  mode?: SyncMode;
-  /** Progress events. Default: none. */
-  onProgress?: (event: SyncProgress) => void;
-  /** A segments store to reuse. Default: one built on `redis`. */
-  segments?: Segments;
-  /** Locks already taken by the caller (the HTTP route), keyed by app id; released here. */
-  heldLocks?: Map<string, SyncLock>;
-}
-
-/** What a run did. */
-export interface SegmentSyncReport {
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
-  apps: Array<AppSyncReport | { appId: string; status: "locked" | "failed"; error?: string }>;
-}
-
-/**
- * Runs the sync for the given apps (default: all). An app whose lock another run holds is
- * reported as `locked` and skipped; an app that fails is reported as `failed` and the run
- * goes on with the next one.
- */
-export async function runSegmentSync(options: SegmentSyncOptions): Promise<SegmentSyncReport> {
-  const { redis } = options;
-  const now = options.now ?? Date.now;
-  const segments = options.segments ?? createSegments({ redis, now });
-  const started = performance.now();
-  const startedAt = new Date(now()).toISOString();
-  const appIds = options.appIds ??
-    (await redis.smembers(appKeys.index())).map(String).sort();
-  const apps: SegmentSyncReport["apps"] = [];
-  for (const appId of appIds) {
-    const lock = options.heldLocks?.get(appId) ??
-      await acquireSyncLock(redis, segments.scripts, appId);
-    if (!lock) {
-      apps.push({ appId, status: "locked" });
-      continue;
-    }
-    try {
-      apps.push(
-        await syncApp(redis, segments, appId, {
-          nowMs: now(),
-          staleAfterDays: options.staleAfterDays,
-          retentionDays: options.retentionDays,
-          mode: options.mode,
-          onProgress: options.onProgress,
-          heartbeat: async () => {
-            if (!(await lock.extend())) throw new Error(`lost the sync lock of ${appId}`);
-          },
-        }),
-      );
-    } catch (error) {
-      apps.push({ appId, status: "failed", error: (error as Error).message });
-    } finally {
-      await lock.release();
-    }
-  }
-  return {
-    startedAt,
-    finishedAt: new Date(now()).toISOString(),
-    durationMs: Math.round(performance.now() - started),
-    apps,
-  };
-}
+export { runSegmentSync };
 
 /**
  * `deno task sync [--app <appId>]… [--full|--incremental] [--retention-days N]`: runs the
@@ -131,7 +48,7 @@ export async function runSyncCli(
     print(`--app needs an app id and --retention-days a number of days\n${SYNC_USAGE}`);
     return 2;
   }
-  const known = new Set((await deps.redis.smembers(appKeys.index())).map(String));
+  const known = new Set(await listAppIds(deps.redis));
   const unknown = appIds.filter((id) => !known.has(id));
   if (unknown.length) {
     print(

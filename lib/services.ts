@@ -11,10 +11,11 @@ import type { Logger } from "./observability/logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import { createSegments, type Segments } from "./segments/mod.ts";
 import { createRegistry, type Registry } from "./registry/mod.ts";
-import { createEvents, type Events } from "./events/mod.ts";
+import { createEvents, type Events } from "./sends/mod.ts";
 import type { SdkRateLimits } from "./ratelimit/mod.ts";
 import { createTestSessions, type TestSessions } from "./test_sessions/mod.ts";
 import { createRelay, type Relay } from "./apns/relay.ts";
+import { appCredentialSource, createDispatcher, type Dispatcher } from "./dispatch/mod.ts";
 import { createSends, type Sends } from "./sends/mod.ts";
 import { inspectCertificate } from "./apns/certificate.ts";
 import { createDiagnosis, type DiagnosisService } from "./diagnosis/mod.ts";
@@ -58,6 +59,8 @@ export interface Services {
   events: Events;
   /** The APNs relay: this process's HTTP/2 pool. `relay.close()` on shutdown. */
   relay: Relay;
+  /** The one push path every push goes through (over `relay`). */
+  dispatcher: Dispatcher;
   /** Campaign sends (creation, status, cancel) and their workers. */
   sends: Sends;
   /** "Why didn't it arrive?": the checklist on one installation. */
@@ -95,12 +98,16 @@ export function createServices(options: ServiceOptions): Services {
       idleCloseMs: options.apns.idleCloseMs,
     },
   });
+  const dispatcher = createDispatcher({
+    relay,
+    credentials: appCredentialSource(apps, { now: options.now }),
+    registry,
+  });
   const sends = createSends({
     redis: options.redis,
-    apps,
     registry,
     segments,
-    relay,
+    dispatcher,
     logger: options.logger,
     now: options.now,
   });
@@ -110,6 +117,7 @@ export function createServices(options: ServiceOptions): Services {
     segments,
     registry,
     relay,
+    dispatcher,
     sends,
     diagnosis: createDiagnosis({ apps, registry, segments, sends, now: options.now }),
     testSessions: createTestSessions({ redis: options.redis, now: options.now }),

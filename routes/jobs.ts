@@ -18,14 +18,14 @@ import type { Apps } from "../lib/apps/mod.ts";
 import { AppId } from "../lib/apps/mod.ts";
 import { Conflict } from "../lib/errors.ts";
 import type { Logger } from "../lib/observability/logger.ts";
+import { acquireSyncLock, runSegmentSync, type Segments, SyncQuery } from "../lib/segments/mod.ts";
 import {
-  acquireSyncLock,
   ProbeSettingsBody,
-  type Segments,
-  SyncQuery,
-} from "../lib/segments/mod.ts";
-import { runSegmentSync } from "../jobs/segment_sync.ts";
-import { readProbeReport, readProbeSettings, writeProbeSettings } from "../jobs/token_probe.ts";
+  readProbeReport,
+  readProbeSettings,
+  writeProbeSettings,
+} from "../lib/probe/mod.ts";
+import type { Registry } from "../lib/registry/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
 import { NoBody, NoQuery, validate } from "./middleware/validate.ts";
@@ -36,6 +36,7 @@ const AppParam = z.object({ appId: AppId });
 export interface JobRouteDeps {
   apps: Apps;
   segments: Segments;
+  registry: Registry;
   redis: Redis;
   logger: Logger;
   options: { staleAfterDays: number; now?: () => number };
@@ -63,6 +64,7 @@ export function jobRoutes(deps: JobRouteDeps) {
           staleAfterDays: deps.options.staleAfterDays,
           mode,
           segments: deps.segments,
+          registry: deps.registry,
           heldLocks: new Map([[appId, lock]]),
         }).then(
           (report) =>

@@ -10,7 +10,7 @@
  */
 import { Hono } from "hono";
 import type { Apps } from "../lib/apps/mod.ts";
-import type { Events } from "../lib/events/mod.ts";
+import type { Events } from "../lib/sends/mod.ts";
 import {
   type AttributeChanges,
   BindUserBody,

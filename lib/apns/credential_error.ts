@@ -18,3 +18,11 @@ export class ApnsCredentialError extends Error {
     this.reason = reason;
   }
 }
+
+/** Why APNs refused an app's credential, in the words shown to the app's owner. */
+export interface CredentialProblem {
+  /** The APNs reason (e.g. `InvalidProviderToken`) or our own (`ClockSkew`). */
+  reason: string;
+  /** What to do about it. */
+  message: string;
+}

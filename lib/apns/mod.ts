@@ -20,4 +20,3 @@ export * from "./transport.ts";
 export * from "./relay.ts";
 export * from "./certificate.ts";
 export * from "./credential_error.ts";
-export { runPushCli } from "./push_cli.ts";

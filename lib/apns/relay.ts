@@ -6,7 +6,7 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { ApnsCredentialError } from "./credential_error.ts";
+import { ApnsCredentialError, type CredentialProblem } from "./credential_error.ts";
 import {
   createSharedTokenSource,
   type ProviderTokenSource,
@@ -65,17 +65,34 @@ export interface SendResult {
   reason?: string;
   /** Whether at least one request went to APNs. */
   attempted: boolean;
+  /**
+   * A failure that may pass if tried again later: APNs answered 429 or 5xx, or no connection
+   * could carry the request. A timeout is not transient: APNs may have accepted the push.
+   */
+  transient?: boolean;
   /** APNs' `retry-after` on a 429/5xx that the transport's own retries did not outwait, ms. */
   retryAfterMs?: number;
+  /** APNs' HTTP status and (for 410) timestamp of the answer this result reports. */
+  apns?: { status: number; timestamp?: number };
   feedback?: Feedback;
   /** Set when the failure is the credential's: stop sending with it and tell the app owner. */
-  credentialError?: { reason: string; message: string };
+  credentialError?: CredentialProblem;
+}
+
+/** Options of one {@linkcode Relay.sendBatch} call. */
+export interface SendBatchOptions {
+  /**
+   * On `BadDeviceToken`, try the other environment's host once and report the token's real
+   * environment as feedback. Default: true. The push CLI turns it off: it answers for exactly
+   * the environment it was asked about.
+   */
+  environmentFallback?: boolean;
 }
 
 /** Options of {@linkcode createRelay}. */
 export interface RelayOptions {
-  /** Redis for the shared provider tokens. */
-  redis: Redis;
+  /** Redis for the shared provider tokens; required unless `tokenSource` is given. */
+  redis?: Redis;
   /** A transport to use, or options to build one (closed by `close()` only if built here). */
   transport?: Transport | TransportOptions;
   /** Clock in epoch ms; default `Date.now`. */
@@ -84,6 +101,11 @@ export interface RelayOptions {
   concurrency?: number;
   /** Token timing overrides (tests). */
   tokenOptions?: TokenSourceOptions;
+  /**
+   * Makes the provider-token source of a token credential. Default: one shared through Redis
+   * (`redis` above), so every process signs the same token. The push CLI passes an in-memory one.
+   */
+  tokenSource?: (credential: TokenCredential) => ProviderTokenSource;
 }
 
 /** The relay. */
@@ -93,7 +115,12 @@ export interface Relay {
    * Never throws for APNs answers. After a credential error the rest of the batch is not
    * attempted (failing fast keeps APNs from blocking the key).
    */
-  sendBatch(app: RelayApp, message: RelayMessage, recipients: Recipient[]): Promise<SendResult[]>;
+  sendBatch(
+    app: RelayApp,
+    message: RelayMessage,
+    recipients: Recipient[],
+    options?: SendBatchOptions,
+  ): Promise<SendResult[]>;
   /** The underlying transport. */
   readonly transport: Transport;
   /** Closes a transport built by the relay. */
@@ -140,10 +167,13 @@ export function createRelay(options: RelayOptions): Relay {
     const key = `${cred.teamId}:${cred.keyId}`;
     let source = sources.get(key);
     if (!source) {
-      source = createSharedTokenSource(options.redis, cred, {
-        now: options.now,
-        ...options.tokenOptions,
-      });
+      if (options.tokenSource) source = options.tokenSource(cred);
+      else if (options.redis) {
+        source = createSharedTokenSource(options.redis, cred, {
+          now: options.now,
+          ...options.tokenOptions,
+        });
+      } else throw new Error("createRelay needs redis or tokenSource for token credentials");
       sources.set(key, source);
     }
     return source;
@@ -157,7 +187,8 @@ export function createRelay(options: RelayOptions): Relay {
 
   return {
     transport,
-    async sendBatch(app, message, recipients) {
+    async sendBatch(app, message, recipients, batchOptions = {}) {
+      const fallback = batchOptions.environmentFallback ?? true;
       const cred = app.credential;
       const source = cred.kind === "token" ? sourceFor(cred) : undefined;
       const connection: ConnectionCredential = cred.kind === "token"
@@ -208,11 +239,15 @@ export function createRelay(options: RelayOptions): Relay {
         try {
           attempted = true;
           const res = await post(r, r.environment);
+          const apns = {
+            status: res.status,
+            ...(res.timestamp ? { timestamp: res.timestamp } : {}),
+          };
           if (res.status === 200) {
-            return { installationId, status: "accepted", apnsId: res.apnsId, attempted };
+            return { installationId, status: "accepted", apnsId: res.apnsId, attempted, apns };
           }
           let feedback: Feedback | undefined;
-          if (res.reason === "BadDeviceToken") {
+          if (res.reason === "BadDeviceToken" && fallback) {
             // Sandbox/production mix-ups are common: try the other host once.
             const retry = await post(r, other(r.environment));
             if (retry.status === 200) {
@@ -221,6 +256,7 @@ export function createRelay(options: RelayOptions): Relay {
                 status: "accepted",
                 apnsId: retry.apnsId,
                 attempted,
+                apns: { status: retry.status },
                 feedback: { kind: "environment", environment: other(r.environment) },
               };
             } else if (
@@ -235,7 +271,9 @@ export function createRelay(options: RelayOptions): Relay {
             apnsId: res.apnsId,
             reason: res.reason,
             attempted,
+            apns,
           };
+          if (res.status === 429 || res.status >= 500) failed.transient = true;
           if (res.retryAfterMs !== undefined) failed.retryAfterMs = res.retryAfterMs;
           if (res.reason === "DeviceTokenNotForTopic") feedback = { kind: "bad_token" };
           if (res.status === 410 && res.timestamp !== undefined && res.timestamp > r.registeredAt) {
@@ -262,7 +300,14 @@ export function createRelay(options: RelayOptions): Relay {
             };
           }
           if (error instanceof ApnsTransportError) {
-            return { installationId, status: "failed", reason: error.reason, attempted };
+            const failed: SendResult = {
+              installationId,
+              status: "failed",
+              reason: error.reason,
+              attempted,
+            };
+            if (error.reason === "ConnectionFailed") failed.transient = true;
+            return failed;
           }
           throw error;
         }

@@ -324,9 +324,14 @@ export function createApps(options: AppsOptions) {
 
     /** Every app id, for jobs. */
     async listIds(): Promise<string[]> {
-      return (await redis.smembers(appKeys.index())).sort();
+      return await listAppIds(redis);
     },
   };
+}
+
+/** Every app id, sorted (for jobs that run without the apps store's secrets). */
+export async function listAppIds(redis: Redis): Promise<string[]> {
+  return (await redis.smembers(appKeys.index())).map(String).sort();
 }
 
 function appIdFromKey(key: string, prefix: "sk_" | "ak_"): string | null {

@@ -5,5 +5,4 @@
  */
 export * from "./apps.ts";
 export * from "./schemas.ts";
-export { appKeys } from "./_keys.ts";
 export * from "./apns_key.ts";

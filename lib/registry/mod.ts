@@ -8,4 +8,3 @@ export * from "./errors.ts";
 export * from "./identity.ts";
 export * from "./registry.ts";
 export * from "./schemas.ts";
-export { registryKeys } from "./_keys.ts";

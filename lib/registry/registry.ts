@@ -29,6 +29,8 @@ import eraseUserLua from "./scripts/erase_user.lua" with { type: "text" };
 import markUnregisteredLua from "./scripts/mark_unregistered.lua" with { type: "text" };
 import markBadTokenLua from "./scripts/mark_bad_token.lua" with { type: "text" };
 import correctEnvironmentLua from "./scripts/correct_environment.lua" with { type: "text" };
+import markStaleLua from "./scripts/mark_stale.lua" with { type: "text" };
+import { scanScoreRange } from "../redis/scan.ts";
 import { registryKeys } from "./_keys.ts";
 import { InstallationNotFound, InvalidInstallationSecret, UserNotFound } from "./errors.ts";
 import { ValidationFailed } from "../errors.ts";
@@ -221,6 +223,7 @@ export function createRegistry(options: RegistryOptions) {
     markUnregistered: script(markUnregisteredLua),
     markBadToken: script(markBadTokenLua),
     correctEnvironment: script(correctEnvironmentLua),
+    markStale: script(markStaleLua),
   };
 
   async function run(
@@ -490,5 +493,49 @@ export function createRegistry(options: RegistryOptions) {
 
     /** See {@linkcode isReachable}. */
     isReachable,
+
+    /** How many installations of the app are reachable in `environment`. */
+    async reachableCount(appId: string, environment: EnvironmentName): Promise<number> {
+      return Number(await redis.scard(registryKeys.reachable(appId, environment)));
+    },
+
+    /**
+     * One SSCAN step over the app's reachable installations in `environment` (`cursor` "0"
+     * starts; the answer's cursor "0" means done). Ids may repeat across steps.
+     */
+    async scanReachable(
+      appId: string,
+      environment: EnvironmentName,
+      cursor: string,
+      count = 500,
+    ): Promise<{ cursor: string; installationIds: string[] }> {
+      const [next, ids] = await redis.sscan(registryKeys.reachable(appId, environment), cursor, {
+        count,
+      });
+      return { cursor: String(next), installationIds: ids.map(String) };
+    },
+
+    /**
+     * Visits, in batches of up to 500, the ids of installations last seen in (`after`,
+     * `until`] (epoch ms; `-Infinity` for no lower bound), oldest first.
+     */
+    async scanSeen(
+      appId: string,
+      range: { after: number; until: number },
+      visit: (installationIds: string[]) => Promise<void>,
+    ): Promise<void> {
+      await scanScoreRange(redis, registryKeys.seen(appId), range.after, range.until, visit);
+    },
+
+    /**
+     * Marks the given installations stale when their lastSeenAt is at or before `cutoff`
+     * (epoch ms): they leave the app's and every segment's reach sets. Returns how many were
+     * marked. For the daily segment sync.
+     */
+    async markStale(appId: string, cutoff: number, ids: readonly string[]): Promise<number> {
+      if (ids.length === 0) return 0;
+      const reply = await run("markStale", appId, [String(cutoff), ...ids]);
+      return Number(reply[1]);
+    },
   };
 }

@@ -8,6 +8,6 @@ export * from "./segments.ts";
 export * from "./schemas.ts";
 export * from "./rules.ts";
 export * from "./sync.ts";
+export * from "./sync_run.ts";
 export * from "./lock.ts";
-export { segmentKeys } from "./_keys.ts";
 export { segmentReindexLua, withLibrary } from "./scripts.ts";

@@ -136,13 +136,6 @@ export const MembersResult = z.object({
   members: z.number().int(),
 });
 
-/** Uninstall probe settings (`PUT /v1/apps/:appId/jobs/token-probe`). */
-export const ProbeSettingsBody = z.strictObject({
-  enabled: z.boolean(),
-  afterDays: z.number().int().min(1).max(3650).default(30),
-  ratePerSecond: z.number().int().min(1).max(10_000).default(50),
-});
-
 /** `POST /v1/apps/:appId/jobs/segment-sync` query. */
 export const SyncQuery = z.strictObject({
   mode: z.enum(["auto", "full", "incremental"]).optional(),
@@ -163,5 +156,3 @@ export type ConditionData = z.infer<typeof Condition>;
 export type SegmentViewData = z.infer<typeof SegmentView>;
 /** A sync report. */
 export type SyncReportData = z.infer<typeof SyncReport>;
-/** Probe settings. */
-export type ProbeSettings = z.infer<typeof ProbeSettingsBody>;

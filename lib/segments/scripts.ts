@@ -14,7 +14,6 @@ import buildSwap from "./scripts/build_swap.lua" with { type: "text" };
 import retireBatch from "./scripts/retire_batch.lua" with { type: "text" };
 import segmentDelete from "./scripts/segment_delete.lua" with { type: "text" };
 import reconcile from "./scripts/reconcile.lua" with { type: "text" };
-import markStale from "./scripts/mark_stale.lua" with { type: "text" };
 import prune from "./scripts/prune.lua" with { type: "text" };
 import lockRelease from "./scripts/lock_release.lua" with { type: "text" };
 import lockExtend from "./scripts/lock_extend.lua" with { type: "text" };
@@ -40,7 +39,6 @@ export function loadSegmentScripts(redis: Redis) {
     retireBatch: redis.createScript<number>(retireBatch),
     segmentDelete: redis.createScript<number>(segmentDelete),
     reconcile: redis.createScript<(string | number)[]>(withLibrary(reconcile)),
-    markStale: redis.createScript<number>(withLibrary(markStale)),
     prune: redis.createScript<number>(withLibrary(prune)),
     lockRelease: redis.createScript<number>(lockRelease),
     lockExtend: redis.createScript<number>(lockExtend),

@@ -21,10 +21,10 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { registryKeys } from "../registry/_keys.ts";
+import type { Registry } from "../registry/mod.ts";
 import { segmentKeys as keys } from "./_keys.ts";
 import type { Segments } from "./segments.ts";
-import { RebuildSuperseded } from "./segments.ts";
+import { RebuildSuperseded, SegmentNotFound } from "./segments.ts";
 import { Rule, type SyncReportData } from "./schemas.ts";
 
 const DAY_MS = 86_400_000;
@@ -35,6 +35,8 @@ export type SyncMode = "auto" | "full" | "incremental";
 
 /** Options for {@linkcode syncApp}. */
 export interface AppSyncOptions {
+  /** The registry whose installations the pass marks stale. */
+  registry: Pick<Registry, "scanSeen" | "markStale">;
   /** The pass's clock (ms). */
   nowMs: number;
   /** Days without lastSeenAt before an installation is stale. */
@@ -78,7 +80,7 @@ export async function syncApp(
   options: AppSyncOptions,
 ): Promise<AppSyncReport> {
   const started = performance.now();
-  const { nowMs } = options;
+  const { nowMs, registry } = options;
   const mode = options.mode ?? "auto";
   const prefix = keys.prefix(appId);
   const progress = (e: Omit<SyncProgress, "appId">) => options.onProgress?.({ appId, ...e });
@@ -90,20 +92,11 @@ export async function syncApp(
   // 1. stale: resume the seen range from the previous cutoff.
   const staleCutoff = nowMs - options.staleAfterDays * DAY_MS;
   let stale = 0;
-  await scanScoreRange(
-    redis,
-    registryKeys.seen(appId),
-    state.staleCutoff ? Number(state.staleCutoff) : -Infinity,
-    staleCutoff,
+  await registry.scanSeen(
+    appId,
+    { after: state.staleCutoff ? Number(state.staleCutoff) : -Infinity, until: staleCutoff },
     async (ids) => {
-      stale += Number(
-        await scripts.markStale.exec([registryKeys.seen(appId)], [
-          prefix,
-          String(staleCutoff),
-          String(nowMs),
-          ...ids,
-        ]),
-      );
+      stale += await registry.markStale(appId, staleCutoff, ids);
     },
   );
   progress({ step: "stale", count: stale });
@@ -172,11 +165,9 @@ export async function syncApp(
     for (const days of windows) {
       // Those seen in [lastRun − days, now − days) left the window since the previous pass.
       const from = lastRunMs === null ? -Infinity : lastRunMs - days * DAY_MS - 1;
-      await scanScoreRange(
-        redis,
-        registryKeys.seen(appId),
-        from,
-        nowMs - days * DAY_MS - 1,
+      await registry.scanSeen(
+        appId,
+        { after: from, until: nowMs - days * DAY_MS - 1 },
         async (ids) => {
           reconciled += ids.length;
           await reconcileIds(ids);
@@ -202,8 +193,7 @@ export async function syncApp(
       } catch (error) {
         // A rule change or a replace upload rebuilt it meanwhile: their result is current.
         if (
-          !(error instanceof RebuildSuperseded) &&
-          !(error instanceof Error && error.name === "SegmentNotFound")
+          !(error instanceof RebuildSuperseded) && !(error instanceof SegmentNotFound)
         ) throw error;
       }
       progress({ step: "rebuild", segmentId: sid });
@@ -248,42 +238,6 @@ export async function syncApp(
     durationMs: Math.round(performance.now() - started),
     segments: reports,
   };
-}
-
-/** Visits the members of a zset with min < score ≤ max in batches of 500, resuming by (score, rank). */
-export async function scanScoreRange(
-  redis: Redis,
-  key: string,
-  min: number,
-  max: number,
-  visit: (ids: string[]) => Promise<void>,
-): Promise<void> {
-  let from: number | `(${number}` | "-inf" = min === -Infinity ? "-inf" : `(${min}`;
-  let skip = 0;
-  let lastScore: number | null = null;
-  while (true) {
-    if (max < min) return;
-    const page = await redis.zrange(key, from, max, {
-      byScore: true,
-      offset: skip,
-      count: ID_BATCH,
-      withScores: true,
-    }) as (string | number)[];
-    if (!page.length) return;
-    const ids: string[] = [];
-    for (let i = 0; i < page.length; i += 2) {
-      ids.push(String(page[i]));
-      const score = Number(page[i + 1]);
-      if (score === lastScore) skip++;
-      else {
-        lastScore = score;
-        skip = 1;
-      }
-    }
-    await visit(ids);
-    from = lastScore!;
-    if (page.length < ID_BATCH * 2) return;
-  }
 }
 
 async function scanSetIds(redis: Redis, key: string, visit: (ids: string[]) => Promise<void>) {

@@ -13,6 +13,11 @@
 
 /** Redis keys of the sends area. */
 export const sendKeys = {
+  /**
+   * `ep:v1:{appId}:` — passed as KEYS[1] to record_events.lua, which builds the per-send keys
+   * below (`send:<sendId>:handled`, `:events`, `:events:seen`) for the send ids it is given.
+   */
+  prefix: (appId: string) => `ep:v1:{${appId}}:`,
   /** Hash: the send record (status, spec, rendered message, counters, timestamps). */
   send: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}`,
   /**
@@ -31,6 +36,10 @@ export const sendKeys = {
   bucket: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:bucket`,
   /** String: per-recipient results of a `wait:true` send (JSON), for idempotent replays. */
   results: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:results`,
+  /** Hash: `delivered` / `opened` counters of one send (SDK events). Read by the funnel. */
+  eventCounts: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:events`,
+  /** Set: `<type>:<installationId>` already counted for one send (expires; dedup window). */
+  eventsSeen: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:events:seen`,
   /** Sorted set: the app's sends by creation time (ms), newest last; trimmed. */
   index: (appId: string) => `ep:v1:{${appId}}:sends`,
   /** String: an Idempotency-Key's record (JSON `{bodyHash, sendId}`), keyed by the key's hash. */

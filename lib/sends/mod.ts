@@ -1,7 +1,7 @@
 /**
  * Campaign sends: creation (idempotent, `wait:true` for small audiences), resolution into a
  * shared Redis Stream, workers with a consumer group and `XAUTOCLAIM`, per-send handled record,
- * cancel, schedule, rate limit and the funnel.
+ * cancel, schedule, rate limit and the funnel (with the SDK's delivered/opened events).
  *
  * @module
  */
@@ -11,6 +11,5 @@ export * from "./store.ts";
 export * from "./queue.ts";
 export * from "./worker.ts";
 export * from "./deliver.ts";
-export * from "./feedback.ts";
+export * from "./events.ts";
 export { resolveStep } from "./resolver.ts";
-export { sendKeys } from "./_keys.ts";

@@ -17,7 +17,6 @@
  */
 import type { Redis } from "@upstash/redis";
 import type { Registry } from "../registry/mod.ts";
-import { registryKeys } from "../registry/mod.ts";
 import type { Segments } from "../segments/mod.ts";
 import { sendKeys } from "./_keys.ts";
 import type { Queue, ResolveCursor } from "./queue.ts";
@@ -31,7 +30,7 @@ export interface ResolverDeps {
   store: SendStore;
   queue: Queue;
   segments: Pick<Segments, "scanReachable">;
-  registry: Pick<Registry, "userInstallations">;
+  registry: Pick<Registry, "userInstallations" | "scanReachable">;
   /** Installation ids per batch. Default: 500. */
   batchSize?: number;
   /** Batches one step may issue before it queues the next step. Default: 8. */
@@ -70,10 +69,8 @@ function sourcesFor(deps: ResolverDeps, send: SendState, batchSize: number): Sou
   if (audience.kind === "all") {
     return environments(send).map((env) => ({
       async read(cursor) {
-        const [next, ids] = await deps.redis.sscan(registryKeys.reachable(appId, env), cursor, {
-          count: batchSize,
-        });
-        return { next: String(next) === "0" ? null : String(next), ids: ids.map(String) };
+        const step = await deps.registry.scanReachable(appId, env, cursor, batchSize);
+        return { next: step.cursor === "0" ? null : step.cursor, ids: step.installationIds };
       },
     }));
   }

@@ -11,16 +11,15 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import type { AppRecord, Apps } from "../apps/mod.ts";
-import { buildHeaders } from "../apns/headers.ts";
-import { buildPayload, PAYLOAD_LIMIT, VOIP_PAYLOAD_LIMIT } from "../apns/payload.ts";
-import type { Relay } from "../apns/relay.ts";
+import type { AppRecord } from "../apps/mod.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { type Dispatcher, renderMessage } from "../dispatch/mod.ts";
+import { PAYLOAD_LIMIT, VOIP_PAYLOAD_LIMIT } from "../apns/payload.ts";
 import { randomId, sha256Hex } from "../auth/secrets.ts";
 import { Conflict, ValidationFailed } from "../errors.ts";
-import { readEventCounts } from "../events/mod.ts";
+import { readEventCounts } from "./events.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Registry } from "../registry/mod.ts";
-import { registryKeys } from "../registry/mod.ts";
 import type { Segments } from "../segments/mod.ts";
 import { sendKeys } from "./_keys.ts";
 import { createDeliverer } from "./deliver.ts";
@@ -39,13 +38,15 @@ import { createWorker, type Worker, type WorkerOptions } from "./worker.ts";
 /** Options of {@linkcode createSends}. */
 export interface SendsOptions {
   redis: Redis;
-  apps: Pick<Apps, "get" | "credentials" | "recordCredentialError">;
   registry: Registry;
   segments: Pick<Segments, "get" | "scanReachable" | "reachableCount">;
-  relay: Pick<Relay, "sendBatch">;
+  /** The one push path. */
+  dispatcher: Dispatcher;
   logger: Logger;
   /** Clock. Default: `Date.now`. */
   now?: () => number;
+  /** Waits of the deliverer (rate limits). Default: {@linkcode systemClock}. */
+  clock?: Clock;
   /** Installation ids per queued batch. Default: 500. */
   batchSize?: number;
   /** Recipients per relay call. Default: 250. */
@@ -79,12 +80,11 @@ export function createSends(options: SendsOptions) {
   const queue = createQueue({ redis });
   const deliverer = createDeliverer({
     store,
-    apps: options.apps,
+    dispatcher: options.dispatcher,
     registry,
-    relay: options.relay,
     chunkSize: options.chunkSize,
     uncertain: options.uncertain,
-    now,
+    clock: options.clock ?? systemClock,
   });
 
   async function view(send: SendState): Promise<SendViewData> {
@@ -96,22 +96,8 @@ export function createSends(options: SendsOptions) {
   }
 
   function render(app: AppRecord, sendId: string, input: CreateSendInput) {
-    const pushType = input.pushType ?? "alert";
-    const headers = buildHeaders({
-      bundleId: app.bundleId,
-      pushType,
-      priority: input.priority,
-      expiresAt: input.expiresAt ? Date.parse(input.expiresAt) : undefined,
-      collapseId: input.collapseId,
-    });
     // The SDK reports delivered/opened events with this send id.
-    const payload = buildPayload({
-      notification: input.notification,
-      aps: input.aps,
-      pushType,
-      extra: { sendId },
-    });
-    return { body: payload.body, headers };
+    return renderMessage(app.bundleId, input, { sendId });
   }
 
   function audienceSpec(input: CreateSendInput): { spec: AudienceSpec; ids?: string[] } {
@@ -150,9 +136,7 @@ export function createSends(options: SendsOptions) {
       const counts = await segments.reachableCount(appId, spec.segmentId);
       for (const env of envs) count += counts[env];
     } else {
-      for (const env of envs) {
-        count += Number(await redis.scard(registryKeys.reachable(appId, env)));
-      }
+      for (const env of envs) count += await registry.reachableCount(appId, env);
     }
     if (count > MAX_WAIT_RECIPIENTS) throw tooMany(count);
     const draft = { appId, sendId: "", audience: spec, environment: input.environment ?? null };

@@ -7,7 +7,6 @@
  */
 import type { Redis } from "@upstash/redis";
 import { NotFound } from "../errors.ts";
-import { type Installation, parseInstallation, registryKeys } from "../registry/mod.ts";
 import { sendKeys } from "./_keys.ts";
 import type { SendStatusValue, SendViewData } from "./schemas.ts";
 import recordLua from "./scripts/record.lua" with { type: "text" };
@@ -202,11 +201,10 @@ export function createSendStore(options: SendStoreOptions) {
     },
 
     /**
-     * Claims `ids` for batch `seq`, checking the send's status in the same step, and reads the
-     * claimed installations. Per id: `new` (claimed now), `retry` (claimed by this same batch
-     * before a crash: APNs may already have it) or `other` (done, or another batch's).
-     * `installations` lists the claimed ids' installations in order (null when unknown).
-     * `stopped` is set, and nothing claimed, when the send is cancelled, failed or gone.
+     * Claims `ids` for batch `seq`, checking the send's status in the same step. Per id: `new`
+     * (claimed now), `retry` (claimed by this same batch before a crash: APNs may already have
+     * it) or `other` (done, or another batch's). `stopped` is set, and nothing claimed, when the
+     * send is cancelled, failed or gone.
      */
     async claim(
       appId: string,
@@ -216,30 +214,18 @@ export function createSendStore(options: SendStoreOptions) {
     ): Promise<{
       stopped?: "cancelled" | "failed" | "gone";
       flags: Array<"new" | "retry" | "other">;
-      installations: Array<Installation | null>;
     }> {
       const reply = await claimScript.exec(
-        [
-          sendKeys.handled(appId, sendId),
-          sendKeys.send(appId, sendId),
-          ...ids.map((id) => registryKeys.installation(appId, id)),
-        ],
+        [sendKeys.handled(appId, sendId), sendKeys.send(appId, sendId)],
         [String(seq), ...ids],
       );
       const status = String(reply[0]);
-      if (status === "") return { stopped: "gone", flags: [], installations: [] };
-      if (status === "cancelled" || status === "failed") {
-        return { stopped: status, flags: [], installations: [] };
-      }
+      if (status === "") return { stopped: "gone", flags: [] };
+      if (status === "cancelled" || status === "failed") return { stopped: status, flags: [] };
       const flags = (reply[1] as unknown[]).map((f) =>
         Number(f) === 1 ? "new" as const : Number(f) === 2 ? "retry" as const : "other" as const
       );
-      const installations = (reply[2] as unknown[][]).map((flat) => {
-        const hash: Record<string, string> = {};
-        for (let i = 0; i + 1 < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
-        return parseInstallation(appId, hash);
-      });
-      return { flags, installations };
+      return { flags };
     },
 
     /** Records final outcomes (each recipient once); returns how many were new. */

@@ -7,4 +7,3 @@ export * from "./code.ts";
 export * from "./qr.ts";
 export * from "./schemas.ts";
 export * from "./test_sessions.ts";
-export { testSessionKeys } from "./_keys.ts";

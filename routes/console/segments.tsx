@@ -445,7 +445,7 @@ export function segmentPages(deps: ConsoleDeps) {
     .post("/", (c) => save(c, null))
     .post("/sync", async (c) => {
       const appId = c.var.consoleApp.appId;
-      const lock = await acquireSyncLock(deps.redis, segments.scripts, appId);
+      const lock = await acquireSyncLock(deps.redis, appId);
       if (!lock) {
         return await listPage(c, {
           kind: "bad",
@@ -455,6 +455,7 @@ export function segmentPages(deps: ConsoleDeps) {
       try {
         await syncApp(deps.redis, segments, appId, {
           nowMs: now(),
+          registry: deps.registry,
           staleAfterDays: deps.options.staleAfterDays,
           heartbeat: async () => {
             if (!(await lock.extend())) throw new Error(`lost the sync lock of ${appId}`);

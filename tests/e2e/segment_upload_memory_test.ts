@@ -2,7 +2,7 @@ import { assertEquals, assertOk } from "../support/assert.ts";
 import { startEdgepush } from "../support/edgepush_process.ts";
 import { generateApnsKey } from "../support/harness.ts";
 import { startTestRedis } from "../support/redis_server.ts";
-import { segmentKeys } from "../../lib/segments/mod.ts";
+import { segmentKeys } from "../../lib/segments/_keys.ts";
 
 // Measured on the server's own process: the test runner's RSS also holds every other test file
 // running in parallel, so it cannot tell a streamed upload from a buffered one.

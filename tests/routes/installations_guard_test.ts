@@ -1,5 +1,5 @@
 import { hmacSha256Hex } from "../../lib/auth/hmac.ts";
-import { registryKeys } from "../../lib/registry/mod.ts";
+import { registryKeys } from "../../lib/registry/_keys.ts";
 import { assertEquals, assertOk } from "../support/assert.ts";
 import { startHarness } from "../support/harness.ts";
 import {

@@ -1,4 +1,4 @@
-import { registryKeys } from "../../lib/registry/mod.ts";
+import { registryKeys } from "../../lib/registry/_keys.ts";
 import { assertEquals, assertOk } from "../support/assert.ts";
 import { startHarness } from "../support/harness.ts";
 import {

@@ -1,4 +1,4 @@
-import { readEventCounts } from "../../lib/events/mod.ts";
+import { readEventCounts } from "../../lib/sends/mod.ts";
 import { assertEquals } from "../support/assert.ts";
 import { startHarness } from "../support/harness.ts";
 import { type SendEnv, startSendEnv, token } from "../lib/sends/_env.ts";

@@ -1,7 +1,8 @@
 import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 import { waitFor } from "../support/redis_server.ts";
-import { acquireSyncLock, segmentKeys } from "../../lib/segments/mod.ts";
+import { acquireSyncLock } from "../../lib/segments/mod.ts";
+import { segmentKeys } from "../../lib/segments/_keys.ts";
 import { registryKeys } from "../../lib/registry/_keys.ts";
 
 const server = (key: string) => ({ authorization: `Bearer ${key}` });

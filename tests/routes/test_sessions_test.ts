@@ -1,4 +1,4 @@
-import { testSessionKeys } from "../../lib/test_sessions/mod.ts";
+import { testSessionKeys } from "../../lib/test_sessions/_keys.ts";
 import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.ts";
 import { type Harness, startHarness, type TestApp } from "../support/harness.ts";
 import { startMockApns } from "../support/mock_apns.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { registryKeys } from "../../lib/registry/mod.ts";
+import { registryKeys } from "../../lib/registry/_keys.ts";
 import { assertEquals } from "./assert.ts";
 import type { Harness, TestApp } from "./harness.ts";
 

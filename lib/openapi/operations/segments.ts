@@ -9,7 +9,6 @@ import {
   MembersBody,
   MembersQuery,
   MembersResult,
-  ProbeSettingsBody,
   PutSegmentBody,
   SegmentId,
   SegmentList,
@@ -17,6 +16,7 @@ import {
   SyncAccepted,
   SyncQuery,
 } from "../../segments/schemas.ts";
+import { ProbeSettingsBody, ProbeStatus } from "../../probe/schemas.ts";
 import { AppParam } from "./params.ts";
 import type { OperationSpec } from "../types.ts";
 
@@ -107,7 +107,12 @@ export const jobOperations: OperationSpec[] = [{
   tags: ["jobs"],
   auth: "server",
   params: AppParam,
-  responses: { 200: { description: "the settings", schema: ProbeSettingsBody } },
+  responses: {
+    200: {
+      description: "the settings and the last run's report (null before the first run)",
+      schema: ProbeStatus,
+    },
+  },
   errors: [403],
 }, {
   method: "put",

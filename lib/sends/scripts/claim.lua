@@ -7,14 +7,12 @@
 --
 -- KEYS[1]  the send's recipient hash (installation id -> batch number, or "a"/"d" when done)
 -- KEYS[2]  the send hash
--- KEYS[3…] the installation hashes of the ids, in the same order (read for the claimed ones,
---          so the worker gets its recipients in this same round trip)
 -- ARGV[1]  the batch number
 -- ARGV[2…] installation ids
--- Reply: { status, flags, installations } where flags has one entry per id: 1 = newly claimed
---        (send), 2 = claimed by this same batch before (a retry: APNs may or may not have it),
---        0 = done or another batch's; installations holds, per claimed id, the installation's
---        fields as a flat {field, value, …} list (HGETALL; empty when it does not exist).
+-- Reply: { status, flags } where flags has one entry per id: 1 = newly claimed (send),
+--        2 = claimed by this same batch before (a retry: APNs may or may not have it),
+--        0 = done or another batch's. (The worker reads the claimed installations from the
+--        registry afterwards: their keys are the registry's.)
 --        Only { status } when the send is cancelled or failed; { "" } when it is gone.
 local status = redis.call("HGET", KEYS[2], "status")
 if not status then
@@ -23,7 +21,7 @@ end
 if status == "cancelled" or status == "failed" then
   return { status }
 end
-local flags, installations = {}, {}
+local flags = {}
 for i = 2, #ARGV do
   local owner = redis.call("HGET", KEYS[1], ARGV[i])
   local flag = 0
@@ -34,8 +32,5 @@ for i = 2, #ARGV do
     flag = 2
   end
   flags[#flags + 1] = flag
-  if flag ~= 0 then
-    installations[#installations + 1] = redis.call("HGETALL", KEYS[i + 1])
-  end
 end
-return { status, flags, installations }
+return { status, flags }

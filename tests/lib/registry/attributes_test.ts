@@ -1,5 +1,5 @@
 import { ValidationFailed } from "../../../lib/errors.ts";
-import { registryKeys } from "../../../lib/registry/mod.ts";
+import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
 import { assertRegistryInvariants } from "./invariants.ts";

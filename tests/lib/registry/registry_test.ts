@@ -1,9 +1,6 @@
 import IORedis from "ioredis";
-import {
-  InstallationNotFound,
-  InvalidInstallationSecret,
-  registryKeys,
-} from "../../../lib/registry/mod.ts";
+import { InstallationNotFound, InvalidInstallationSecret } from "../../../lib/registry/mod.ts";
+import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { waitFor } from "../../support/redis_server.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";

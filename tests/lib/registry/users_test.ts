@@ -2,8 +2,10 @@
  * The registry's user operations: binding (with the 100-per-user cap), unbinding, binding a
  * deleted installation, and erasing a user — including what an erase does to segments.
  */
-import { registryKeys, UserNotFound } from "../../../lib/registry/mod.ts";
-import { createSegments, segmentKeys } from "../../../lib/segments/mod.ts";
+import { UserNotFound } from "../../../lib/registry/mod.ts";
+import { registryKeys } from "../../../lib/registry/_keys.ts";
+import { createSegments } from "../../../lib/segments/mod.ts";
+import { segmentKeys } from "../../../lib/segments/_keys.ts";
 import { runSegmentSync } from "../../../jobs/segment_sync.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { liveSets } from "../segments/_fixtures.ts";

@@ -12,12 +12,8 @@
  */
 import type { Redis } from "@upstash/redis";
 import { UserNotFound } from "../../../lib/registry/mod.ts";
-import {
-  createSegments,
-  RebuildSuperseded,
-  segmentKeys,
-  type Segments,
-} from "../../../lib/segments/mod.ts";
+import { createSegments, RebuildSuperseded, type Segments } from "../../../lib/segments/mod.ts";
+import { segmentKeys } from "../../../lib/segments/_keys.ts";
 import type { RuleData } from "../../../lib/segments/schemas.ts";
 import { assertEquals, assertOk } from "../../support/assert.ts";
 import { streamOf } from "./_fixtures.ts";

@@ -18,7 +18,8 @@
  */
 import { assertEquals, assertOk } from "../../support/assert.ts";
 import { startTestRedis } from "../../support/redis_server.ts";
-import { type AppSyncReport, segmentKeys } from "../../../lib/segments/mod.ts";
+import { type AppSyncReport } from "../../../lib/segments/mod.ts";
+import { segmentKeys } from "../../../lib/segments/_keys.ts";
 import { runSegmentSync } from "../../../jobs/segment_sync.ts";
 import { assertRegistryInvariants } from "../registry/invariants.ts";
 import {

@@ -6,7 +6,8 @@
 import type { Redis } from "@upstash/redis";
 import { Conflict } from "../../../lib/errors.ts";
 import { createRegistry, type Registry } from "../../../lib/registry/mod.ts";
-import { createSegments, segmentKeys, type Segments } from "../../../lib/segments/mod.ts";
+import { createSegments, type Segments } from "../../../lib/segments/mod.ts";
+import { segmentKeys } from "../../../lib/segments/_keys.ts";
 import { assertEquals, assertRejects } from "../../support/assert.ts";
 import { startTestRedis, waitFor } from "../../support/redis_server.ts";
 import { tokenOf } from "../registry/_fixtures.ts";

@@ -1,4 +1,5 @@
 import { createRelay } from "../../../lib/apns/relay.ts";
+import { appCredentialSource, createDispatcher } from "../../../lib/dispatch/mod.ts";
 import { createPreviewSender } from "../../../lib/test_sessions/preview.ts";
 import { assertEquals, assertOk } from "../../support/assert.ts";
 import { startHarness } from "../../support/harness.ts";
@@ -26,7 +27,12 @@ Deno.test("createPreviewSender pushes to each installation in its environment an
     mock.device(devToken, { environment: "development", topic: "com.example.preview" });
     mock.script(goneToken, { status: 410, reason: "Unregistered", timestamp: Date.now() + 60_000 });
 
-    const send = createPreviewSender({ apps: h.services.apps, registry, relay });
+    const dispatcher = createDispatcher({
+      relay,
+      credentials: appCredentialSource(h.services.apps),
+      registry,
+    });
+    const send = createPreviewSender({ apps: h.services.apps, registry, dispatcher });
     const results = await send(app.appId, [dev, gone, "missing_installation"], {
       notification: { title: "Preview", body: "Hello" },
     });

@@ -7,10 +7,10 @@ import {
   renderQrSvg,
   TestSessionExpired,
   TestSessionFull,
-  testSessionKeys,
   TestSessionNotFound,
   UrlSchemeMissing,
 } from "../../../lib/test_sessions/mod.ts";
+import { testSessionKeys } from "../../../lib/test_sessions/_keys.ts";
 import { NotFound } from "../../../lib/errors.ts";
 import {
   assertEquals,

@@ -3,7 +3,7 @@
  * against it: a topic outside the key's apps, a token of the other environment, a token of
  * another app, an uninstalled app's token, a malformed token.
  */
-import { runPushCli } from "../../../lib/apns/push_cli.ts";
+import { runPushCli } from "../../../lib/dispatch/push_cli.ts";
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { generateApnsKey } from "../../support/mock_apns_keys.ts";
 

@@ -1,11 +1,12 @@
 /**
  * Delivery and open events reported by the SDK, counted once per (send, installation, type)
- * in one Lua script per batch.
+ * in one Lua script per batch. They belong to sends: an event counts only for an installation
+ * the send's recipient hash says APNs accepted (or has pending), and the counters are part of
+ * the send's funnel.
  *
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { registryKeys } from "../registry/_keys.ts";
 import {
   rateLimitedError,
   rateLimitLua,
@@ -13,7 +14,7 @@ import {
   type SdkRateLimits,
 } from "../ratelimit/mod.ts";
 import recordLua from "./scripts/record_events.lua" with { type: "text" };
-import { eventKeys } from "./_keys.ts";
+import { sendKeys } from "./_keys.ts";
 
 /** One event as the SDK reports it. */
 export interface SdkEventRecord {
@@ -70,7 +71,7 @@ export function createEvents(options: EventsOptions) {
       const args = [dedup, String(now()), limits, options.client ?? "unknown"];
       for (const e of events) args.push(e.type, e.sendId, e.installationId);
       const [accepted, duplicates, rejected] = await record.exec(
-        [registryKeys.prefix(appId)],
+        [sendKeys.prefix(appId)],
         args,
       );
       if (accepted === "rate_limited") throw rateLimitedError(duplicates);
@@ -90,7 +91,7 @@ export async function readEventCounts(
   sendId: string,
 ): Promise<{ delivered: number; opened: number }> {
   // With automatic deserialization off, HMGET answers the raw array of values.
-  const values = await redis.hmget(eventKeys.counts(appId, sendId), "delivered", "opened");
+  const values = await redis.hmget(sendKeys.eventCounts(appId, sendId), "delivered", "opened");
   const [delivered, opened] = Array.isArray(values) ? values : [values?.delivered, values?.opened];
   return { delivered: Number(delivered ?? 0), opened: Number(opened ?? 0) };
 }

@@ -1,4 +1,4 @@
-import { runPushCli } from "../../../lib/apns/push_cli.ts";
+import { runPushCli } from "../../../lib/dispatch/push_cli.ts";
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { startMockApns } from "../../support/mock_apns.ts";
 import { generateApnsKey } from "../../support/mock_apns_keys.ts";

@@ -1,6 +1,8 @@
 /**
  * `deno task push`: send one notification straight to APNs, without Redis or the server, and
  * explain APNs' answer in plain English. For checking a key, a certificate or a device token.
+ * It goes through the same dispatch path as every push, in `check` mode: exactly the
+ * environment asked, no retry rounds, no registry.
  *
  * ```
  * deno task push --key AuthKey_ABC123.p8 --key-id ABC123 --team-id TEAM123 \
@@ -11,10 +13,17 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { buildHeaders, PUSH_TYPES, type PushType } from "./headers.ts";
-import { createMemoryTokenSource } from "./jwt.ts";
-import { buildPayload } from "./payload.ts";
-import { ApnsTransportError, type ConnectionCredential, createTransport } from "./transport.ts";
+import {
+  type AppCredential,
+  buildHeaders,
+  createMemoryTokenSource,
+  createRelay,
+  PUSH_TYPES,
+  type PushType,
+} from "../apns/mod.ts";
+import { createDispatcher, type DispatchOutcome } from "./dispatcher.ts";
+import { staticCredentialSource } from "./credential.ts";
+import { type RenderedMessage, renderMessage } from "./render.ts";
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -39,6 +48,7 @@ export const EXPLANATIONS: Record<string, string> = {
   Unregistered: "the app was uninstalled or the token is no longer valid",
   ExpiredProviderToken:
     "APNs says the token is too old: check this machine's clock (the JWT's iat)",
+  ClockSkew: "APNs calls a fresh token expired: check this machine's clock (the JWT's iat)",
   InvalidProviderToken:
     "APNs rejected the signing key: check --key-id, --team-id, and that the .p8 key is not revoked",
   MissingProviderToken:
@@ -121,44 +131,22 @@ export async function runPushCli(
   }
   const environment = env as "development" | "production";
 
-  let body: string;
-  let headers: Record<string, string>;
-  let credential: ConnectionCredential;
-  let authorization: string | undefined;
+  let message: RenderedMessage;
+  let credential: AppCredential;
   try {
-    body = values.payload
-      ? JSON.stringify(JSON.parse(await readFileOption("--payload", values.payload)))
-      : buildPayload({
-        pushType,
-        notification: {
-          title: values.title,
-          body: values.body ??
-            (values.title || pushType !== "alert" ? undefined : "Test notification from edgepush"),
-          image: values.image,
-          url: values.url,
-        },
-      }).body;
-    headers = buildHeaders({
-      bundleId: values.topic!,
-      pushType,
-      priority: values.priority ? Number(values.priority) as 10 | 5 | 1 : undefined,
-    });
-    if (values.key) {
-      const source = createMemoryTokenSource({
+    message = await cliMessage(values, pushType);
+    credential = values.key
+      ? {
+        kind: "token",
         teamId: values["team-id"]!,
         keyId: values["key-id"]!,
         privateKeyPem: await readFileOption("--key", values.key),
-      });
-      authorization = `bearer ${await source.current()}`;
-      credential = { kind: "token", id: values["team-id"]! };
-    } else {
-      credential = {
+      }
+      : {
         kind: "certificate",
-        id: "cli",
         certPem: await readFileOption("--cert", values.cert!),
         keyPem: await readFileOption("--cert-key", values["cert-key"]!),
       };
-    }
   } catch (error) {
     io.stderr(`error: ${(error as Error).message}`);
     return 2;
@@ -173,38 +161,75 @@ export async function runPushCli(
     io.stderr(`error: ${(error as Error).message}`);
     return 2;
   }
-  const transport = createTransport({
-    hosts: host ? { [environment]: host } : undefined,
-    caPem,
-    timeoutMs: Number(values["timeout-ms"]),
-    maxAttempts: 2,
+  const relay = createRelay({
+    transport: {
+      hosts: host ? { [environment]: host } : undefined,
+      caPem,
+      timeoutMs: Number(values["timeout-ms"]),
+      maxAttempts: 2,
+    },
+    tokenSource: (token) => createMemoryTokenSource(token),
   });
   try {
-    const res = await transport.send({
-      environment,
-      deviceToken: values.token!,
-      headers,
-      body,
-      credential,
-      authorization,
+    const dispatcher = createDispatcher({
+      relay,
+      credentials: staticCredentialSource({ bundleId: values.topic!, credential }),
     });
-    if (res.status === 200) {
-      io.stdout(`accepted: 200 apns-id ${res.apnsId ?? "-"} (${environment})`);
-      return 0;
-    }
-    const reason = res.reason ?? `HTTP${res.status}`;
-    const when = res.timestamp ? ` since ${new Date(res.timestamp).toISOString()}` : "";
-    io.stdout(`rejected: ${res.status} ${reason}${when} apns-id ${res.apnsId ?? "-"}`);
-    if (EXPLANATIONS[reason]) io.stdout(`  → ${EXPLANATIONS[reason]}`);
-    return 1;
-  } catch (error) {
-    const reason = error instanceof ApnsTransportError ? error.reason : "ConnectionFailed";
-    io.stdout(`failed: ${reason}: ${(error as Error).message}`);
-    io.stdout(`  → ${EXPLANATIONS[reason]}`);
-    return 1;
+    const { outcomes: [outcome] } = await dispatcher.dispatch({
+      appId: "cli",
+      message,
+      recipients: [{ installationId: "cli", token: values.token!, environment, registeredAt: 0 }],
+      mode: "check",
+    });
+    return explain(outcome, environment, io);
   } finally {
-    await transport.close();
+    await relay.close();
   }
+}
+
+/** The CLI's message: a `--payload` file as given, or one rendered from the flags. */
+async function cliMessage(
+  values: Record<string, string | boolean | undefined>,
+  pushType: PushType,
+): Promise<RenderedMessage> {
+  const str = (name: string) => values[name] as string | undefined;
+  const priority = str("priority") ? Number(str("priority")) as 10 | 5 | 1 : undefined;
+  if (str("payload")) {
+    return {
+      body: JSON.stringify(JSON.parse(await readFileOption("--payload", str("payload")!))),
+      headers: buildHeaders({ bundleId: str("topic")!, pushType, priority }),
+    };
+  }
+  return renderMessage(str("topic")!, {
+    pushType,
+    priority,
+    notification: {
+      title: str("title"),
+      body: str("body") ??
+        (str("title") || pushType !== "alert" ? undefined : "Test notification from edgepush"),
+      image: str("image"),
+      url: str("url"),
+    },
+  });
+}
+
+/** Prints APNs' answer (and what it usually means); the exit code: 0 only when accepted. */
+function explain(outcome: DispatchOutcome, environment: string, io: CliIo): number {
+  if (outcome.outcome === "accepted") {
+    io.stdout(`accepted: 200 apns-id ${outcome.apnsId ?? "-"} (${environment})`);
+    return 0;
+  }
+  const reason = outcome.reason ?? "Unknown";
+  if (outcome.apns) {
+    const when = outcome.apns.timestamp
+      ? ` since ${new Date(outcome.apns.timestamp).toISOString()}`
+      : "";
+    io.stdout(
+      `rejected: ${outcome.apns.status} ${reason}${when} apns-id ${outcome.apnsId ?? "-"}`,
+    );
+  } else io.stdout(`failed: ${reason}`);
+  if (EXPLANATIONS[reason]) io.stdout(`  → ${EXPLANATIONS[reason]}`);
+  return 1;
 }
 
 const FILE_HINTS: Record<string, string> = {

@@ -1,0 +1,74 @@
+/**
+ * Which APNs credential an app's pushes use, decided in one function, and where the dispatcher
+ * gets it from: the apps store (decrypted, cached briefly) or a fixed credential (the push CLI).
+ *
+ * @module
+ */
+import type { AppCredential, CredentialProblem, RelayApp } from "../apns/mod.ts";
+import type { ApnsCredentials, AppRecord, Apps } from "../apps/mod.ts";
+
+/**
+ * The credential an app's pushes go out with. Every app has a token credential (.p8); an
+ * uploaded certificate is optional. This is the one place the choice is made: the relay and
+ * the transport follow whatever kind it returns.
+ */
+export function chooseCredential(_record: AppRecord, credentials: ApnsCredentials): AppCredential {
+  return { kind: "token", ...credentials.token };
+}
+
+/** Where the dispatcher gets an app's credential, and where it reports APNs refusing one. */
+export interface CredentialSource {
+  /** The app's bundle id and chosen credential. */
+  load(appId: string): Promise<RelayApp>;
+  /** APNs refused the app's credential: remember it for the app's owner, stop reusing it. */
+  refused(appId: string, problem: CredentialProblem): Promise<void>;
+}
+
+/** Options of {@linkcode appCredentialSource}. */
+export interface AppCredentialSourceOptions {
+  /** How long a decrypted credential is reused, ms. Default: 10,000. */
+  cacheMs?: number;
+  /** Clock (epoch ms). Default: `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * Credentials from the apps store: decrypted on first use, chosen by
+ * {@linkcode chooseCredential}, reused for `cacheMs`; a refusal is recorded on the app
+ * (`GET /v1/apps/:appId` shows it) and drops the cached one.
+ * @throws {AppNotFound} from `load` when the app is gone.
+ */
+export function appCredentialSource(
+  apps: Pick<Apps, "get" | "credentials" | "recordCredentialError">,
+  options: AppCredentialSourceOptions = {},
+): CredentialSource {
+  const cacheMs = options.cacheMs ?? 10_000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { app: RelayApp; until: number }>();
+  return {
+    async load(appId) {
+      const cached = cache.get(appId);
+      if (cached && cached.until > now()) return cached.app;
+      const record = await apps.get(appId);
+      const app: RelayApp = {
+        bundleId: record.bundleId,
+        credential: chooseCredential(record, await apps.credentials(record)),
+      };
+      if (cache.size > 1_000) cache.clear();
+      cache.set(appId, { app, until: now() + cacheMs });
+      return app;
+    },
+    async refused(appId, problem) {
+      cache.delete(appId);
+      await apps.recordCredentialError(appId, problem);
+    },
+  };
+}
+
+/** A fixed credential (the push CLI's, read from files); refusals are only reported back. */
+export function staticCredentialSource(app: RelayApp): CredentialSource {
+  return {
+    load: () => Promise.resolve(app),
+    refused: () => Promise.resolve(),
+  };
+}

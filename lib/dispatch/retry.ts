@@ -1,0 +1,87 @@
+/**
+ * The retry rounds of a dispatch: recipients whose answer stayed transient after the
+ * transport's own retries (APNs 429/5xx, no connection) are sent again in later rounds, after a
+ * backoff that honours APNs' `retry-after`.
+ *
+ * @module
+ */
+import type {
+  Recipient,
+  Relay,
+  RelayApp,
+  RelayMessage,
+  SendBatchOptions,
+  SendResult,
+} from "../apns/mod.ts";
+import type { Clock } from "../clock.ts";
+
+/** The longest a round waits on APNs' `retry-after`, ms (well under a send claim's idle). */
+export const MAX_ROUND_WAIT_MS = 10_000;
+
+/** True for a failure worth another round: throttling, server errors, no connection. */
+export function isTransient(result: SendResult): boolean {
+  return result.status === "failed" && result.transient === true && !result.feedback &&
+    !result.credentialError;
+}
+
+/** What {@linkcode sendInRounds} needs. */
+export interface RoundsOptions {
+  relay: Pick<Relay, "sendBatch">;
+  clock: Clock;
+  /** Extra rounds after the first. */
+  rounds: number;
+  batch?: SendBatchOptions;
+  /** Runs before and after each wait between rounds (a worker keeps its claim alive). */
+  heartbeat?: () => Promise<void>;
+}
+
+/**
+ * Sends `message` to `recipients`, then again to those whose answer was transient, up to
+ * `rounds` more times; the wait doubles from 200 ms and is at least APNs' `retry-after`. A
+ * recipient asked to wait longer than {@linkcode MAX_ROUND_WAIT_MS} keeps APNs' answer. After
+ * a credential error no more rounds run: the ones held back fail with it too.
+ * Returns one result per recipient, in input order.
+ */
+export async function sendInRounds(
+  app: RelayApp,
+  message: RelayMessage,
+  recipients: readonly Recipient[],
+  options: RoundsOptions,
+): Promise<SendResult[]> {
+  const results = new Array<SendResult>(recipients.length);
+  let pending = recipients.map((_, i) => i);
+  for (let round = 0; pending.length > 0; round++) {
+    const batch = pending.map((i) => recipients[i]);
+    const answers = await options.relay.sendBatch(app, message, batch, options.batch);
+    const again: number[] = [];
+    let wait = 100 * 2 ** (round + 1);
+    answers.forEach((answer, i) => {
+      const retryAfter = answer.retryAfterMs ?? 0;
+      if (round < options.rounds && isTransient(answer) && retryAfter <= MAX_ROUND_WAIT_MS) {
+        again.push(pending[i]);
+        wait = Math.max(wait, retryAfter);
+      } else results[pending[i]] = answer;
+    });
+    const credentialError = answers.find((a) => a.credentialError)?.credentialError;
+    if (credentialError) {
+      for (const i of again) {
+        results[i] = {
+          installationId: recipients[i].installationId,
+          status: "failed",
+          reason: credentialError.reason,
+          attempted: true,
+          credentialError,
+        };
+      }
+      break;
+    }
+    pending = again;
+    if (pending.length > 0) {
+      // Rounds and waits can outlast a claim's idle time: tell the caller's queue this is alive.
+      await options.heartbeat?.();
+      await options.clock.sleep(wait);
+      await options.heartbeat?.();
+    }
+  }
+  return results;
+}

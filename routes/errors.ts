@@ -6,8 +6,62 @@
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { EdgepushError, RateLimited } from "../lib/errors.ts";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  Conflict,
+  EdgepushError,
+  Forbidden,
+  Gone,
+  NotFound,
+  PayloadTooLarge,
+  RateLimited,
+  Unauthorized,
+  Unavailable,
+  ValidationFailed,
+} from "../lib/errors.ts";
 import type { AppEnv } from "./context.ts";
+
+/** The stable error codes of the HTTP API. */
+export type ErrorCode =
+  | "validation_failed"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "gone"
+  | "payload_too_large"
+  | "rate_limited"
+  | "unavailable"
+  | "internal";
+
+// deno-lint-ignore no-explicit-any
+type ErrorClass = abstract new (...args: any[]) => EdgepushError;
+
+/**
+ * The one place domain errors become HTTP answers: the first class the error is an instance of
+ * gives the status and code (subclasses such as `AppNotFound` answer as their base class).
+ */
+const ANSWERS: ReadonlyArray<readonly [ErrorClass, ContentfulStatusCode, ErrorCode]> = [
+  [ValidationFailed, 400, "validation_failed"],
+  [Unauthorized, 401, "unauthorized"],
+  [Forbidden, 403, "forbidden"],
+  [NotFound, 404, "not_found"],
+  [Conflict, 409, "conflict"],
+  [Gone, 410, "gone"],
+  [PayloadTooLarge, 413, "payload_too_large"],
+  [RateLimited, 429, "rate_limited"],
+  [Unavailable, 503, "unavailable"],
+];
+
+/** The HTTP status and API code of a domain error (500 `internal` for an unmapped class). */
+export function httpAnswer(
+  error: EdgepushError,
+): { status: ContentfulStatusCode; code: ErrorCode } {
+  for (const [type, status, code] of ANSWERS) {
+    if (error instanceof type) return { status, code };
+  }
+  return { status: 500, code: "internal" };
+}
 
 const codeByStatus: Record<number, string> = {
   400: "validation_failed",
@@ -29,18 +83,18 @@ export function errorBody(code: string, message: string, details: unknown[] = []
 /** Hono `onError` handler. */
 export function onError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof EdgepushError) {
+    const { status, code } = httpAnswer(error);
     if (error instanceof RateLimited) c.header("Retry-After", String(error.retryAfterSeconds));
     // The client reconnects to Redis within about a second.
-    if (error.status === 503) c.header("Retry-After", "1");
-    if (error.status >= 500) {
+    if (error instanceof Unavailable) c.header("Retry-After", "1");
+    if (status >= 500) {
       c.var.logger?.warn("request failed", {
-        code: error.code,
+        code,
         message: error.message,
         cause: error.cause instanceof Error ? error.cause.message : undefined,
       });
     }
-    // deno-lint-ignore no-explicit-any
-    return c.json(errorBody(error.code, error.message, error.details), error.status as any);
+    return c.json(errorBody(code, error.message, error.details), status);
   }
   if (error instanceof HTTPException) {
     const status = error.status;

@@ -27,7 +27,7 @@ export function sendRoutes(deps: { apps: Apps; sends: Sends }) {
         c.req.valid("json"),
         c.req.header("idempotency-key"),
       );
-      return c.json(result.body, result.status);
+      return c.json(result.body, result.kind === "delivered" ? 200 : 202);
     })
     .get("/", validate("param", AppParam), validate("query", ListSendsQuery), async (c) => {
       const { appId } = c.req.valid("param");

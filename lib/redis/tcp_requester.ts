@@ -7,7 +7,7 @@
  * @module
  */
 import process from "node:process";
-import IORedis from "ioredis";
+import IORedis, { ReplyError } from "ioredis";
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
 import { errors as upstashErrors } from "@upstash/redis";
 import { REDIS_UNREACHABLE, Unavailable } from "../errors.ts";
@@ -205,8 +205,9 @@ function normalize(value: unknown): unknown {
   return value;
 }
 
+/** Redis' own error reply ("ERR …", "WRONGTYPE …"), as opposed to a lost connection. */
 function isReplyError(error: unknown): error is Error {
-  return error instanceof Error && error.name === "ReplyError";
+  return error instanceof (ReplyError as ErrorConstructor);
 }
 
 function unavailable(error: unknown): Unavailable {

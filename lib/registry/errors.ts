@@ -5,7 +5,7 @@
  */
 import { Forbidden, NotFound, Unauthorized } from "../errors.ts";
 
-/** 404: no installation with this id in this app. */
+/** No installation with this id in this app. */
 export class InstallationNotFound extends NotFound {
   override name = "InstallationNotFound";
   constructor() {
@@ -13,7 +13,7 @@ export class InstallationNotFound extends NotFound {
   }
 }
 
-/** 404: no installation is bound to this user id. */
+/** No installation is bound to this user id. */
 export class UserNotFound extends NotFound {
   override name = "UserNotFound";
   constructor() {
@@ -21,7 +21,7 @@ export class UserNotFound extends NotFound {
   }
 }
 
-/** 401: the installation secret is missing or does not match. */
+/** The installation secret is missing or does not match. */
 export class InvalidInstallationSecret extends Unauthorized {
   override name = "InvalidInstallationSecret";
   constructor() {
@@ -29,7 +29,7 @@ export class InvalidInstallationSecret extends Unauthorized {
   }
 }
 
-/** 403: the app requires a signed userId and the signature is missing or wrong. */
+/** The app requires a signed userId and the signature is missing or wrong. */
 export class InvalidUserSignature extends Forbidden {
   override name = "InvalidUserSignature";
   constructor() {

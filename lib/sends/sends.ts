@@ -57,10 +57,13 @@ export interface SendsOptions {
   idempotencyTtlMs?: number;
 }
 
-/** The answer to `POST …/sends`. */
+/**
+ * What creating a send did: `delivered` (a `wait:true` send, sent now, with per-recipient
+ * results) or `accepted` (queued or scheduled for the workers).
+ */
 export type CreateSendResult =
-  | { status: 202; body: { sendId: string; status: SendStatusValue } }
-  | { status: 200; body: { sendId: string; results: RecipientResultData[] } };
+  | { kind: "accepted"; body: { sendId: string; status: SendStatusValue } }
+  | { kind: "delivered"; body: { sendId: string; results: RecipientResultData[] } };
 
 interface IdempotencyRecord {
   bodyHash: string;
@@ -110,7 +113,7 @@ export function createSends(options: SendsOptions) {
     return { spec: { kind: "all" } };
   }
 
-  /** The recipients of a `wait:true` send; 400 when there are more than 100. */
+  /** The recipients of a `wait:true` send; `ValidationFailed` when there are more than 100. */
   async function waitRecipients(
     appId: string,
     input: CreateSendInput,
@@ -151,7 +154,16 @@ export function createSends(options: SendsOptions) {
 
   async function readIdempotency(key: string): Promise<IdempotencyRecord | null> {
     const raw = await redis.get<string>(key);
-    return raw ? JSON.parse(String(raw)) as IdempotencyRecord : null;
+    if (!raw) return null;
+    const record = JSON.parse(String(raw)) as IdempotencyRecord;
+    // Records written before results had a kind carried the HTTP status (200 = wait:true).
+    const legacy = record.response as { status?: number; body: unknown } | undefined;
+    if (legacy && !record.response!.kind) {
+      record.response = legacy.status === 200
+        ? { kind: "delivered", body: legacy.body } as CreateSendResult
+        : undefined;
+    }
+    return record;
   }
 
   async function replay(
@@ -165,7 +177,7 @@ export function createSends(options: SendsOptions) {
     }
     // A wait:true answer is replayed as it was (its per-recipient results are the point); a
     // queued send's replay says where it is now, not where it was when first accepted.
-    if (record.response?.status === 200) return record.response;
+    if (record.response?.kind === "delivered") return record.response;
     if (wait) {
       // The first request is still sending: its results do not exist yet, and a 202 would not
       // be the answer a wait:true caller asked for.
@@ -176,7 +188,7 @@ export function createSends(options: SendsOptions) {
       );
     }
     const status = await store.status(appId, record.sendId);
-    return { status: 202, body: { sendId: record.sendId, status: status ?? "queued" } };
+    return { kind: "accepted", body: { sendId: record.sendId, status: status ?? "queued" } };
   }
 
   return {
@@ -244,10 +256,10 @@ export function createSends(options: SendsOptions) {
         if (!report.stopped) {
           await store.progress(appId, sendId, { issued: 1, resolved: true, batchDone: 0 });
         }
-        result = { status: 200, body: { sendId, results: report.results } };
+        result = { kind: "delivered", body: { sendId, results: report.results } };
       } else if (scheduled) {
         await queue.schedule(appId, sendId, scheduleAt!);
-        result = { status: 202, body: { sendId, status: "scheduled" } };
+        result = { kind: "accepted", body: { sendId, status: "scheduled" } };
       } else {
         await queue.push({
           kind: "resolve",
@@ -255,7 +267,7 @@ export function createSends(options: SendsOptions) {
           sendId,
           at: { source: 0, cursor: "0", seq: 0 },
         });
-        result = { status: 202, body: { sendId, status: "queued" } };
+        result = { kind: "accepted", body: { sendId, status: "queued" } };
       }
       if (idemKey) {
         const record: IdempotencyRecord = { bodyHash, sendId, response: result };

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { EdgepushError } from "../errors.ts";
+import { EdgepushError, Unavailable } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { randomId } from "../auth/secrets.ts";
 import type { createDeliverer } from "./deliver.ts";
@@ -120,7 +120,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
     try {
       await handle(entry);
     } catch (error) {
-      if (error instanceof EdgepushError && error.status < 500 && entry.item) {
+      if (isPermanent(error) && entry.item) {
         // A domain error (the app is gone, its credential cannot be opened…) will not go away
         // by retrying: fail the send with it and drop the item.
         const { appId, sendId } = entry.item;
@@ -186,6 +186,14 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
       return await once();
     },
   };
+}
+
+/**
+ * A domain error (the app is gone, its credential cannot be opened…) will not go away by
+ * retrying; an outage (Redis unreachable) or an unexpected error may.
+ */
+function isPermanent(error: unknown): error is EdgepushError {
+  return error instanceof EdgepushError && !(error instanceof Unavailable);
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {

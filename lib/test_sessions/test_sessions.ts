@@ -39,7 +39,7 @@ export class TestSessionExpired extends Gone {
   }
 }
 
-/** 409: an installation that pushes no longer reach cannot serve as a test device. */
+/** An installation that pushes no longer reach cannot serve as a test device. */
 export class TestDeviceInactive extends Conflict {
   override name = "TestDeviceInactive";
   constructor(status: string) {

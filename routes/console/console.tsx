@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { httpAnswer } from "../errors.ts";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
@@ -75,7 +76,7 @@ function errorPage(error: Error, c: Context<ConsoleEnv>): Response | Promise<Res
   let status = 500;
   let message = "Something went wrong on our side; it has been logged.";
   if (error instanceof EdgepushError) {
-    status = error.status;
+    status = httpAnswer(error).status;
     message = error.message;
   } else if (error instanceof HTTPException) {
     status = error.status;

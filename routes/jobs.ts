@@ -54,7 +54,7 @@ export function jobRoutes(deps: JobRouteDeps) {
       async (c) => {
         const { appId } = c.req.valid("param");
         const mode = c.req.valid("query").mode ?? "auto";
-        const lock = await acquireSyncLock(deps.redis, deps.segments.scripts, appId);
+        const lock = await acquireSyncLock(deps.redis, appId);
         if (!lock) throw new Conflict("a segment sync is already running for this app");
         const logger = c.var.logger ?? deps.logger;
         runSegmentSync({

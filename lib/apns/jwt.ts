@@ -9,11 +9,11 @@
  * @module
  */
 import { P8_NOT_P256, p8Problem } from "./p8.ts";
+import { withLock } from "../redis/lock.ts";
 import type { Redis } from "@upstash/redis";
 import { ValidationFailed } from "../errors.ts";
 import { apnsKeys } from "./_keys.ts";
 import { ApnsCredentialError } from "./credential_error.ts";
-import releaseLockLua from "./scripts/release_lock.lua" with { type: "text" };
 
 const MINUTE = 60_000;
 
@@ -143,7 +143,6 @@ interface TokenStore {
 function redisStore(redis: Redis, cred: TokenCredential, lockTtlMs: number): TokenStore {
   const key = apnsKeys.jwt(cred.teamId, cred.keyId);
   const lockKey = apnsKeys.jwtLock(cred.teamId, cred.keyId);
-  const release = redis.createScript<number>(releaseLockLua);
   return {
     async read() {
       const raw = await redis.get<string>(key);
@@ -158,16 +157,7 @@ function redisStore(redis: Redis, cred: TokenCredential, lockTtlMs: number): Tok
     async write(entry, ttlMs) {
       await redis.set(key, JSON.stringify(entry), { px: Math.max(1, Math.floor(ttlMs)) });
     },
-    async withLock(fn) {
-      const owner = crypto.randomUUID();
-      const taken = await redis.set(lockKey, owner, { nx: true, px: lockTtlMs });
-      if (taken !== "OK") return undefined;
-      try {
-        return { value: await fn() };
-      } finally {
-        await release.exec([lockKey], [owner]);
-      }
-    },
+    withLock: (fn) => withLock(redis, lockKey, lockTtlMs, fn),
   };
 }
 

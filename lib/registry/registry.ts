@@ -12,7 +12,11 @@
 import type { Redis } from "@upstash/redis";
 import { randomId, randomSecret, sha256HexSync } from "../auth/secrets.ts";
 import { matchesHash } from "../auth/secrets.ts";
-import segmentReindexLua from "../segments/scripts/_segment_reindex.lua" with { type: "text" };
+// The one cross-feature Lua import: every registry change reindexes the segments it affects in
+// the same atomic script (see the note at the top of lib/segments/scripts/_segment_reindex.lua).
+import { segmentReindexLua } from "../segments/scripts.ts";
+// lib/ratelimit's Lua helper runs inside the SDK scripts (one round trip per call): the second
+// documented cross-feature Lua import (see lib/ratelimit/scripts/_limit.lua).
 import {
   rateLimitedError,
   rateLimitLua,

@@ -46,10 +46,4 @@ export const segmentKeys = {
   syncState: (appId: string) => `ep:v1:{${appId}}:segsync`,
   /** String: the per-app sync lock (value = owner token). */
   syncLock: (appId: string) => `ep:v1:{${appId}}:segsync:lock`,
-  /** Hash: uninstall probe settings `{enabled, afterDays, ratePerSecond}`. */
-  probe: (appId: string) => `ep:v1:{${appId}}:probe`,
-  /** Sorted set: installation ids probed, scored by the probe time (ms). */
-  probed: (appId: string) => `ep:v1:{${appId}}:probed`,
-  /** String: JSON report of the last probe run. */
-  probeReport: (appId: string) => `ep:v1:{${appId}}:probe:report`,
 };

@@ -15,8 +15,6 @@ import retireBatch from "./scripts/retire_batch.lua" with { type: "text" };
 import segmentDelete from "./scripts/segment_delete.lua" with { type: "text" };
 import reconcile from "./scripts/reconcile.lua" with { type: "text" };
 import prune from "./scripts/prune.lua" with { type: "text" };
-import lockRelease from "./scripts/lock_release.lua" with { type: "text" };
-import lockExtend from "./scripts/lock_extend.lua" with { type: "text" };
 import dirtyTake from "./scripts/dirty_take.lua" with { type: "text" };
 import fluxTake from "./scripts/flux_take.lua" with { type: "text" };
 
@@ -40,8 +38,6 @@ export function loadSegmentScripts(redis: Redis) {
     segmentDelete: redis.createScript<number>(segmentDelete),
     reconcile: redis.createScript<(string | number)[]>(withLibrary(reconcile)),
     prune: redis.createScript<number>(withLibrary(prune)),
-    lockRelease: redis.createScript<number>(lockRelease),
-    lockExtend: redis.createScript<number>(lockExtend),
     dirtyTake: redis.createScript<number>(dirtyTake),
     fluxTake: redis.createScript<number | [number, number]>(fluxTake),
   };

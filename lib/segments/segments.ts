@@ -95,8 +95,8 @@ export function createSegments(options: SegmentsOptions) {
     let changed = 0;
     for (let i = 0; i < users.length; i += BATCH) {
       const n = await scripts.membersApply.exec(
-        [keys.segment(appId, segmentId)],
-        [keys.prefix(appId), segmentId, mode, String(now()), ...users.slice(i, i + BATCH)],
+        [keys.prefix(appId)],
+        [segmentId, mode, String(now()), ...users.slice(i, i + BATCH)],
       );
       if (Number(n) < 0) throw new SegmentNotFound(segmentId);
       changed += Number(n);
@@ -146,16 +146,14 @@ export function createSegments(options: SegmentsOptions) {
     opts: { src?: string; replace?: boolean; retired?: string; nowMs?: number } = {},
   ): Promise<RebuildResult & { previous: number }> {
     const started = performance.now();
-    const segKey = keys.segment(appId, segmentId);
+    const prefix = keys.prefix(appId);
     const src = opts.src ?? keys.members(appId, segmentId);
     const token = randomId(8);
     const nowMs = String(opts.nowMs ?? now());
     const ok = Number(
-      await scripts.buildStart.exec([segKey], [
-        keys.prefix(appId),
+      await scripts.buildStart.exec([prefix, src], [
         segmentId,
         token,
-        src,
         opts.replace ? "replace" : "",
       ]),
     );
@@ -164,19 +162,13 @@ export function createSegments(options: SegmentsOptions) {
     }
     if (ok !== 1) throw new SegmentNotFound(segmentId);
     await scanSet(src, async (users) => {
-      const n = await scripts.buildBatch.exec(
-        [segKey],
-        [keys.prefix(appId), segmentId, token, nowMs, ...users],
-      );
+      const n = await scripts.buildBatch.exec([prefix], [segmentId, token, nowMs, ...users]);
       if (Number(n) < 0) throw new RebuildSuperseded(`rebuild of ${segmentId} was superseded`);
     });
-    const swapped = await scripts.buildSwap.exec([segKey], [
-      keys.prefix(appId),
-      segmentId,
-      token,
-      opts.replace ? "1" : "0",
-      opts.retired ?? "",
-    ]);
+    const swapped = await scripts.buildSwap.exec(
+      opts.replace && opts.retired ? [prefix, opts.retired] : [prefix],
+      [segmentId, token, opts.replace ? "1" : "0"],
+    );
     if (!Array.isArray(swapped)) {
       throw new RebuildSuperseded(`rebuild of ${segmentId} was superseded`);
     }
@@ -193,7 +185,7 @@ export function createSegments(options: SegmentsOptions) {
     let gone = 0;
     await scanSet(retired, async (users) => {
       gone += Number(
-        await scripts.retireBatch.exec([retired], [keys.prefix(appId), segmentId, ...users]),
+        await scripts.retireBatch.exec([keys.prefix(appId), retired], [segmentId, ...users]),
       );
     });
     await redis.unlink(retired);
@@ -284,10 +276,7 @@ export function createSegments(options: SegmentsOptions) {
     /** Deletes a segment; its reach sets go at once, member cleanup runs in batches. */
     async remove(appId: string, segmentId: string): Promise<void> {
       const retired = keys.retired(appId, segmentId, randomId(8));
-      const ok = await scripts.segmentDelete.exec(
-        [keys.segment(appId, segmentId)],
-        [keys.prefix(appId), segmentId, retired],
-      );
+      const ok = await scripts.segmentDelete.exec([keys.prefix(appId), retired], [segmentId]);
       if (Number(ok) !== 1) throw new SegmentNotFound(segmentId);
       await retire(appId, segmentId, retired);
     },

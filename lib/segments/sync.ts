@@ -113,8 +113,7 @@ export async function syncApp(
     })).map(String);
     if (!ids.length) break;
     pruned += Number(
-      await scripts.prune.exec([keys.invalid(appId)], [
-        prefix,
+      await scripts.prune.exec([prefix], [
         String(pruneCutoff),
         String(nowMs),
         ...ids,
@@ -143,7 +142,7 @@ export async function syncApp(
   // 3. reconcile the dirty ids and the ids that crossed a recency window.
   const corrected = new Map<string, number>();
   const reconcileIds = async (ids: string[]) => {
-    const out = await scripts.reconcile.exec([keys.index(appId)], [prefix, String(nowMs), ...ids]);
+    const out = await scripts.reconcile.exec([prefix], [String(nowMs), ...ids]);
     for (let i = 0; i + 2 < out.length; i += 3) {
       const sid = String(out[i]);
       corrected.set(sid, (corrected.get(sid) ?? 0) + Number(out[i + 1]) + Number(out[i + 2]));

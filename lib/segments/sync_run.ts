@@ -59,7 +59,7 @@ export async function runSegmentSync(options: SegmentSyncOptions): Promise<Segme
   const apps: SegmentSyncReport["apps"] = [];
   for (const appId of appIds) {
     const lock = options.heldLocks?.get(appId) ??
-      await acquireSyncLock(redis, segments.scripts, appId);
+      await acquireSyncLock(redis, appId);
     if (!lock) {
       apps.push({ appId, status: "locked" });
       continue;

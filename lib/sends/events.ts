@@ -7,6 +7,7 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
+// lib/ratelimit's Lua helper runs inside record_events.lua (see its note on the exception).
 import {
   rateLimitedError,
   rateLimitLua,

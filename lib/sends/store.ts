@@ -260,14 +260,17 @@ export function createSendStore(options: SendStoreOptions) {
       step: { batchDone?: number; issued?: number; resolved?: boolean },
     ): Promise<SendStatusValue | null> {
       const status = await progressScript.exec(
-        [sendKeys.send(appId, sendId), sendKeys.batchesDone(appId, sendId)],
+        [
+          sendKeys.send(appId, sendId),
+          sendKeys.batchesDone(appId, sendId),
+          ...bookkeeping(appId, sendId),
+        ],
         [
           String(now()),
           step.batchDone === undefined ? "" : String(step.batchDone),
           step.issued === undefined ? "" : String(step.issued),
           step.resolved ? "1" : "0",
           String(retentionMs),
-          ...bookkeeping(appId, sendId),
         ],
       );
       return status ? String(status) as SendStatusValue : null;

@@ -11,7 +11,7 @@ Deno.test("runSegmentSync skips an app whose lock another run holds", async () =
     const appId = testAppId();
     const segments = createSegments({ redis: t.redis });
     await segments.put(appId, "s", { name: "S" });
-    const lock = await acquireSyncLock(t.redis, segments.scripts, appId);
+    const lock = await acquireSyncLock(t.redis, appId);
     assertOk(lock);
     const skipped = await runSegmentSync({ redis: t.redis, appIds: [appId], staleAfterDays: 270 });
     assertEquals(skipped.apps, [{ appId, status: "locked" }]);

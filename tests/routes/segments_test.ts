@@ -229,11 +229,7 @@ Deno.test("POST /v1/apps/:appId/jobs/segment-sync answers 202, writes reports, a
     await h.call("PUT", `${base}/s`, { headers: auth, body: { name: "S" } });
     await h.call("POST", `${base}/s/members`, { headers: auth, body: { add: ["alice"] } });
     await register(h, app.appKey, { token: token(9), environment: "production", userId: "alice" });
-    const lock = await acquireSyncLock(
-      h.testRedis.redis,
-      h.services.segments.scripts,
-      app.appId,
-    );
+    const lock = await acquireSyncLock(h.testRedis.redis, app.appId);
     assertOk(lock);
     const busy = await h.call("POST", `/v1/apps/${app.appId}/jobs/segment-sync`, {
       headers: auth,

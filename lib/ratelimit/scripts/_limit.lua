@@ -1,6 +1,11 @@
 -- SDK rate limit, prepended to the scripts that serve SDK calls (registry, events), so that the
 -- limit costs no round trip of its own. Not a script on its own: it defines local functions.
 --
+-- The second documented exception to "Lua helpers stay in their folder" (the first is
+-- segments' _segment_reindex.lua): the registry's and sends' event scripts run this helper so
+-- an SDK call stays one round trip. It only touches its own `<prefix>rl:` counters, and only
+-- lib/ratelimit names them; the host scripts never do.
+--
 -- A limit spec travels as one ARGV string: "<addressLimit>,<addressWindowMs>,<installationLimit>,
 -- <installationWindowMs>" ("" = the limiter is off; a limit of 0 turns that scope off).
 --   address       calls that do not prove an existing installation (new registrations, a

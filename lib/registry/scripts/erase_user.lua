@@ -12,7 +12,7 @@
 local prefix, now, user_id = KEYS[1], ARGV[1], ARGV[2]
 local ukey = prefix .. "user:" .. user_id
 local ids = redis.call("ZRANGE", ukey, 0, -1)
-if #ids == 0 and redis.call("EXISTS", prefix .. "useg:" .. user_id) == 0 then
+if #ids == 0 and not segment_knows_user(prefix, user_id) then
   return { "not_found" }
 end
 local erased = 0

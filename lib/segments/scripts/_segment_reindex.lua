@@ -1,6 +1,14 @@
 -- Library prepended to every registry script (and segment scripts) that changes an
 -- installation. Owned by lib/segments; registry scripts call it after each state change.
 --
+-- THE ONE EXCEPTION to "a feature's keys are private to its folder": a registry change and
+-- the segment reach sets it affects must move in one atomic script (a half-applied change
+-- would leave a segment sending to an unreachable installation, or missing a reachable one).
+-- So registry scripts run this library, and it reads installation hashes (prefix .. "inst:")
+-- and user indexes (prefix .. "user:") that lib/registry owns; prune.lua also deletes them.
+-- lib/registry/registry.ts imports it through lib/segments/scripts.ts, and says so there.
+-- tests/lib/segments/key_names_test.ts pins the names used here to both folders' _keys.ts.
+--
 -- segment_reindex(prefix, id, inst, reachable, prev_user, now_ms)
 --   prefix     "ep:v1:{<appId>}:"
 --   id         installation id
@@ -235,6 +243,12 @@ local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms)
       seg_apply(prefix, sid, id, user, inst, ok, now_ms)
     end
   end
+end
+
+-- segment_knows_user(prefix, user): true when the user belongs to (or is being rebuilt into)
+-- at least one segment, so a user known only as a segment member can still be erased.
+local function segment_knows_user(prefix, user)
+  return redis.call("EXISTS", prefix .. "useg:" .. user) == 1
 end
 
 -- segment_forget_user(prefix, user): the user is erased (DELETE /v1/apps/:appId/users/:userId).

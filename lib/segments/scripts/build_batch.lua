@@ -1,17 +1,16 @@
 -- One bounded batch of a rebuild: evaluates the users' installations into the build sets.
 -- Prepended with _segment_reindex.lua.
--- KEYS[1]: the segment hash
--- ARGV[1]: key prefix
--- ARGV[2]: segment id
--- ARGV[3]: rebuild token
--- ARGV[4]: now (ms)
--- ARGV[5..]: user ids read from the rebuild's member set
+-- KEYS[1]  prefix "ep:v1:{<appId>}:"
+-- ARGV[1]  segment id
+-- ARGV[2]  rebuild token
+-- ARGV[3]  now (ms)
+-- ARGV[4…] user ids read from the rebuild's member set
 -- Returns the number of installations added, or -1 when the rebuild was superseded.
-local prefix, sid, token, now_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local prefix, sid, token, now_ms = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local conf = seg_conf(prefix, sid)
 if not conf or conf.building ~= token then return -1 end
 local added = 0
-for i = 5, #ARGV do
+for i = 4, #ARGV do
   local user = ARGV[i]
   if redis.call("SISMEMBER", conf.src, user) == 1 then
     -- useg must cover the rebuild's source so segment_reindex keeps the build sets current.

@@ -1,15 +1,14 @@
 -- Finishes a rebuild atomically: the build sets replace the live reach sets (readers never see
 -- a half-built set); with a replace upload the staging set also replaces the member set, and
--- the old members are kept under ARGV[5] for the caller to clean their useg entries.
--- KEYS[1]: the segment hash
--- ARGV[1]: key prefix
--- ARGV[2]: segment id
--- ARGV[3]: rebuild token
--- ARGV[4]: "1" when the source set replaces the members
--- ARGV[5]: key that receives the previous members (replace only)
+-- the old members are kept under KEYS[2] for the caller to clean their useg entries.
+-- KEYS[1]  prefix "ep:v1:{<appId>}:"
+-- KEYS[2]  key that receives the previous members (replace only; absent otherwise)
+-- ARGV[1]  segment id
+-- ARGV[2]  rebuild token
+-- ARGV[3]  "1" when the source set replaces the members
 -- Returns {added, removed, previousMembers} — added/removed are the changes to the live reach
 -- sets — or -1 when the rebuild was superseded.
-local key, token = ARGV[1] .. "seg:" .. ARGV[2], ARGV[3]
+local key, token = KEYS[1] .. "seg:" .. ARGV[1], ARGV[2]
 local h = redis.call("HMGET", key, "building", "buildSrc")
 if h[1] ~= token then return -1 end
 local added, removed = 0, 0
@@ -23,10 +22,10 @@ for _, env in ipairs({ "production", "development" }) do
   if redis.call("EXISTS", build) == 1 then redis.call("RENAME", build, live) end
 end
 local previous = 0
-if ARGV[4] == "1" then
+if ARGV[3] == "1" then
   local members = key .. ":members"
   previous = redis.call("SCARD", members)
-  if previous > 0 then redis.call("RENAME", members, ARGV[5]) end
+  if previous > 0 then redis.call("RENAME", members, KEYS[2]) end
   if redis.call("EXISTS", h[2]) == 1 then
     redis.call("RENAME", h[2], members)
     redis.call("PERSIST", members) -- the staging set carried a crash-safety TTL

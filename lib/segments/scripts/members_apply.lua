@@ -1,18 +1,17 @@
 -- Adds users to, or removes users from, one segment's members and updates its reach sets at
 -- once. Prepended with _segment_reindex.lua.
--- KEYS[1]: the segment hash (prefix .. "seg:" .. sid), for the cluster slot
--- ARGV[1]: key prefix "ep:v1:{<appId>}:"
--- ARGV[2]: segment id
--- ARGV[3]: "add" | "remove"
--- ARGV[4]: now (ms), for lastSeenWithinDays
--- ARGV[5..]: user ids
+-- KEYS[1]  prefix "ep:v1:{<appId>}:"
+-- ARGV[1]  segment id
+-- ARGV[2]  "add" | "remove"
+-- ARGV[3]  now (ms), for lastSeenWithinDays
+-- ARGV[4…] user ids
 -- Returns the number of users whose membership changed, or -1 when the segment does not exist.
-local prefix, sid, mode, now_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local prefix, sid, mode, now_ms = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local conf = seg_conf(prefix, sid)
 if not conf then return -1 end
 local members = conf.key .. ":members"
 local changed = 0
-for i = 5, #ARGV do
+for i = 4, #ARGV do
   local user = ARGV[i]
   if mode == "add" then
     changed = changed + redis.call("SADD", members, user)

@@ -1,19 +1,20 @@
 -- Deletes invalid installations (not active since before the cutoff) and their index entries:
 -- the hash, tok:<token> when it still points here, user:<userId>, seen, the app and segment
 -- reach sets. Prepended with _segment_reindex.lua.
--- KEYS[1]: the invalid zset (prefix .. "seginvalid")
--- ARGV[1]: key prefix
--- ARGV[2]: cutoff (ms): statusAt must be <= cutoff
--- ARGV[3]: now (ms)
--- ARGV[4..]: installation ids
+-- Registry keys are written here too: see the exception noted in _segment_reindex.lua.
+-- KEYS[1]  prefix "ep:v1:{<appId>}:"
+-- ARGV[1]  cutoff (ms): statusAt must be <= cutoff
+-- ARGV[2]  now (ms)
+-- ARGV[3…] installation ids
 -- Returns the number deleted.
-local prefix, cutoff, now_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local prefix, cutoff, now_ms = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local invalid = prefix .. "seginvalid"
 local pruned = 0
-for i = 4, #ARGV do
+for i = 3, #ARGV do
   local iid = ARGV[i]
   local inst = seg_load_inst(prefix, iid)
   if not inst or inst.status == "active" then
-    redis.call("ZREM", KEYS[1], iid)
+    redis.call("ZREM", invalid, iid)
   elseif (seg_ms(inst.statusAt) or 0) <= cutoff then
     redis.call("DEL", prefix .. "inst:" .. iid)
     if (inst.token or "") ~= "" and redis.call("GET", prefix .. "tok:" .. inst.token) == iid then
@@ -27,7 +28,7 @@ for i = 4, #ARGV do
     redis.call("SREM", prefix .. "segdirty", iid)
     pruned = pruned + 1
   else
-    redis.call("ZADD", KEYS[1], seg_ms(inst.statusAt) or now_ms, iid)
+    redis.call("ZADD", invalid, seg_ms(inst.statusAt) or now_ms, iid)
   end
 end
 return pruned

@@ -1,15 +1,14 @@
 -- Re-evaluates installations against every segment of the app and repairs their place in
 -- each reach set (daily pass over the dirty ids). Prepended with _segment_reindex.lua.
--- KEYS[1]: the app's segment index (prefix .. "segs")
--- ARGV[1]: key prefix
--- ARGV[2]: now (ms)
--- ARGV[3..]: installation ids
+-- KEYS[1]  prefix "ep:v1:{<appId>}:"
+-- ARGV[1]  now (ms)
+-- ARGV[2…] installation ids
 -- Returns {sid1, added1, removed1, sid2, …}: per segment, the corrections made to its live
 -- reach sets (segments without corrections are left out).
-local prefix, now_ms = ARGV[1], tonumber(ARGV[2])
-local sids = redis.call("SMEMBERS", KEYS[1])
+local prefix, now_ms = KEYS[1], tonumber(ARGV[1])
+local sids = redis.call("SMEMBERS", prefix .. "segs")
 local fixes = {}
-for i = 3, #ARGV do
+for i = 2, #ARGV do
   local iid = ARGV[i]
   local inst = seg_load_inst(prefix, iid)
   local user = inst and inst.userId or ""

@@ -3,12 +3,12 @@
 --
 -- KEYS[1]  the send hash
 -- KEYS[2]  the send's set of done batch sequence numbers
+-- KEYS[3…] the other per-send keys to expire with it (handled, failures, done, audience…)
 -- ARGV[1]  now (epoch ms)
 -- ARGV[2]  a batch sequence number that is now done, or "" for none
 -- ARGV[3]  the number of batches the resolver has issued so far, or "" for no change
 -- ARGV[4]  "1" when resolution has finished, else "0"
 -- ARGV[5]  how long (ms) the send's bookkeeping keys live after it ends
--- ARGV[6…] the other per-send keys to expire with it (handled, failures, done, audience…)
 -- Reply: the send's status after the step ("" when the send does not exist).
 local status = redis.call("HGET", KEYS[1], "status")
 if not status then
@@ -40,8 +40,8 @@ if redis.call("HGET", KEYS[1], "resolved") == "1" then
     status = "completed"
     redis.call("HSET", KEYS[1], "status", status, "finishedAt", ARGV[1])
     redis.call("HSETNX", KEYS[1], "startedAt", ARGV[1])
-    for i = 6, #ARGV do
-      redis.call("PEXPIRE", ARGV[i], ARGV[5])
+    for i = 3, #KEYS do
+      redis.call("PEXPIRE", KEYS[i], ARGV[5])
     end
   end
 end

@@ -145,21 +145,20 @@ Deno.test("eraseUser during a replace upload's rebuild keeps the user out of the
     const c = await registry.register(appId, { token: tokenOf(2), environment: prod, userId: "v" });
     // The steps of uploadStream(mode: "replace") with the erase landing between two of them.
     const prefix = segmentKeys.prefix(appId);
-    const segKey = segmentKeys.segment(appId, "s");
     const staging = segmentKeys.staging(appId, "s", "up");
     const retired = segmentKeys.retired(appId, "s", "old");
     await t.redis.sadd(staging, "u", "v");
-    await segments.scripts.buildStart.exec([segKey], [prefix, "s", "b1", staging]);
+    await segments.scripts.buildStart.exec([prefix, staging], ["s", "b1", ""]);
     const now = String(clock.now());
     assertEquals(
-      await segments.scripts.buildBatch.exec([segKey], [prefix, "s", "b1", now, "u", "v"]),
+      await segments.scripts.buildBatch.exec([prefix], ["s", "b1", now, "u", "v"]),
       2,
     );
     assertEquals(await registry.eraseUser(appId, "u"), 1);
     assertOk(Array.isArray(
-      await segments.scripts.buildSwap.exec([segKey], [prefix, "s", "b1", "1", retired]),
+      await segments.scripts.buildSwap.exec([prefix, retired], ["s", "b1", "1"]),
     ));
-    await segments.scripts.retireBatch.exec([retired], [prefix, "s", "u", "old"]);
+    await segments.scripts.retireBatch.exec([prefix, retired], ["s", "u", "old"]);
 
     assertEquals(await t.redis.smembers(segmentKeys.members(appId, "s")), ["v"]);
     assertEquals(await liveSets(t.redis, appId), {

@@ -17,7 +17,7 @@ import { createTestSessions, type TestSessions } from "./test_sessions/mod.ts";
 import { createRelay, type Relay } from "./apns/relay.ts";
 import { appCredentialSource, createDispatcher, type Dispatcher } from "./dispatch/mod.ts";
 import { createSends, type Sends } from "./sends/mod.ts";
-import { inspectCertificate } from "./apns/certificate.ts";
+import { CERTIFICATE_WARNING_DAYS, daysLeft } from "./apns/certificate.ts";
 import { createDiagnosis, type DiagnosisService } from "./diagnosis/mod.ts";
 
 /** What {@linkcode createServices} needs. */
@@ -76,8 +76,6 @@ export function createServices(options: ServiceOptions): Services {
     redis: options.redis,
     box: options.box,
     validateApnsKey,
-    inspectCertificate: (cert, key) =>
-      Promise.resolve(inspectCertificate(cert, key, (options.now ?? Date.now)())),
     sdkCacheTtlMs: options.appCacheTtlMs,
     now: options.now,
   });
@@ -132,9 +130,6 @@ export function createServices(options: ServiceOptions): Services {
   };
 }
 
-/** Days before expiry from which `edgepush_apns_certificate_expiring` reads 1. */
-export const CERTIFICATE_WARNING_DAYS = 30;
-
 /**
  * Certificate-auth expiry on /metrics, read at scrape time: days left per app, and a 0/1
  * `expiring` gauge that turns 1 thirty days ahead, for an alert rule. An expired certificate
@@ -150,9 +145,9 @@ function defineCertificateGauges(metrics: Metrics, apps: Apps, now: () => number
     if (!ids) return cached?.rows ?? [];
     for (const appId of ids.slice(0, 10_000)) {
       const record = await apps.get(appId).catch(() => null);
-      const expiresAt = record?.certificate?.expiresAt;
+      const expiresAt = record?.certificate?.summary.expiresAt;
       if (!expiresAt) continue;
-      rows.push({ appId, days: Math.floor((Date.parse(expiresAt) - now()) / 86_400_000) });
+      rows.push({ appId, days: daysLeft(expiresAt, now()) });
     }
     cached = { at: now(), rows };
     return rows;

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
+import type { CertificateSummary } from "./certificate.ts";
 import { ApnsCredentialError, type CredentialProblem } from "./credential_error.ts";
 import {
   createSharedTokenSource,
@@ -26,7 +27,13 @@ import {
 /** An app's APNs credential. */
 export type AppCredential =
   | ({ kind: "token" } & TokenCredential)
-  | { kind: "certificate"; certPem: string; keyPem: string };
+  | {
+    kind: "certificate";
+    certPem: string;
+    keyPem: string;
+    /** What the certificate allows, checked before each push (see certificateRefusal). */
+    summary?: CertificateSummary;
+  };
 
 /** The app a batch is sent for. */
 export interface RelayApp {

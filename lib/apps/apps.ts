@@ -6,11 +6,19 @@
  */
 import type { Redis } from "@upstash/redis";
 import { z } from "zod";
-import { Forbidden, NotFound, Unauthorized } from "../errors.ts";
+import { Conflict, Forbidden, NotFound, Unauthorized } from "../errors.ts";
 import { matchesHash, randomId, randomSecret, sha256Hex } from "../auth/secrets.ts";
 import type { SealedBox } from "../crypto/sealed_box.ts";
+import {
+  type CertificateSummary,
+  certificateWarnings,
+  type CredentialWarning,
+  daysLeft,
+} from "../apns/certificate.ts";
 import { appKeys } from "./_keys.ts";
+import { type CertificateUpload, readCertificateUpload } from "./certificate_upload.ts";
 import type { AppViewData, CreateAppInput, UpdateAppInput } from "./schemas.ts";
+import updateAppLua from "./scripts/update_app.lua" with { type: "text" };
 
 /** An app as stored, with secrets still sealed. */
 export interface AppRecord {
@@ -21,18 +29,22 @@ export interface AppRecord {
   requireUserSignature: boolean;
   appKey: string;
   serverKeyHash: string;
-  apns: { teamId: string; keyId: string; sealedKey: string };
-  certificate: { sealed: string; expiresAt: string | null } | null;
+  /** Token auth (.p8), or null for a certificate-only app. */
+  apns: { teamId: string; keyId: string; sealedKey: string } | null;
+  /** Certificate auth: the sealed certificate and key, and what the certificate allows. */
+  certificate: { sealed: string; summary: CertificateSummary } | null;
   sealedUserSigningSecret: string | null;
   credentialError: { reason: string; message: string; at: string } | null;
   createdAt: string;
   updatedAt: string;
 }
 
-/** The APNs credentials of an app, decrypted for the relay. Never log these. */
+/** The APNs credentials of an app, decrypted for the relay (at least one is set). Never log these. */
 export interface ApnsCredentials {
-  token: { teamId: string; keyId: string; privateKeyPem: string };
-  certificate: { certificatePem: string; privateKeyPem: string } | null;
+  token: { teamId: string; keyId: string; privateKeyPem: string } | null;
+  certificate:
+    | { certificatePem: string; privateKeyPem: string; summary: CertificateSummary }
+    | null;
 }
 
 /** `POST /v1/apps` result: the only time the secrets are shown. */
@@ -50,8 +62,6 @@ export interface AppsOptions {
   box: SealedBox;
   /** Checks an uploaded .p8 key; throws `ValidationFailed` when it is unusable. */
   validateApnsKey: (pem: string) => Promise<void>;
-  /** Checks a certificate credential and returns its expiry (ISO) or null. */
-  inspectCertificate?: (certificatePem: string, privateKeyPem: string) => Promise<string | null>;
   /** How long the SDK path may reuse an app record, in ms. Default: `2000`. */
   sdkCacheTtlMs?: number;
   /** Clock, for tests. Default: `Date.now`. */
@@ -69,17 +79,27 @@ const StoredApp = z.object({
   requireUserSignature: z.enum(["0", "1"]),
   appKey: z.string(),
   serverKeyHash: z.string(),
-  apnsTeamId: z.string(),
-  apnsKeyId: z.string(),
-  apnsKeySealed: z.string(),
+  apnsTeamId: z.string().optional(),
+  apnsKeyId: z.string().optional(),
+  apnsKeySealed: z.string().optional(),
   certSealed: z.string().optional(),
-  certExpiresAt: z.string().optional(),
+  certInfo: z.string().optional(),
   userSigningSecretSealed: z.string().optional(),
   credentialErrorReason: z.string().optional(),
   credentialErrorMessage: z.string().optional(),
   credentialErrorAt: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
+});
+
+// What was read from the certificate on upload, stored beside the sealed credential.
+const CertificateInfo = z.object({
+  subject: z.string(),
+  environments: z.array(z.enum(["development", "production"])),
+  topics: z.array(z.string()),
+  notBefore: z.string(),
+  expiresAt: z.string(),
+  fingerprint: z.string(),
 });
 
 /** Thrown when an app id names no app. */
@@ -96,6 +116,7 @@ export function createApps(options: AppsOptions) {
   const now = options.now ?? Date.now;
   const ttl = options.sdkCacheTtlMs ?? 2_000;
   const sdkCache = new Map<string, { record: AppRecord; until: number }>();
+  const updateScript = redis.createScript<number>(updateAppLua);
 
   async function load(appId: string): Promise<AppRecord | null> {
     const raw = await redis.hgetall<Record<string, string>>(appKeys.app(appId));
@@ -103,24 +124,42 @@ export function createApps(options: AppsOptions) {
     return toRecord(StoredApp.parse(raw));
   }
 
-  async function sealCertificate(appId: string, cert: CreateAppInput["certificate"]) {
-    if (!cert) return null;
-    const expiresAt = await options.inspectCertificate?.(cert.certificate, cert.privateKey) ??
-      null;
-    const sealed = await box.seal(JSON.stringify(cert), `cert:${appId}`);
-    return { certSealed: sealed, certExpiresAt: expiresAt ?? "" };
+  /** Reads an uploaded certificate (refusing a bad one) and seals it: the hash fields to set. */
+  async function sealCertificate(appId: string, bundleId: string, upload: CertificateUpload) {
+    const cert = await readCertificateUpload(upload, { bundleId, now: now() });
+    const plain = JSON.stringify({
+      certificate: cert.certificatePem,
+      privateKey: cert.privateKeyPem,
+    });
+    return {
+      certSealed: await box.seal(plain, `cert:${appId}`),
+      certInfo: JSON.stringify(cert.summary),
+    };
+  }
+
+  async function sealToken(appId: string, apns: NonNullable<CreateAppInput["apns"]>) {
+    return {
+      apnsTeamId: apns.teamId,
+      apnsKeyId: apns.keyId,
+      apnsKeySealed: await box.seal(apns.privateKey, `apns:${appId}`),
+    };
   }
 
   return {
-    /** Creates an app; validates the .p8 key first, so a bad key writes nothing. */
+    /**
+     * Creates an app with a token credential, a certificate, or both; both are checked before
+     * anything is written, so a bad credential writes nothing. @throws {ValidationFailed}
+     */
     async create(input: CreateAppInput): Promise<CreatedAppSecrets> {
-      await options.validateApnsKey(input.apns.privateKey);
+      if (input.apns) await options.validateApnsKey(input.apns.privateKey);
       const appId = `app_${randomId(12)}`;
       const appKey = `ak_${appId.slice(4)}_${randomSecret(18)}`;
       const serverKey = `sk_${appId.slice(4)}_${randomSecret(32)}`;
       const userSigningSecret = input.requireUserSignature ? randomSecret(32) : undefined;
       const stamp = new Date(now()).toISOString();
-      const cert = await sealCertificate(appId, input.certificate);
+      const cert = input.certificate
+        ? await sealCertificate(appId, input.bundleId, input.certificate)
+        : null;
       const fields: Record<string, string> = {
         appId,
         name: input.name,
@@ -128,9 +167,7 @@ export function createApps(options: AppsOptions) {
         requireUserSignature: input.requireUserSignature ? "1" : "0",
         appKey,
         serverKeyHash: await sha256Hex(serverKey),
-        apnsTeamId: input.apns.teamId,
-        apnsKeyId: input.apns.keyId,
-        apnsKeySealed: await box.seal(input.apns.privateKey, `apns:${appId}`),
+        ...(input.apns ? await sealToken(appId, input.apns) : {}),
         createdAt: stamp,
         updatedAt: stamp,
         ...(input.urlScheme ? { urlScheme: input.urlScheme } : {}),
@@ -153,8 +190,9 @@ export function createApps(options: AppsOptions) {
       return record;
     },
 
-    /** The admin view: summaries only, no secrets. */
+    /** The admin view: summaries and warnings, no secrets. */
     view(record: AppRecord): AppViewData {
+      const summary = record.certificate?.summary;
       return {
         appId: record.appId,
         name: record.name,
@@ -162,17 +200,26 @@ export function createApps(options: AppsOptions) {
         urlScheme: record.urlScheme,
         requireUserSignature: record.requireUserSignature,
         appKey: record.appKey,
-        apns: { teamId: record.apns.teamId, keyId: record.apns.keyId },
-        certificate: record.certificate ? { expiresAt: record.certificate.expiresAt } : null,
+        apns: record.apns ? { teamId: record.apns.teamId, keyId: record.apns.keyId } : null,
+        certificate: summary ? { ...summary, daysLeft: daysLeft(summary.expiresAt, now()) } : null,
         credentialError: record.credentialError,
+        warnings: this.warnings(record),
         createdAt: record.createdAt,
         updatedAt: record.updatedAt,
       };
     },
 
+    /** The warnings about an app's credentials (a certificate expiring or expired). */
+    warnings(record: AppRecord): CredentialWarning[] {
+      return certificateWarnings(record.certificate?.summary.expiresAt, now());
+    },
+
     /**
-     * Changes settings or rotates credentials. A user-signing secret that is created or rotated
-     * here is returned once in `userSigningSecret`. @throws {AppNotFound}
+     * Changes settings, adds, replaces or removes credentials. A user-signing secret that is
+     * created or rotated here is returned once in `userSigningSecret`.
+     * @throws {AppNotFound}
+     * @throws {ValidationFailed} for an unusable key or certificate (nothing is written).
+     * @throws {Conflict} when the app would be left without a credential.
      */
     async update(appId: string, patch: UpdateAppInput): Promise<AppViewData> {
       const record = await this.get(appId);
@@ -182,15 +229,15 @@ export function createApps(options: AppsOptions) {
       if (patch.name !== undefined) set.name = patch.name;
       if (patch.urlScheme === null) unset.push("urlScheme");
       else if (patch.urlScheme !== undefined) set.urlScheme = patch.urlScheme;
-      if (patch.apns) {
-        set.apnsTeamId = patch.apns.teamId;
-        set.apnsKeyId = patch.apns.keyId;
-        set.apnsKeySealed = await box.seal(patch.apns.privateKey, `apns:${appId}`);
-        unset.push("credentialErrorReason", "credentialErrorMessage", "credentialErrorAt");
-      }
-      if (patch.certificate === null) unset.push("certSealed", "certExpiresAt");
+      if (patch.apns === null) unset.push("apnsTeamId", "apnsKeyId", "apnsKeySealed");
+      else if (patch.apns) Object.assign(set, await sealToken(appId, patch.apns));
+      if (patch.certificate === null) unset.push("certSealed", "certInfo");
       else if (patch.certificate) {
-        Object.assign(set, await sealCertificate(appId, patch.certificate));
+        Object.assign(set, await sealCertificate(appId, record.bundleId, patch.certificate));
+      }
+      if (patch.apns !== undefined || patch.certificate !== undefined) {
+        // A new or removed credential starts with a clean slate.
+        unset.push("credentialErrorReason", "credentialErrorMessage", "credentialErrorAt");
       }
       let userSigningSecret: string | undefined;
       const wantsSignature = patch.requireUserSignature ?? record.requireUserSignature;
@@ -203,10 +250,20 @@ export function createApps(options: AppsOptions) {
         userSigningSecret = randomSecret(32);
         set.userSigningSecretSealed = await box.seal(userSigningSecret, `usersig:${appId}`);
       }
-      const tx = redis.multi();
-      tx.hset(appKeys.app(appId), set);
-      if (unset.length) tx.hdel(appKeys.app(appId), ...unset);
-      await tx.exec();
+      const applied = await updateScript.exec(
+        [appKeys.app(appId)],
+        [JSON.stringify(set), JSON.stringify(unset)],
+      );
+      if (Number(applied) === 0) throw new AppNotFound();
+      if (Number(applied) === -1) {
+        throw new Conflict(
+          "an app needs a credential: upload the other one (apns or certificate) before removing this one",
+          [{
+            path: patch.apns === null ? "apns" : "certificate",
+            message: "the app's last credential",
+          }],
+        );
+      }
       sdkCache.clear();
       const view = this.view(await this.get(appId));
       return userSigningSecret ? { ...view, userSigningSecret } : view;
@@ -282,18 +339,23 @@ export function createApps(options: AppsOptions) {
 
     /** Decrypts the APNs credentials for the relay. */
     async credentials(record: AppRecord): Promise<ApnsCredentials> {
-      const privateKeyPem = await box.open(record.apns.sealedKey, `apns:${record.appId}`);
+      let token: ApnsCredentials["token"] = null;
+      if (record.apns) {
+        const { teamId, keyId, sealedKey } = record.apns;
+        token = { teamId, keyId, privateKeyPem: await box.open(sealedKey, `apns:${record.appId}`) };
+      }
       let certificate: ApnsCredentials["certificate"] = null;
       if (record.certificate) {
         const parsed = JSON.parse(
           await box.open(record.certificate.sealed, `cert:${record.appId}`),
         );
-        certificate = { certificatePem: parsed.certificate, privateKeyPem: parsed.privateKey };
+        certificate = {
+          certificatePem: parsed.certificate,
+          privateKeyPem: parsed.privateKey,
+          summary: record.certificate.summary,
+        };
       }
-      return {
-        token: { teamId: record.apns.teamId, keyId: record.apns.keyId, privateKeyPem },
-        certificate,
-      };
+      return { token, certificate };
     },
 
     /** Decrypts the user-signing secret, or null when the app has none. */
@@ -348,8 +410,12 @@ function toRecord(s: z.infer<typeof StoredApp>): AppRecord {
     requireUserSignature: s.requireUserSignature === "1",
     appKey: s.appKey,
     serverKeyHash: s.serverKeyHash,
-    apns: { teamId: s.apnsTeamId, keyId: s.apnsKeyId, sealedKey: s.apnsKeySealed },
-    certificate: s.certSealed ? { sealed: s.certSealed, expiresAt: s.certExpiresAt || null } : null,
+    apns: s.apnsKeySealed && s.apnsTeamId && s.apnsKeyId
+      ? { teamId: s.apnsTeamId, keyId: s.apnsKeyId, sealedKey: s.apnsKeySealed }
+      : null,
+    certificate: s.certSealed && s.certInfo
+      ? { sealed: s.certSealed, summary: CertificateInfo.parse(JSON.parse(s.certInfo)) }
+      : null,
     sealedUserSigningSecret: s.userSigningSecretSealed ?? null,
     credentialError: s.credentialErrorReason
       ? {

@@ -15,10 +15,25 @@ export const ApnsTokenCredentialInput = z.strictObject({
   privateKey: z.string().min(100).max(4096),
 });
 
-/** Certificate-auth APNs credential: PEM certificate and PEM private key. */
-export const ApnsCertificateInput = z.strictObject({
+const certificatePassword = z.string().max(1024);
+
+/** A certificate credential as a `.p12` file (base64), as Keychain Access exports it. */
+export const ApnsCertificateP12Input = z.strictObject({
+  p12: z.string().min(16).max(65_536),
+  password: certificatePassword.optional(),
+});
+
+/** A certificate credential as PEM; `password` decrypts an encrypted private key. */
+export const ApnsCertificatePemInput = z.strictObject({
   certificate: z.string().min(100).max(16_384),
   privateKey: z.string().min(100).max(16_384),
+  password: certificatePassword.optional(),
+});
+
+/** Certificate-auth APNs credential: a .p12, or a PEM certificate and private key. */
+export const ApnsCertificateInput = z.union([ApnsCertificateP12Input, ApnsCertificatePemInput], {
+  error: "certificate is {p12, password?} (base64 of a .p12) or {certificate, privateKey, " +
+    "password?} (PEM)",
 });
 
 const bundleId = z.string().min(1).max(155).regex(
@@ -36,17 +51,27 @@ export const CreateAppBody = z.strictObject({
   bundleId,
   urlScheme: urlScheme.optional(),
   requireUserSignature: z.boolean().optional(),
-  apns: ApnsTokenCredentialInput,
+  apns: ApnsTokenCredentialInput.optional(),
   certificate: ApnsCertificateInput.optional(),
+}).superRefine((body, ctx) => {
+  if (body.apns || body.certificate) return;
+  const message = "an app needs a credential: apns (token auth: teamId, keyId, .p8 key) or " +
+    "certificate (.p12 or PEM), or both";
+  for (const path of ["apns", "certificate"]) {
+    ctx.addIssue({ code: "custom", path: [path], message });
+  }
 });
 
-/** `PATCH /v1/apps/:appId` body: every field optional; `certificate: null` removes it. */
+/**
+ * `PATCH /v1/apps/:appId` body: every field optional; `apns: null` or `certificate: null`
+ * removes that credential (the last one cannot be removed).
+ */
 export const UpdateAppBody = z.strictObject({
   name: z.string().trim().min(1).max(128).optional(),
   urlScheme: urlScheme.nullable().optional(),
   requireUserSignature: z.boolean().optional(),
   rotateUserSigningSecret: z.literal(true).optional(),
-  apns: ApnsTokenCredentialInput.optional(),
+  apns: ApnsTokenCredentialInput.nullable().optional(),
   certificate: ApnsCertificateInput.nullable().optional(),
 });
 
@@ -58,6 +83,20 @@ export const CreatedApp = z.object({
   userSigningSecret: z.string().optional(),
 });
 
+/** What a certificate allows, read from it on upload; never the key. */
+export const CertificateView = z.object({
+  subject: z.string(),
+  environments: z.array(z.enum(["development", "production"])),
+  topics: z.array(z.string()),
+  notBefore: z.string(),
+  expiresAt: z.string(),
+  daysLeft: z.number().int(),
+  fingerprint: z.string(),
+});
+
+/** A warning about the app's credentials (`certificate_expires_soon`, `certificate_expired`). */
+export const Warning = z.object({ code: z.string(), message: z.string() });
+
 /** The app as admins see it: credential summaries, never secrets. */
 export const AppView = z.object({
   appId: AppId,
@@ -66,10 +105,11 @@ export const AppView = z.object({
   urlScheme: z.string().nullable(),
   requireUserSignature: z.boolean(),
   appKey: z.string(),
-  apns: z.object({ teamId: z.string(), keyId: z.string() }),
-  certificate: z.object({ expiresAt: z.string().nullable() }).nullable(),
+  apns: z.object({ teamId: z.string(), keyId: z.string() }).nullable(),
+  certificate: CertificateView.nullable(),
   credentialError: z.object({ reason: z.string(), message: z.string(), at: z.string() })
     .nullable(),
+  warnings: z.array(Warning),
   createdAt: z.string(),
   updatedAt: z.string(),
   userSigningSecret: z.string().optional(),

@@ -8,12 +8,22 @@ import type { AppCredential, CredentialProblem, RelayApp } from "../apns/mod.ts"
 import type { ApnsCredentials, AppRecord, Apps } from "../apps/mod.ts";
 
 /**
- * The credential an app's pushes go out with. Every app has a token credential (.p8); an
- * uploaded certificate is optional. This is the one place the choice is made: the relay and
- * the transport follow whatever kind it returns.
+ * The credential an app's pushes go out with: token auth (.p8) when the app has a key, else its
+ * certificate (mTLS). With both, token auth is used: one provider token per team serves every
+ * app and never expires on a date, and the certificate stays ready for the day the key is
+ * removed. This is the one place the choice is made: the relay and the transport follow
+ * whatever kind it returns (a certificate with what it allows, checked before each push).
  */
 export function chooseCredential(_record: AppRecord, credentials: ApnsCredentials): AppCredential {
-  return { kind: "token", ...credentials.token };
+  if (credentials.token) return { kind: "token", ...credentials.token };
+  const certificate = credentials.certificate;
+  if (!certificate) throw new Error("an app always holds a token key or a certificate");
+  return {
+    kind: "certificate",
+    certPem: certificate.certificatePem,
+    keyPem: certificate.privateKeyPem,
+    summary: certificate.summary,
+  };
 }
 
 /** Where the dispatcher gets an app's credential, and where it reports APNs refusing one. */

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
 import { createTestCa } from "./test_ca.ts";
@@ -28,6 +29,7 @@ import {
 } from "./mock_apns_types.ts";
 import {
   type MockCheck,
+  readClientCertificate,
   topicBundleId,
   validateRequest,
   verifyProviderToken,
@@ -117,9 +119,16 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     if (basic.kind === "reject") return basic;
     const token = basic.token;
     let auth: AcceptedPush["auth"];
-    if (req.peerSubject !== undefined) {
+    if (req.peer) {
+      // As APNs: an issuer it does not trust, then the host's environment, then the topic.
       if (!req.peerAuthorized) return { kind: "reject", status: 403, reason: "BadCertificate" };
-      auth = { kind: "certificate", subject: req.peerSubject };
+      if (!req.peer.environments.includes(env)) {
+        return { kind: "reject", status: 403, reason: "BadCertificateEnvironment" };
+      }
+      if (!req.peer.topics.includes(req.headers["apns-topic"])) {
+        return { kind: "reject", status: 400, reason: "TopicDisallowed" };
+      }
+      auth = { kind: "certificate", subject: req.peer.subject, fingerprint: req.peer.fingerprint };
     } else {
       const result = await verifyProviderToken(req.headers["authorization"], {
         keys,
@@ -163,8 +172,20 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
   interface MockRequest {
     headers: Record<string, string>;
     body: Uint8Array;
-    peerSubject?: string;
+    peer?: Awaited<ReturnType<typeof readClientCertificate>>;
     peerAuthorized: boolean;
+  }
+
+  // The client certificate is read once per connection.
+  const peers = new WeakMap<http2.ServerHttp2Session, Promise<MockRequest["peer"]>>();
+  function peerOf(session: http2.ServerHttp2Session): Promise<MockRequest["peer"]> {
+    let peer = peers.get(session);
+    if (!peer) {
+      const raw = (session.socket as TLSSocket | undefined)?.getPeerCertificate?.()?.raw;
+      peer = raw ? readClientCertificate(new Uint8Array(raw)) : Promise.resolve(undefined);
+      peers.set(session, peer);
+    }
+    return peer;
   }
 
   function fault(stream: http2.ServerHttp2Stream, apnsId: string): boolean {
@@ -215,14 +236,12 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
       const socket = session.socket as TLSSocket | undefined;
       // A client killed mid-request leaves no socket and nobody to answer.
       if (!socket || stream.destroyed) return;
-      const peer = socket.getPeerCertificate?.();
-      const hasPeer = !!peer && Object.keys(peer).length > 0;
       const apnsId = headers["apns-id"] ?? crypto.randomUUID();
       const body = chunks.length === 1 ? chunks[0] : concat(chunks);
       const result = await check(env, {
         headers,
         body,
-        peerSubject: hasPeer ? String(peer.subject?.CN ?? "") : undefined,
+        peer: await peerOf(session),
         peerAuthorized: socket.authorized,
       });
       if (result.kind === "reject") {
@@ -269,7 +288,7 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
       ca: ca.caPem,
       allowHTTP1: false,
       requestCert: true,
-      rejectUnauthorized: false,
+      rejectUnauthorized: options.refuseUnknownClients ?? false,
       settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
     });
     server.on("session", (session) => {
@@ -323,6 +342,16 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
       faults = next;
       random = mulberry32(next?.seed ?? 1);
     },
+    openSessionsByCertificate() {
+      const open = new Map<string, number>();
+      for (const session of sessions) {
+        const raw = (session.socket as TLSSocket | undefined)?.getPeerCertificate?.()?.raw;
+        if (!raw || session.closed || session.destroyed) continue;
+        const fingerprint = fingerprintOf(new Uint8Array(raw));
+        open.set(fingerprint, (open.get(fingerprint) ?? 0) + 1);
+      }
+      return open;
+    },
     accepted,
     countFor: (token) => counts.get(token) ?? 0,
     stats,
@@ -353,4 +382,8 @@ function parseJson(body: Uint8Array): unknown {
   } catch {
     return null;
   }
+}
+
+function fingerprintOf(der: Uint8Array): string {
+  return createHash("sha256").update(der).digest("hex");
 }

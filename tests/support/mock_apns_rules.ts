@@ -5,6 +5,11 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { Certificate } from "@peculiar/asn1-x509";
+import * as asn1js from "asn1js";
+
 /** The outcome of checking one request. */
 export type MockCheck =
   | { kind: "reject"; status: number; reason: string; timestamp?: number }
@@ -24,6 +29,7 @@ export type MockCheck =
     auth: { kind: "token"; teamId: string; keyId: string } | {
       kind: "certificate";
       subject: string;
+      fingerprint: string;
     };
   };
 
@@ -145,4 +151,45 @@ export async function verifyProviderToken(
   }
   if (ctx.now - claims.iat * 1000 >= ctx.maxAgeMs) return reject(403, "ExpiredProviderToken");
   return { kind: "ok", auth: { kind: "token", teamId: claims.teamId, keyId: claims.keyId } };
+}
+
+/** What APNs reads from a client certificate: Apple's environment OIDs and topics. */
+export interface ClientCertificate {
+  subject: string;
+  environments: Array<"production" | "development">;
+  topics: string[];
+  fingerprint: string;
+}
+
+/**
+ * Reads a client certificate as APNs does: the environments from Apple's extensions
+ * (…6.3.1 development, …6.3.2 production), the topics from the subject UID and the topics
+ * extension (…6.3.6). Kept apart from lib/'s reader so that the mock checks it independently.
+ */
+export function readClientCertificate(der: Uint8Array): Promise<ClientCertificate> {
+  const tbs = AsnConvert.parse(der, Certificate).tbsCertificate;
+  const attributes = tbs.subject.flatMap((rdn) => [...rdn]);
+  const value = (oid: string) => attributes.find((a) => a.type === oid)?.value.toString();
+  const extension = (oid: string) => tbs.extensions?.find((e) => e.extnID === oid);
+  const environments: ClientCertificate["environments"] = [];
+  if (extension("1.2.840.113635.100.6.3.1")) environments.push("development");
+  if (extension("1.2.840.113635.100.6.3.2")) environments.push("production");
+  const topics = new Set<string>();
+  const uid = value("0.9.2342.19200300.100.1.1");
+  if (uid) topics.add(uid);
+  const topicsExtension = extension("1.2.840.113635.100.6.3.6");
+  if (topicsExtension) {
+    const decoded = asn1js.fromBER(topicsExtension.extnValue.buffer);
+    if (decoded.result instanceof asn1js.Sequence) {
+      for (const item of decoded.result.valueBlock.value) {
+        if (item instanceof asn1js.Utf8String) topics.add(item.getValue());
+      }
+    }
+  }
+  return Promise.resolve({
+    subject: value("2.5.4.3") ?? "",
+    environments,
+    topics: [...topics],
+    fingerprint: createHash("sha256").update(der).digest("hex"),
+  });
 }

@@ -72,6 +72,11 @@ export interface MockApnsOptions {
   record?: boolean;
   /** Called for every accepted push (the CLI logs with it). */
   onAccepted?: (push: AcceptedPush) => void;
+  /**
+   * Refuse the TLS handshake of a client certificate the CA did not issue (and of clients with
+   * none), instead of answering `BadCertificate`; default false.
+   */
+  refuseUnknownClients?: boolean;
 }
 
 /** One notification the mock accepted. */
@@ -81,8 +86,10 @@ export interface AcceptedPush {
   apnsId: string;
   headers: Record<string, string>;
   payload: unknown;
-  /** `token` (JWT) or `certificate` (the client certificate's CN). */
-  auth: { kind: "token"; teamId: string; keyId: string } | { kind: "certificate"; subject: string };
+  /** `token` (JWT) or `certificate` (the client certificate's CN and SHA-256 fingerprint). */
+  auth:
+    | { kind: "token"; teamId: string; keyId: string }
+    | { kind: "certificate"; subject: string; fingerprint: string };
   at: number;
 }
 
@@ -120,6 +127,8 @@ export interface MockApns {
   countFor(token: string): number;
   /** Counters: requests seen, accepted, connections opened, peak in-flight streams per connection. */
   readonly stats: { requests: number; accepted: number; sessions: number; peakStreams: number };
+  /** Open client connections by the SHA-256 fingerprint of their client certificate. */
+  openSessionsByCertificate(): Map<string, number>;
   /** Stops both listeners and removes a generated CA. */
   close(): Promise<void>;
 }

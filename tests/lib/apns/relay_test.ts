@@ -140,23 +140,32 @@ Deno.test("sendBatch stops at InvalidProviderToken with a credential error", asy
 
 Deno.test("sendBatch sends with certificate auth and no authorization header", async () => {
   await using t = await setup("TEAMCERT01");
-  const client = await t.mock.ca.issueClient("com.example.relay");
+  const client = await t.mock.ca.issueApns({ bundleId: "com.example.relay", keyType: "ec" });
   const app: RelayApp = {
     bundleId: "com.example.relay",
-    credential: { kind: "certificate", ...client },
+    credential: { kind: "certificate", certPem: client.certPem, keyPem: client.keyPem },
   };
   const [r] = await t.relay.sendBatch(app, message, [recipient(1)]);
   assertEquals(r.status, "accepted");
-  assertEquals(t.mock.accepted[0].auth, { kind: "certificate", subject: "com.example.relay" });
+  assertEquals(t.mock.accepted[0].auth.kind, "certificate");
+  assertEquals(
+    (t.mock.accepted[0].auth as { subject: string }).subject,
+    "Apple Push Services: com.example.relay",
+  );
   assertEquals(t.mock.accepted[0].headers.authorization, undefined);
 });
 
 Deno.test("sendBatch reports BadCertificate for an expired client certificate", async () => {
   await using t = await setup("TEAMCERT02");
-  const client = await t.mock.ca.issueClient("com.example.relay", { days: -1 });
+  const client = await t.mock.ca.issueApns({
+    bundleId: "com.example.relay",
+    startDays: -3,
+    endDays: -1,
+    keyType: "ec",
+  });
   const app: RelayApp = {
     bundleId: "com.example.relay",
-    credential: { kind: "certificate", ...client },
+    credential: { kind: "certificate", certPem: client.certPem, keyPem: client.keyPem },
   };
   const [r] = await t.relay.sendBatch(app, message, [recipient(1)]);
   assertEquals(r.reason, "BadCertificate");

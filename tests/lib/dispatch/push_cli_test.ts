@@ -79,7 +79,7 @@ Deno.test("runPushCli explains InvalidProviderToken as a key problem", async () 
 
 Deno.test("runPushCli sends with a client certificate", async () => {
   await using t = await setup();
-  const client = await t.mock.ca.issueClient("com.example.cli");
+  const client = await t.mock.ca.issueApns({ bundleId: "com.example.cli", keyType: "ec" });
   await Deno.writeTextFile(`${t.dir}/cert.pem`, client.certPem);
   await Deno.writeTextFile(`${t.dir}/key.pem`, client.keyPem);
   const code = await t.run(["--cert", `${t.dir}/cert.pem`, "--cert-key", `${t.dir}/key.pem`]);

@@ -206,6 +206,23 @@ function credentialForEnvironment(app: AppRecord, inst: Installation): Diagnosis
       `The app has a .p8 key (key id ${app.apns.keyId}), which covers ${inst.environment}.`,
     );
   }
+  const certificate = app.certificate?.summary;
+  if (certificate?.environments.includes(inst.environment)) {
+    return check(
+      "credential_for_environment",
+      true,
+      `The app's certificate (${certificate.subject}) covers ${inst.environment}.`,
+    );
+  }
+  if (certificate) {
+    return check(
+      "credential_for_environment",
+      false,
+      `The app's certificate covers only ${certificate.environments.join(" and ")}, not ` +
+        `${inst.environment}: pushes to this installation fail with BadCertificateEnvironment. ` +
+        'Upload a "Sandbox & Production" certificate or a .p8 key.',
+    );
+  }
   return check(
     "credential_for_environment",
     false,
@@ -224,7 +241,7 @@ function credentialValid(app: AppRecord, nowMs: number): DiagnosisCheckData {
       }): upload a new .p8 key (check its team id and key id) on the Apps page.`,
     );
   }
-  const expiresAt = app.certificate?.expiresAt;
+  const expiresAt = app.certificate?.summary.expiresAt;
   if (expiresAt && !app.apns && Date.parse(expiresAt) <= nowMs) {
     return check(
       "credential_valid",

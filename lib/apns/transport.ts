@@ -9,6 +9,8 @@
  * - GOAWAY, REFUSED_STREAM, resets and dropped connections → retried on a fresh connection;
  * - 429 and 5xx → backoff honouring `retry-after`, bounded attempts;
  * - a per-request timeout, never retried (APNs may have delivered it);
+ * - a client certificate whose TLS handshake APNs refuses on every attempt → a credential error;
+ * - `retire(credential)` drains a replaced certificate's connections and closes them;
  * - idle connections PINGed and, after `idleCloseMs`, closed by us (./connection_health.ts).
  *
  * @module
@@ -17,6 +19,7 @@ import http2 from "node:http2";
 import { type ApnsResponse, MAX_ANSWER_BYTES, parseAnswer, retryDelay } from "./answer.ts";
 import { type Deadline, DeadlineSweep } from "./deadline_sweep.ts";
 import { watchConnections, type WatchedConnection } from "./connection_health.ts";
+import { ApnsCredentialError } from "./credential_error.ts";
 
 export type { ApnsResponse };
 
@@ -121,6 +124,12 @@ export interface Transport {
     /** Connections replaced because a PING failed or went unanswered. */
     pingFailed: number;
   };
+  /**
+   * Stops opening streams on `credential`'s connections: those in use close once their streams
+   * end, idle ones at once. A later request with it opens a fresh connection. Used when an
+   * app's certificate is replaced, so that the old one stops being presented to APNs.
+   */
+  retire(credential: ConnectionCredential): void;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -130,6 +139,8 @@ interface Connection extends WatchedConnection {
   inflight: number;
   limit: number;
   usable: boolean;
+  /** Whether the server's SETTINGS arrived, i.e. it completed the TLS handshake. */
+  settled: boolean;
   /** Takes it out of the pool for good (new streams go elsewhere); closes it once idle. */
   retire(): void;
 }
@@ -211,10 +222,12 @@ export function createTransport(options: TransportOptions = {}): Transport {
       inflight: 0,
       limit: maxStreams,
       usable: true,
+      settled: false,
       lastUsed: Date.now(),
       retire,
     };
     session.on("remoteSettings", (settings) => {
+      conn.settled = true;
       conn.limit = Math.max(1, Math.min(maxStreams, settings.maxConcurrentStreams ?? maxStreams));
       wake(pool);
     });
@@ -376,6 +389,9 @@ export function createTransport(options: TransportOptions = {}): Transport {
       const pool = poolFor(host, req.credential);
       const deadline = Date.now() + timeoutMs;
       let lastError: unknown;
+      // Connections closed before the server's SETTINGS: with a client certificate, that is
+      // APNs refusing the handshake (TLS 1.3 reports it only by closing the connection).
+      let refusedHandshakes = 0;
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         if (attempt > 1) stats.retries++;
         // A free stream is the common case: take it without an extra promise.
@@ -397,7 +413,10 @@ export function createTransport(options: TransportOptions = {}): Transport {
           lastError = result.error;
           // The connection may be dead without having said so yet: retire it, so that the pool
           // opens a fresh one instead of handing out a dead session until restart.
-          if (conn.session.destroyed || conn.session.closed) conn.retire();
+          if (conn.session.destroyed || conn.session.closed) {
+            conn.retire();
+            if (!conn.settled && req.credential.kind === "certificate") refusedHandshakes++;
+          }
           if (attempt > 1) await sleep(retryDelay(attempt - 1, undefined, backoffMs));
           continue;
         }
@@ -411,11 +430,28 @@ export function createTransport(options: TransportOptions = {}): Transport {
         }
         return parseAnswer(status, headers, body);
       }
+      if (refusedHandshakes === maxAttempts) {
+        throw new ApnsCredentialError(
+          "BadCertificate",
+          `${host} refused the TLS handshake with the client certificate: it is not an APNs ` +
+            "certificate Apple issued, or it was revoked or has expired",
+        );
+      }
       throw new ApnsTransportError(
         "ConnectionFailed",
         `no connection to ${host} carried the request after ${maxAttempts} attempts`,
         { cause: lastError },
       );
+    },
+    retire(credential) {
+      const suffix = `|${credential.kind}:${credential.id}`;
+      for (const [key, pool] of pools) {
+        if (!key.endsWith(suffix)) continue;
+        for (const conn of [...pool.connections]) {
+          conn.retire();
+          if (conn.inflight === 0) conn.session.close();
+        }
+      }
     },
     async close() {
       closed = true;

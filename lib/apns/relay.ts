@@ -6,7 +6,7 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import type { CertificateSummary } from "./certificate.ts";
+import { certificateRefusal, type CertificateSummary } from "./certificate.ts";
 import { ApnsCredentialError, type CredentialProblem } from "./credential_error.ts";
 import {
   createSharedTokenSource,
@@ -134,12 +134,14 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-/** APNs reasons that mean the credential itself is unusable. */
+/**
+ * APNs reasons that mean the credential itself is unusable. `BadCertificateEnvironment` is not
+ * one: the certificate may still serve the other environment, so only that recipient fails.
+ */
 export const CREDENTIAL_REASONS = new Set([
   "InvalidProviderToken",
   "MissingProviderToken",
   "BadCertificate",
-  "BadCertificateEnvironment",
   "Forbidden",
   "TooManyProviderTokenUpdates",
 ]);
@@ -148,7 +150,6 @@ const CREDENTIAL_HELP: Record<string, string> = {
   InvalidProviderToken: "APNs rejected the provider token: check the key id, team id and .p8 key",
   MissingProviderToken: "APNs wanted a provider token and got none",
   BadCertificate: "APNs rejected the client certificate",
-  BadCertificateEnvironment: "the client certificate is for the other APNs environment",
   Forbidden: "APNs refused the credential",
   TooManyProviderTokenUpdates: "provider tokens were refreshed too often",
   ExpiredProviderToken: "APNs still calls the refreshed provider token expired",
@@ -192,6 +193,18 @@ export function createRelay(options: RelayOptions): Relay {
       .join("");
   }
 
+  // The newest certificate seen per bundle id: when a renewed one appears, the old one's
+  // connections drain and close (a stale cache still sending with the old one reopens one).
+  const newest = new Map<string, { connection: ConnectionCredential; expiresAt: string }>();
+  function noteCertificate(bundleId: string, connection: ConnectionCredential, expiresAt: string) {
+    const known = newest.get(bundleId);
+    if (known?.connection.id === connection.id) return;
+    if (known && known.expiresAt > expiresAt) return;
+    if (known) transport.retire(known.connection);
+    if (newest.size > 10_000) newest.clear();
+    newest.set(bundleId, { connection, expiresAt });
+  }
+
   return {
     transport,
     async sendBatch(app, message, recipients, batchOptions = {}) {
@@ -202,10 +215,21 @@ export function createRelay(options: RelayOptions): Relay {
         ? { kind: "token", id: cred.teamId }
         : {
           kind: "certificate",
-          id: await fingerprint(cred.certPem),
+          id: cred.summary?.fingerprint ?? await fingerprint(cred.certPem),
           certPem: cred.certPem,
           keyPem: cred.keyPem,
         };
+      const certificate = cred.kind === "certificate" ? cred.summary : undefined;
+      if (certificate) noteCertificate(app.bundleId, connection, certificate.expiresAt);
+      // What the certificate does not allow is refused here, without an APNs request.
+      const refusal = (environment: ApnsEnvironment) =>
+        certificate
+          ? certificateRefusal(certificate, {
+            environment,
+            topic: message.headers["apns-topic"],
+            now: (options.now ?? Date.now)(),
+          })
+          : null;
       let credentialError: SendResult["credentialError"];
       // The same `bearer …` string for every request while the token is unchanged.
       let lastToken = "";
@@ -242,6 +266,22 @@ export function createRelay(options: RelayOptions): Relay {
             credentialError,
           };
         }
+        const refused = refusal(r.environment);
+        if (refused === "ExpiredCertificate") {
+          credentialError ??= {
+            reason: refused,
+            message: `the APNs certificate expired on ${certificate!.expiresAt}: upload a ` +
+              "renewed one (PATCH /v1/apps/:appId certificate)",
+          };
+          return {
+            installationId,
+            status: "failed",
+            reason: refused,
+            attempted: false,
+            credentialError,
+          };
+        }
+        if (refused) return { installationId, status: "failed", reason: refused, attempted: false };
         let attempted = false;
         try {
           attempted = true;
@@ -254,7 +294,7 @@ export function createRelay(options: RelayOptions): Relay {
             return { installationId, status: "accepted", apnsId: res.apnsId, attempted, apns };
           }
           let feedback: Feedback | undefined;
-          if (res.reason === "BadDeviceToken" && fallback) {
+          if (res.reason === "BadDeviceToken" && fallback && !refusal(other(r.environment))) {
             // Sandbox/production mix-ups are common: try the other host once.
             const retry = await post(r, other(r.environment));
             if (retry.status === 200) {

@@ -108,6 +108,7 @@ export function createServices(options: ServiceOptions): Services {
     dispatcher,
     logger: options.logger,
     now: options.now,
+    credentialWarnings: (appId) => apps.sendingWarnings(appId),
   });
   return {
     redis: options.redis,

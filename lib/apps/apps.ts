@@ -215,6 +215,15 @@ export function createApps(options: AppsOptions) {
     },
 
     /**
+     * The warnings about the credential the app's pushes use: its certificate's when it sends
+     * with it (no token key); none for a deleted app.
+     */
+    async sendingWarnings(appId: string): Promise<CredentialWarning[]> {
+      const record = await load(appId);
+      return record && !record.apns ? this.warnings(record) : [];
+    },
+
+    /**
      * Changes settings, adds, replaces or removes credentials. A user-signing secret that is
      * created or rotated here is returned once in `userSigningSecret`.
      * @throws {AppNotFound}

@@ -151,6 +151,11 @@ export const SendView = z.object({
   scheduleAt: z.string().nullable(),
   /** Why a `failed` send stopped (a credential error, for example); null otherwise. */
   error: z.object({ reason: z.string(), message: z.string() }).nullable(),
+  /**
+   * Warnings about the credential the app's sends use now (`certificate_expires_soon`,
+   * `certificate_expired`); empty when all is well.
+   */
+  warnings: z.array(z.object({ code: z.string(), message: z.string() })),
 });
 
 /** A send as the API shows it. */

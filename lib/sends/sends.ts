@@ -38,6 +38,11 @@ import { createWorker, type Worker, type WorkerOptions } from "./worker.ts";
 /** Options of {@linkcode createSends}. */
 export interface SendsOptions {
   redis: Redis;
+  /**
+   * Warnings about the credential the app sends with (an expiring certificate), shown on the
+   * send view. Default: none.
+   */
+  credentialWarnings?: (appId: string) => Promise<SendViewData["warnings"]>;
   registry: Registry;
   segments: Pick<Segments, "get" | "scanReachable" | "reachableCount">;
   /** The one push path. */
@@ -90,12 +95,16 @@ export function createSends(options: SendsOptions) {
     clock: options.clock ?? systemClock,
   });
 
-  async function view(send: SendState): Promise<SendViewData> {
-    const [failures, events] = await Promise.all([
+  async function view(
+    send: SendState,
+    warnings?: SendViewData["warnings"],
+  ): Promise<SendViewData> {
+    const [failures, events, appWarnings] = await Promise.all([
       store.failures(send.appId, send.sendId),
       readEventCounts(redis, send.appId, send.sendId),
+      warnings ?? options.credentialWarnings?.(send.appId) ?? [],
     ]);
-    return store.view(send, { failures, ...events });
+    return store.view(send, { failures, ...events, warnings: appWarnings });
   }
 
   function render(app: AppRecord, sendId: string, input: CreateSendInput) {
@@ -334,7 +343,10 @@ export function createSends(options: SendsOptions) {
     async list(appId: string, limit = 50): Promise<SendViewData[]> {
       const ids = await store.recent(appId, limit);
       const found = await Promise.all(ids.map((id) => store.load(appId, id)));
-      return await Promise.all(found.filter((s): s is SendState => s !== null).map(view));
+      const warnings = await options.credentialWarnings?.(appId) ?? [];
+      return await Promise.all(
+        found.filter((s): s is SendState => s !== null).map((s) => view(s, warnings)),
+      );
     },
 
     /**

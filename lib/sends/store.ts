@@ -327,7 +327,12 @@ export function createSendStore(options: SendStoreOptions) {
     /** The API view of a send, with the SDK's delivered/opened counters. */
     view(
       send: SendState,
-      extra: { failures: Record<string, number>; delivered: number; opened: number },
+      extra: {
+        failures: Record<string, number>;
+        delivered: number;
+        opened: number;
+        warnings: SendViewData["warnings"];
+      },
     ): SendViewData {
       const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
       return {
@@ -340,6 +345,7 @@ export function createSendStore(options: SendStoreOptions) {
         finishedAt: iso(send.finishedAt),
         scheduleAt: iso(send.scheduleAt),
         error: send.error,
+        warnings: extra.warnings,
       };
     },
   };

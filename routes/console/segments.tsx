@@ -12,9 +12,9 @@ import {
   acquireSyncLock,
   PutSegmentBody,
   type RuleData,
+  runSegmentSync,
   SegmentId,
   type SegmentViewData,
-  syncApp,
 } from "../../lib/segments/mod.ts";
 import { issues } from "../middleware/validate.ts";
 import {
@@ -42,6 +42,8 @@ const OPS = [
 
 /** Empty rows offered below the rule's conditions (more can be added with the script). */
 const SPARE_ROWS = 2;
+/** How long "Sync now" waits for the pass before answering that it runs on. */
+const SYNC_WAIT_MS = 5_000;
 const MAX_ROWS = 20;
 
 interface Row {
@@ -452,17 +454,36 @@ export function segmentPages(deps: ConsoleDeps) {
           text: "A sync is already running for this app; try again in a minute.",
         });
       }
-      try {
-        await syncApp(deps.redis, segments, appId, {
-          nowMs: now(),
-          registry: deps.registry,
-          staleAfterDays: deps.options.staleAfterDays,
-          heartbeat: async () => {
-            if (!(await lock.extend())) throw new Error(`lost the sync lock of ${appId}`);
-          },
+      // The same run as the daily job and the API's segment-sync; a large app's pass goes on
+      // in the background past this answer.
+      const run = runSegmentSync({
+        redis: deps.redis,
+        appIds: [appId],
+        now: deps.options.now,
+        staleAfterDays: deps.options.staleAfterDays,
+        segments,
+        registry: deps.registry,
+        heldLocks: new Map([[appId, lock]]),
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finished = await Promise.race([
+        run.then((report) => report.apps[0]),
+        new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), SYNC_WAIT_MS)),
+      ]).finally(() => clearTimeout(timer));
+      run.catch((error) =>
+        deps.logger.error("segment sync failed", { appId, message: String(error) })
+      );
+      if (!finished) {
+        return await listPage(c, {
+          kind: "ok",
+          text: "The sync is running; reload this page in a minute to see the new reports.",
         });
-      } finally {
-        await lock.release();
+      }
+      if (finished.status !== "synced") {
+        return await listPage(c, {
+          kind: "bad",
+          text: `The sync did not finish (${finished.status}); try again.`,
+        });
       }
       return await listPage(c, { kind: "ok", text: "Synced: every segment has a fresh report." });
     })

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import type { AppViewData } from "../../lib/apps/mod.ts";
@@ -18,6 +19,7 @@ import {
   type FieldErrors,
   FormError,
   Notice,
+  Select,
   toFieldErrors,
   When,
 } from "./components.tsx";
@@ -25,36 +27,49 @@ import type { ConsoleDeps, ConsoleEnv } from "./context.ts";
 import { Layout } from "./layout.tsx";
 import { count } from "./words.ts";
 
-const DAY_MS = 86_400_000;
 /** A .p8 key file is a few hundred bytes; anything much larger is not one. */
 const KEY_FILE_MAX = 8 * 1024;
 
 /** Health of an app's credentials in one line and a tone. */
-function health(view: AppViewData, now: number): { tone: "ok" | "bad" | "warn"; text: string } {
+function health(view: AppViewData): { tone: "ok" | "bad" | "warn"; text: string } {
   if (view.credentialError) {
     return { tone: "bad", text: `APNs refused the credential (${view.credentialError.reason})` };
   }
-  const expiresAt = view.certificate?.expiresAt;
-  if (expiresAt) {
-    const days = Math.floor((Date.parse(expiresAt) - now) / DAY_MS);
-    if (days < 0) return { tone: view.apns ? "warn" : "bad", text: "Certificate expired" };
-    if (days <= 30) return { tone: "warn", text: `Certificate expires in ${days} days` };
+  const warning = view.warnings[0];
+  if (warning) {
+    const expired = warning.code === "certificate_expired";
+    return {
+      tone: expired && !view.apns ? "bad" : "warn",
+      text: expired
+        ? "Certificate expired"
+        : `Certificate expires in ${view.certificate?.daysLeft} days`,
+    };
   }
   return { tone: "ok", text: "Healthy" };
+}
+
+/** The environments an app can push to: both with a key, the certificate's without. */
+function environmentsCovered(view: AppViewData): string {
+  if (view.apns) return "production and development";
+  const envs = view.certificate?.environments ?? [];
+  return envs.length ? envs.join(" and ") : "none";
 }
 
 /** The credential card of an app. */
 function CredentialHealth(props: { view: AppViewData; now: number }) {
   const { view, now } = props;
   const cert = view.certificate;
-  const certDays = cert?.expiresAt ? Math.floor((Date.parse(cert.expiresAt) - now) / DAY_MS) : null;
-  const state = health(view, now);
+  const state = health(view);
   return (
     <section class="card" aria-labelledby="cred-h">
       <h2 id="cred-h">Credentials</h2>
       <p>
-        <span class={`pill ${state.tone}`}>{state.text}</span>
+        <span class={`pill ${state.tone}`}>{state.text}</span> Pushes reach{" "}
+        {environmentsCovered(view)}.
       </p>
+      {view.warnings.map((w) => (
+        <Notice kind={w.code === "certificate_expired" ? "bad" : "warn"}>{w.message}</Notice>
+      ))}
       <div class="table-wrap">
         <table>
           <tbody>
@@ -65,24 +80,29 @@ function CredentialHealth(props: { view: AppViewData; now: number }) {
                   ? (
                     <>
                       Team <code>{view.apns.teamId}</code>, key id <code>{view.apns.keyId}</code>
-                      <br />Covers production and development; used for every send.
+                      <br />Covers production and development{cert ? "; used when both exist" : ""}.
                     </>
                   )
                   : "None"}
               </td>
             </tr>
             <tr>
-              <th scope="row">Certificate</th>
+              <th scope="row">Certificate (.p12)</th>
               <td>
                 {cert
                   ? (
                     <>
-                      Expires <When iso={cert.expiresAt} now={now} />
-                      {certDays !== null && (
-                        <span class={certDays < 0 ? "bad" : certDays <= 30 ? "warn" : ""}>
-                          {` (${certDays < 0 ? "expired" : `${certDays} days left`})`}
-                        </span>
-                      )}
+                      <span>{cert.subject}</span>
+                      <br />Environments: {cert.environments.join(", ") || "none"}
+                      <br />Topics: {cert.topics.join(", ") || "none"}
+                      <br />Expires <When iso={cert.expiresAt} now={now} />
+                      <span class={cert.daysLeft < 0 ? "bad" : cert.daysLeft <= 30 ? "warn" : ""}>
+                        {` (${cert.daysLeft < 0 ? "expired" : `${cert.daysLeft} days left`})`}
+                      </span>
+                      <br />
+                      <span class="hint">
+                        SHA-256 <code>{cert.fingerprint}</code>
+                      </span>
                     </>
                   )
                   : "None"}
@@ -175,27 +195,12 @@ function CreateAppForm(props: { c: Context<ConsoleEnv>; errors?: FieldErrors; va
           value={v.urlScheme}
           errors={errors}
         />
-        <fieldset>
-          <legend>APNs key (.p8)</legend>
-          <Field
-            name="teamId"
-            label="Team id"
-            hint="10 characters, from the Apple Developer account"
-            required
-            value={v.teamId}
-            errors={errors}
-          />
-          <Field name="keyId" label="Key id" required value={v.keyId} errors={errors} />
-          <Field
-            name="keyFile"
-            label="Key file (.p8)"
-            type="file"
-            accept=".p8,.pem,.txt"
-            required
-            errors={errors}
-          />
-          {/* The .p12 certificate input goes here once certificate auth lands. */}
-        </fieldset>
+        <p>
+          Give the app an APNs credential: a token key (.p8), a certificate (.p12), or both (the key
+          is used when both are present).
+        </p>
+        <KeyFields values={v} errors={errors} />
+        <CertificateFields errors={errors} />
         <label class="choice">
           <input type="checkbox" name="requireUserSignature" value="1" />
           Require a signature (HMAC) on user ids sent by the SDK
@@ -206,29 +211,108 @@ function CreateAppForm(props: { c: Context<ConsoleEnv>; errors?: FieldErrors; va
   );
 }
 
+/** The token key's fields: team id, key id and the .p8 file. */
+function KeyFields(props: { values?: Values; errors?: FieldErrors; required?: boolean }) {
+  const { values: v = {}, errors, required } = props;
+  return (
+    <fieldset>
+      <legend>Token key (.p8)</legend>
+      <Field
+        name="teamId"
+        label="Team id"
+        hint="10 characters, from the Apple Developer account"
+        required={required}
+        value={v.teamId}
+        errors={errors}
+      />
+      <Field name="keyId" label="Key id" required={required} value={v.keyId} errors={errors} />
+      <Field
+        name="keyFile"
+        label="Key file (.p8)"
+        type="file"
+        accept=".p8,.pem,.txt"
+        required={required}
+        errors={errors}
+      />
+    </fieldset>
+  );
+}
+
+/** The certificate's fields: the .p12 file and its password. */
+function CertificateFields(props: { errors?: FieldErrors; required?: boolean }) {
+  return (
+    <fieldset>
+      <legend>Certificate (.p12)</legend>
+      <Field
+        name="p12File"
+        label="Certificate file (.p12)"
+        hint="As Keychain Access exports it: the APNs certificate with its private key"
+        type="file"
+        accept=".p12,.pfx"
+        required={props.required}
+        errors={props.errors}
+      />
+      <Field
+        name="p12Password"
+        label="Certificate password"
+        hint="The password chosen at export; leave empty if there was none"
+        type="password"
+        autocomplete="off"
+        errors={props.errors}
+      />
+    </fieldset>
+  );
+}
+
 type Values = Record<string, string | undefined>;
 
-/** Reads a multipart form: string fields and the uploaded key file's text. */
+/** A .p12 is a few kilobytes; the API takes its base64 up to 64 KiB. */
+const P12_FILE_MAX = 48 * 1024;
+
+/**
+ * Reads a multipart form: string fields, the .p8 key's text and the .p12's base64, with an
+ * error for a file too large to be what it claims.
+ */
 async function readForm(c: Context<ConsoleEnv>) {
   const form = await c.req.parseBody();
   const values: Values = {};
   for (const [key, value] of Object.entries(form)) {
     if (typeof value === "string") values[key] = value.trim();
   }
-  const file = form.keyFile;
+  const fileErrors: FieldErrors = {};
   let privateKey: string | undefined;
-  let fileError: string | undefined;
-  if (file instanceof File && file.size > 0) {
-    if (file.size > KEY_FILE_MAX) fileError = "This file is too large to be a .p8 key.";
-    else privateKey = await file.text();
+  let p12: string | undefined;
+  const keyFile = form.keyFile;
+  if (keyFile instanceof File && keyFile.size > 0) {
+    if (keyFile.size > KEY_FILE_MAX) fileErrors.keyFile = "This file is too large to be a .p8 key.";
+    else privateKey = await keyFile.text();
   }
-  return { values, privateKey, fileError };
+  const p12File = form.p12File;
+  if (p12File instanceof File && p12File.size > 0) {
+    if (p12File.size > P12_FILE_MAX) {
+      fileErrors.p12File = "This file is too large to be a .p12 certificate.";
+    } else p12 = Buffer.from(await p12File.arrayBuffer()).toString("base64");
+  }
+  return { values, privateKey, p12, fileErrors };
+}
+
+/** The credentials a form gives: the key when any of its fields is filled, the certificate. */
+function credentialsOf(form: Awaited<ReturnType<typeof readForm>>) {
+  const { values, privateKey, p12 } = form;
+  const wantsKey = !!(values.teamId || values.keyId || privateKey);
+  return {
+    ...(wantsKey
+      ? { apns: { teamId: values.teamId, keyId: values.keyId, privateKey: privateKey ?? "" } }
+      : {}),
+    ...(p12 ? { certificate: { p12, password: values.p12Password ?? "" } } : {}),
+  };
 }
 
 function appFieldFor(path: string): string | null {
-  if (path === "apns.privateKey") return "keyFile";
+  if (path === "apns.privateKey" || path === "apns") return "keyFile";
   if (path.startsWith("apns.")) return path.slice(5) || null;
-  if (path === "apns") return "keyFile";
+  if (path === "certificate.password") return "p12Password";
+  if (path.startsWith("certificate")) return "p12File";
   return path.split(".")[0] || null;
 }
 
@@ -241,7 +325,6 @@ function requireAdmin(c: Context<ConsoleEnv>) {
 /** App pages; mounted at the console's root (`/` is the list once signed in). */
 export function appPages(deps: ConsoleDeps) {
   const { apps, registry } = deps;
-  const now = () => (deps.options.now ?? Date.now)();
 
   return new Hono<ConsoleEnv>()
     .get("/", async (c) => {
@@ -271,7 +354,7 @@ export function appPages(deps: ConsoleDeps) {
                 </thead>
                 <tbody>
                   {list.map((view, i) => {
-                    const state = health(view, now());
+                    const state = health(view);
                     return (
                       <tr>
                         <td>
@@ -303,28 +386,31 @@ export function appPages(deps: ConsoleDeps) {
     })
     .post("/apps", async (c) => {
       requireAdmin(c);
-      const { values, privateKey, fileError } = await readForm(c);
+      const form = await readForm(c);
+      const { values } = form;
       const input = {
         name: values.name,
         bundleId: values.bundleId,
         ...(values.urlScheme ? { urlScheme: values.urlScheme } : {}),
         ...(values.requireUserSignature ? { requireUserSignature: true } : {}),
-        apns: { teamId: values.teamId, keyId: values.keyId, privateKey: privateKey ?? "" },
+        ...credentialsOf(form),
       };
       const parsed = CreateAppBody.safeParse(input);
       let errors: FieldErrors | null = null;
       let created;
       if (!parsed.success) {
         errors = toFieldErrors(new ValidationFailed("invalid", issues(parsed.error)), appFieldFor);
-      } else {
+      } else if (Object.keys(form.fileErrors).length === 0) {
         try {
           created = await apps.create(parsed.data);
         } catch (error) {
           errors = toFieldErrors(error, appFieldFor);
         }
       }
-      if (fileError) errors = { ...errors, keyFile: fileError };
-      else if (!privateKey && errors) errors.keyFile = "Choose the .p8 key file.";
+      if (Object.keys(form.fileErrors).length) errors = { ...errors, ...form.fileErrors };
+      else if (errors?.keyFile && !form.privateKey && input.apns) {
+        errors.keyFile = "Choose the .p8 key file.";
+      }
       if (errors || !created) {
         return c.html(<CreateAppForm c={c} errors={errors ?? {}} values={values} />, 400);
       }
@@ -361,7 +447,13 @@ export function appOverviewPages(deps: ConsoleDeps) {
 
   async function overview(
     c: Context<ConsoleEnv>,
-    extra: { errors?: FieldErrors; notice?: string; newServerKey?: string } = {},
+    extra: {
+      errors?: FieldErrors;
+      /** The form the errors are about. */
+      form?: "key" | "certificate" | "remove" | "server-key";
+      notice?: string;
+      newServerKey?: string;
+    } = {},
     status: 200 | 400 = 200,
   ) {
     const record = c.var.consoleApp;
@@ -400,37 +492,52 @@ export function appOverviewPages(deps: ConsoleDeps) {
               action={`${base}/credentials`}
               enctype="multipart/form-data"
             >
-              <h2>Upload or rotate the .p8 key</h2>
+              <h2>{view.apns ? "Rotate the .p8 key" : "Add a .p8 key"}</h2>
               <Csrf session={session} />
-              <FormError errors={extra.errors} />
-              <Field
-                name="teamId"
-                label="Team id"
-                value={view.apns?.teamId}
+              {extra.form === "key" && <FormError errors={extra.errors} />}
+              <KeyFields
+                values={view.apns ?? undefined}
+                errors={extra.form === "key" ? extra.errors : undefined}
                 required
-                errors={extra.errors}
               />
-              <Field
-                name="keyId"
-                label="Key id"
-                value={view.apns?.keyId}
-                required
-                errors={extra.errors}
-              />
-              <Field
-                name="keyFile"
-                label="Key file (.p8)"
-                type="file"
-                accept=".p8,.pem,.txt"
-                required
-                errors={extra.errors}
-              />
-              {/* The .p12 certificate upload goes here once certificate auth lands. */}
               <button type="submit">Upload key</button>
             </form>
+            <form
+              class="card"
+              method="post"
+              action={`${base}/certificate`}
+              enctype="multipart/form-data"
+            >
+              <h2>{view.certificate ? "Renew the certificate" : "Add a certificate"}</h2>
+              <Csrf session={session} />
+              {extra.form === "certificate" && <FormError errors={extra.errors} />}
+              <CertificateFields
+                errors={extra.form === "certificate" ? extra.errors : undefined}
+                required
+              />
+              <button type="submit">Upload certificate</button>
+            </form>
+            {view.apns && view.certificate && (
+              <form class="card" method="post" action={`${base}/remove-credential`}>
+                <h2>Remove a credential</h2>
+                <Csrf session={session} />
+                {extra.form === "remove" && <FormError errors={extra.errors} />}
+                <p>The app keeps pushing with the other one.</p>
+                <Select
+                  name="credential"
+                  label="Credential to remove"
+                  options={[
+                    { value: "certificate", label: "The certificate (.p12)" },
+                    { value: "apns", label: "The token key (.p8)" },
+                  ]}
+                />
+                <button type="submit" class="danger">Remove credential</button>
+              </form>
+            )}
             <form class="card" method="post" action={`${base}/server-key`}>
               <h2>Server key</h2>
               <Csrf session={session} />
+              {extra.form === "server-key" && <FormError errors={extra.errors} />}
               <p>
                 Issuing a new server key stops the current one at once: backends and console
                 sessions using it must switch to the new one.
@@ -448,33 +555,66 @@ export function appOverviewPages(deps: ConsoleDeps) {
     );
   }
 
+  /** PATCHes the app's credentials as the API would, answering with the overview. */
+  async function update(
+    c: Context<ConsoleEnv>,
+    patch: Record<string, unknown>,
+    form: "key" | "certificate" | "remove",
+    done: string,
+  ) {
+    try {
+      const parsed = UpdateAppBody.safeParse(patch);
+      if (!parsed.success) throw new ValidationFailed("invalid", issues(parsed.error));
+      await apps.update(c.var.consoleApp.appId, parsed.data);
+    } catch (error) {
+      return await overview(c, { errors: toFieldErrors(error, appFieldFor), form }, 400);
+    }
+    c.set("consoleApp", await apps.get(c.var.consoleApp.appId));
+    return await overview(c, { notice: `${done}; the next pushes use it.` });
+  }
+
   return new Hono<ConsoleEnv>()
     .get("/", (c) => overview(c))
     .post("/credentials", async (c) => {
       requireAdmin(c);
-      const { values, privateKey, fileError } = await readForm(c);
-      if (fileError || !privateKey) {
+      const form = await readForm(c);
+      const errors: FieldErrors = { ...form.fileErrors };
+      if (!form.privateKey && !errors.keyFile) errors.keyFile = "Choose the .p8 key file.";
+      if (Object.keys(errors).length) return await overview(c, { errors, form: "key" }, 400);
+      return await update(c, { apns: credentialsOf(form).apns }, "key", "The new key is stored");
+    })
+    .post("/certificate", async (c) => {
+      requireAdmin(c);
+      const form = await readForm(c);
+      const errors: FieldErrors = { ...form.fileErrors };
+      if (!form.p12 && !errors.p12File) errors.p12File = "Choose the .p12 file.";
+      if (Object.keys(errors).length) {
+        return await overview(c, { errors, form: "certificate" }, 400);
+      }
+      return await update(
+        c,
+        { certificate: credentialsOf(form).certificate },
+        "certificate",
+        "The certificate is stored",
+      );
+    })
+    .post("/remove-credential", async (c) => {
+      requireAdmin(c);
+      const which = (await c.req.parseBody()).credential;
+      if (which !== "apns" && which !== "certificate") {
         return await overview(c, {
-          errors: { keyFile: fileError ?? "Choose the .p8 key file." },
+          errors: { _form: "Choose the credential to remove." },
+          form: "remove",
         }, 400);
       }
-      const parsed = UpdateAppBody.safeParse({
-        apns: { teamId: values.teamId, keyId: values.keyId, privateKey },
-      });
-      try {
-        if (!parsed.success) throw new ValidationFailed("invalid", issues(parsed.error));
-        await apps.update(c.var.consoleApp.appId, parsed.data);
-      } catch (error) {
-        return await overview(c, { errors: toFieldErrors(error, appFieldFor) }, 400);
-      }
-      c.set("consoleApp", await apps.get(c.var.consoleApp.appId));
-      return await overview(c, { notice: "The new key is stored; the next pushes use it." });
+      return await update(c, { [which]: null }, "remove", "The credential is removed");
     })
     .post("/server-key", async (c) => {
       requireAdmin(c);
       if ((await c.req.parseBody()).confirm !== "yes") {
         return await overview(c, {
           errors: { _form: "Tick the box to confirm: the current server key stops at once." },
+          form: "server-key",
         }, 400);
       }
       const serverKey = await apps.rotateServerKey(c.var.consoleApp.appId);

@@ -1,5 +1,6 @@
 import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.ts";
 import { ADMIN_TOKEN, type Harness, startHarness } from "../support/harness.ts";
+import { createTestCa } from "../support/test_ca.ts";
 
 const ORIGIN = "http://localhost";
 
@@ -216,6 +217,68 @@ Deno.test("console pages show attributes and names as text, never markup", async
       assertEquals(html.includes(xss), false, path);
     }
   } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("the console creates a certificate-only app from a .p12, renews it, and keeps its last credential", async () => {
+  const h = await startHarness();
+  const ca = await createTestCa();
+  try {
+    const { cookie, csrf } = await session(h);
+    const cert = await ca.issueApns({ bundleId: "com.example.cert", endDays: 20 });
+    const p12 = Uint8Array.from(atob(await cert.p12("secret")), (ch) => ch.charCodeAt(0));
+    const form = (fields: Record<string, string>, file?: Uint8Array<ArrayBuffer>) => {
+      const body = new FormData();
+      body.set("_csrf", csrf);
+      for (const [k, v] of Object.entries(fields)) body.set(k, v);
+      if (file) body.set("p12File", new File([file], "push.p12"));
+      return body;
+    };
+    const post = (path: string, body: FormData) =>
+      h.app.request(path, { method: "POST", body, headers: { cookie, origin: ORIGIN } });
+    const base = { name: "Cert app", bundleId: "com.example.cert" };
+
+    const none = await post("/console/apps", form(base));
+    assertEquals(none.status, 400);
+    const noneHtml = await none.text();
+    assertStringIncludes(noneHtml, 'id="f-keyFile-error"');
+    assertStringIncludes(noneHtml, 'id="f-p12File-error"');
+
+    const wrong = await post("/console/apps", form({ ...base, p12Password: "nope" }, p12));
+    assertEquals(wrong.status, 400);
+    assertStringIncludes(await wrong.text(), 'id="f-p12Password-error"');
+    assertEquals((await h.services.apps.list()).length, 0, "nothing stored");
+
+    const created = await post("/console/apps", form({ ...base, p12Password: "secret" }, p12));
+    assertEquals(created.status, 201, await created.clone().text());
+    const [app] = await h.services.apps.list();
+    assertEquals(app.apns, null);
+    const overview = await (await h.app.request(`/console/apps/${app.appId}`, {
+      headers: { cookie },
+    })).text();
+    assertStringIncludes(overview, "Apple Push Services: com.example.cert");
+    assertStringIncludes(overview, "Pushes reach development and production");
+    assertStringIncludes(overview, "19 days left");
+    assertStringIncludes(overview, "Certificate expires in 19 days");
+
+    const renewed = await ca.issueApns({ bundleId: "com.example.cert", endDays: 300 });
+    const renewedP12 = Uint8Array.from(atob(await renewed.p12("")), (ch) => ch.charCodeAt(0));
+    const renew = await post(`/console/apps/${app.appId}/certificate`, form({}, renewedP12));
+    assertEquals(renew.status, 200);
+    const renewHtml = await renew.text();
+    assertStringIncludes(renewHtml, "The certificate is stored");
+    assertStringIncludes(renewHtml, "299 days left");
+
+    // The last credential cannot go: the API's 409 lands next to the form.
+    const remove = await post(
+      `/console/apps/${app.appId}/remove-credential`,
+      form({ credential: "certificate" }),
+    );
+    assertEquals(remove.status, 400);
+    assertOk((await h.services.apps.get(app.appId)).certificate, "still there");
+  } finally {
+    await ca.cleanup();
     await h.stop();
   }
 });

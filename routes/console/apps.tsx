@@ -364,6 +364,8 @@ export function appPages(deps: ConsoleDeps) {
                           <code>{view.bundleId}</code>
                         </td>
                         <td>
+                          {[view.apns && ".p8 key", view.certificate && ".p12 certificate"]
+                            .filter(Boolean).join(" + ")}{" "}
                           <span class={`pill ${state.tone}`}>{state.text}</span>
                         </td>
                         <td>

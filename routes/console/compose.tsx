@@ -116,6 +116,8 @@ export function ComposePage(
     segments: SegmentViewData[];
     values?: FormValues;
     errors?: FieldErrors;
+    /** What is wrong with the app's credentials, so nobody sends into a known failure. */
+    warnings?: string[];
   },
 ) {
   const { c, app } = props;
@@ -125,6 +127,7 @@ export function ComposePage(
   const kind = v.audienceKind ?? "segment";
   return (
     <Layout title="New send" session={c.var.session} app={app} place="new-send">
+      {props.warnings?.map((w) => <Notice kind="warn">{w}</Notice>)}
       <div class="grid compose">
         <form
           class="card"

@@ -102,11 +102,22 @@ export function sendPages(deps: ConsoleDeps) {
 
   async function compose(c: Context<ConsoleEnv>, values?: FormValues, errors?: object) {
     const list = await segments.list(c.var.consoleApp.appId);
+    const view = deps.apps.view(c.var.consoleApp);
+    const warnings = [
+      ...(view.credentialError
+        ? [
+          `APNs refused this app's credential on ${view.credentialError.at} ` +
+          `(${view.credentialError.reason}): pushes may fail until the admin uploads a new one.`,
+        ]
+        : []),
+      ...view.warnings.map((w) => w.message),
+    ];
     return c.html(
       <ComposePage
         c={c}
         app={c.var.consoleApp}
         segments={list}
+        warnings={warnings}
         values={values}
         errors={errors as Record<string, string>}
       />,
@@ -121,6 +132,7 @@ export function sendPages(deps: ConsoleDeps) {
     return c.html(
       <Layout title={`Send ${send.sendId}`} session={c.var.session} app={app} place="sends">
         {notice && <Notice kind="ok">{notice}</Notice>}
+        {send.warnings.map((w) => <Notice kind="warn">{w.message}</Notice>)}
         <p>
           Created <When iso={send.createdAt} now={now()} />
           {send.finishedAt && (

@@ -34,7 +34,7 @@ import { runSyncCli, SEGMENT_SYNC_CRON_NAME, segmentSyncCron } from "./jobs/segm
 import { drainFor, runWorkerCommand, startWorkers } from "./jobs/send_worker.ts";
 import { runTokenProbes, TOKEN_PROBE_CRON_NAME } from "./jobs/token_probe.ts";
 import { runPushCli } from "./lib/dispatch/push_cli.ts";
-import { createGateway, createTcpRequester } from "./lib/redis/mod.ts";
+import { createClusterRequester, createGateway, createTcpRequester } from "./lib/redis/mod.ts";
 
 const command = Deno.args[0] ?? "start";
 const COMMANDS = ["start", "worker", "sync", "redis-http", "push"];
@@ -72,6 +72,7 @@ async function secondaryRedisTarget(
 ): Promise<RedisTarget & { recordedIn?: string }> {
   const mode = redisMode(config);
   if (mode === "tcp") return { kind: "tcp", url: config.REDIS_URL! };
+  if (mode === "cluster") return { kind: "cluster", nodes: config.REDIS_CLUSTER_NODES! };
   if (mode === "rest") {
     return {
       kind: "rest",
@@ -101,6 +102,8 @@ async function connectRedis(target: RedisTarget & { recordedIn?: string }): Prom
   const handle = createRedis(target);
   const source = target.kind === "rest"
     ? { address: "UPSTASH_REDIS_REST_URL", credential: "UPSTASH_REDIS_REST_TOKEN" }
+    : target.kind === "cluster"
+    ? { address: "REDIS_CLUSTER_NODES" }
     : { address: target.recordedIn ?? "REDIS_URL" };
   const result = await preflightRedis(handle.redis, target, source);
   if (result.ok) return handle;
@@ -192,7 +195,8 @@ async function boot(config: Config, logger: Logger): Promise<Runtime> {
   shutdown.unshift(() => handle.close());
   if (!adminToken || !masterKey) {
     console.error(
-      "ADMIN_TOKEN and MASTER_KEY are required when REDIS_URL or UPSTASH_REDIS_REST_URL is set " +
+      "ADMIN_TOKEN and MASTER_KEY are required when REDIS_URL, REDIS_CLUSTER_NODES or " +
+        "UPSTASH_REDIS_REST_URL is set " +
         "(MASTER_KEY is base64 of 32 random bytes: `openssl rand -base64 32`).",
     );
     Deno.exit(2);
@@ -275,7 +279,6 @@ async function start(config: Config, runtime: Runtime) {
 async function worker(config: Config, runtime: Runtime) {
   const signal = new AbortController();
   onSignals(() => Promise.resolve(signal.abort()));
-  await runtime.services.sends.queue.ensureGroup();
   await runWorkerCommand({
     services: runtime.services,
     count: Math.max(1, config.WORKERS),
@@ -292,12 +295,17 @@ async function redisHttp(config: Config) {
     Deno.exit(2);
   }
   const target = await secondaryRedisTarget(config);
-  if (target.kind !== "tcp") {
-    console.error("redis-http fronts a TCP Redis: set REDIS_URL (or run `deno task start` first).");
+  if (target.kind === "rest") {
+    console.error(
+      "redis-http fronts a TCP Redis: set REDIS_URL or REDIS_CLUSTER_NODES (or run `deno task " +
+        "start` first).",
+    );
     Deno.exit(2);
   }
   await (await connectRedis(target)).close();
-  const requester = createTcpRequester(target.url);
+  const requester = target.kind === "cluster"
+    ? createClusterRequester(target.nodes)
+    : createTcpRequester(target.url);
   const gateway = createGateway({ requester, token: config.REDIS_HTTP_TOKEN });
   const server = Deno.serve({
     port: config.REDIS_HTTP_PORT,
@@ -347,14 +355,27 @@ if (command === "redis-http") {
   if (command === "start" && typeof Deno.cron === "function") {
     Deno.cron(SEGMENT_SYNC_CRON_NAME, config.SEGMENT_SYNC_CRON, async () => {
       const { services } = await runtimeReady;
+      // The apps index is written apart from the app records (they live in other cluster
+      // slots): reconcile it first, so the sync sees every app.
+      const repaired = await services.apps.repairIndex().catch((error) => {
+        logger.error("apps index repair failed", { message: (error as Error).message });
+        return null;
+      });
+      if (repaired?.added.length || repaired?.removed.length) {
+        logger.warn("apps index repaired", repaired);
+      }
       await segmentSyncCron({
         redis: services.redis,
         staleAfterDays: config.STALE_AFTER_DAYS,
         logger,
-      })();
+      })().catch((error) =>
+        logger.error("segment sync failed", { message: (error as Error).message })
+      );
     });
     Deno.cron(TOKEN_PROBE_CRON_NAME, "0 4 * * *", async () => {
-      await runTokenProbes((await runtimeReady).services, { logger });
+      await runTokenProbes((await runtimeReady).services, { logger }).catch((error) =>
+        logger.error("token probe failed", { message: (error as Error).message })
+      );
     });
     // With in-process workers the queue is already drained; this tick is for Deploy (WORKERS=0).
     Deno.cron("edgepush-send-drain", "* * * * *", async () => {

@@ -34,6 +34,17 @@ export const ConfigSchema = z.object({
   MASTER_KEY: z.string().optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "REDIS_URL must start with redis:// or rediss://")
     .optional(),
+  REDIS_CLUSTER_NODES: z.string()
+    .transform((list) => list.split(",").map((seed) => seed.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().regex(
+          /^rediss?:\/\/[^/\s]+$/,
+          "each seed must be redis://[user:password@]host:port or rediss://…",
+        ),
+      ).min(1, "list at least one redis:// seed URL"),
+    )
+    .optional(),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   APNS_HOST_PRODUCTION: hostPort.default("api.push.apple.com:443"),
@@ -69,13 +80,17 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 }).refine((c) => !c.UPSTASH_REDIS_REST_URL === !c.UPSTASH_REDIS_REST_TOKEN, {
   message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together",
+}).refine((c) => !(c.REDIS_URL && c.REDIS_CLUSTER_NODES), {
+  message: "set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster's seed URLs), " +
+    "not both",
+  path: ["REDIS_CLUSTER_NODES"],
 });
 
 /** Parsed configuration. */
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** The way this process reaches Redis, derived from the configuration. */
-export type RedisMode = "rest" | "tcp" | "embedded";
+export type RedisMode = "rest" | "tcp" | "cluster" | "embedded";
 
 /** Thrown with a readable, multi-line message when the environment is invalid. */
 export class ConfigError extends Error {
@@ -94,10 +109,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
 }
 
-/** Which Redis mode the configuration selects: REST wins over TCP, embedded is the default. */
+/**
+ * Which Redis mode the configuration selects: REST wins over TCP and cluster, embedded is the
+ * default.
+ */
 export function redisMode(config: Config): RedisMode {
   if (config.UPSTASH_REDIS_REST_URL) return "rest";
   if (config.REDIS_URL) return "tcp";
+  if (config.REDIS_CLUSTER_NODES) return "cluster";
   return "embedded";
 }
 

@@ -176,10 +176,11 @@ export function createApps(options: AppsOptions) {
           ? { userSigningSecretSealed: await box.seal(userSigningSecret, `usersig:${appId}`) }
           : {}),
       };
-      const tx = redis.multi();
-      tx.hset(appKeys.app(appId), fields);
-      tx.sadd(appKeys.index(), appId);
-      await tx.exec();
+      // The index is cross-app (its own slot in a cluster), so no transaction joins it to the
+      // record: indexed first, a failed record write leaves an id that `repairIndex` drops;
+      // an index entry lost by a failover is re-added by `repairIndex` from the record.
+      await redis.sadd(appKeys.index(), appId);
+      await redis.hset(appKeys.app(appId), fields);
       return { appId, appKey, serverKey, ...(userSigningSecret ? { userSigningSecret } : {}) };
     },
 
@@ -391,6 +392,34 @@ export function createApps(options: AppsOptions) {
       const records = await Promise.all(ids.map(load));
       return records.filter((r): r is AppRecord => r !== null).map((r) => this.view(r))
         .sort((a, b) => a.name.localeCompare(b.name) || a.appId.localeCompare(b.appId));
+    },
+
+    /**
+     * Makes the apps index match the app records: adds apps whose index entry was lost (a
+     * failed write, or a failover that lost an acknowledged one) and drops ids with no record.
+     * SCANs the whole keyspace (every master of a cluster) in bounded batches: for a daily job.
+     */
+    async repairIndex(): Promise<{ added: string[]; removed: string[] }> {
+      const found = new Set<string>();
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, { match: appKeys.anyApp(), count: 1_000 });
+        cursor = String(next);
+        for (const key of keys.map(String)) {
+          const appId = appKeys.appIdOf(key);
+          if (appId) found.add(appId);
+        }
+      } while (cursor !== "0");
+      const indexed = new Set((await redis.smembers(appKeys.index())).map(String));
+      const added = [...found].filter((id) => !indexed.has(id)).sort();
+      if (added.length) await redis.sadd(appKeys.index(), added[0], ...added.slice(1));
+      const removed: string[] = [];
+      for (const id of indexed) {
+        if (found.has(id) || Number(await redis.exists(appKeys.app(id))) === 1) continue;
+        await redis.srem(appKeys.index(), id);
+        removed.push(id);
+      }
+      return { added, removed: removed.sort() };
     },
 
     /** Every app id, for jobs. */

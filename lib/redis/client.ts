@@ -13,12 +13,13 @@ import {
 } from "@upstash/redis";
 import { REDIS_UNREACHABLE, Unavailable } from "../errors.ts";
 import { withUpstashScriptFlags } from "./script_flags.ts";
-import { createTcpRequester } from "./tcp_requester.ts";
+import { createClusterRequester, createTcpRequester } from "./tcp_requester.ts";
 
 /** How to reach Redis. */
 export type RedisTarget =
   | { kind: "rest"; url: string; token: string }
-  | { kind: "tcp"; url: string };
+  | { kind: "tcp"; url: string }
+  | { kind: "cluster"; nodes: string[] };
 
 /** A Redis handle and the means to release it. */
 export interface RedisHandle {
@@ -50,7 +51,9 @@ export function createRedis(target: RedisTarget): RedisHandle {
     holder.client = hashesAsObjects(holder.client);
     return { redis, close: () => Promise.resolve() };
   }
-  const requester = createTcpRequester(target.url);
+  const requester = target.kind === "cluster"
+    ? createClusterRequester(target.nodes)
+    : createTcpRequester(target.url);
   return {
     // Redis refuses Upstash's script flags; the stock clients (ratelimit's scripts) send them.
     redis: new RequesterRedis(hashesAsObjects(withUpstashScriptFlags(requester))),

@@ -41,7 +41,11 @@ export async function preflightRedis(
     return { ok: true };
   } catch (error) {
     const text = describe(error);
-    const where = target.kind === "rest" ? target.url : redactUrl(target.url);
+    const where = target.kind === "rest"
+      ? target.url
+      : target.kind === "cluster"
+      ? target.nodes.map(redactUrl).join(",")
+      : redactUrl(target.url);
     if (error instanceof Unavailable) {
       return {
         ok: false,

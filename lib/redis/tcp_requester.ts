@@ -4,10 +4,18 @@
  * `{error}` per command, the Redis error text passed through unchanged (so `Script`'s
  * EVALSHA→EVAL fallback on NOSCRIPT works).
  *
+ * Two clients sit under it: one ioredis connection to a single Redis
+ * ({@linkcode createTcpRequester}), or an ioredis `Cluster` ({@linkcode createClusterRequester})
+ * that follows MOVED/ASK redirects, refreshes the slot map and reconnects by itself. Redis'
+ * answers that mean "not now" (CLUSTERDOWN, TRYAGAIN, LOADING, MASTERDOWN…) surface as
+ * {@linkcode Unavailable}, like a lost connection, so the API answers 503 during a failover.
+ *
  * @module
  */
 import process from "node:process";
 import IORedis, { ReplyError } from "ioredis";
+import { getKeyIndexes } from "@ioredis/commands";
+import calculateSlot from "cluster-key-slot";
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
 import { errors as upstashErrors } from "@upstash/redis";
 import { REDIS_UNREACHABLE, Unavailable } from "../errors.ts";
@@ -24,8 +32,21 @@ export interface TcpRequesterOptions {
 export interface TcpRequester extends Requester {
   /** Closes the TCP connection. */
   close(): Promise<void>;
-  /** The underlying ioredis client, for commands the REST gateway forwards verbatim. */
-  readonly client: IORedis.default;
+  /** The underlying ioredis client (a `Cluster` in cluster mode). */
+  readonly client: IORedis.default | IORedis.Cluster;
+}
+
+/** The ioredis client a requester drives: one connection, or a cluster. */
+type Client = IORedis.default | IORedis.Cluster;
+
+/**
+ * Thrown before a pipeline or transaction whose keys fall in more than one cluster slot is
+ * sent: Redis Cluster would refuse it with CROSSSLOT. Its message names the keys and their
+ * slots. Domain code issues batches per app (one hash tag), so this is a bug to fix, not an
+ * outage.
+ */
+export class CrossSlotBatch extends Error {
+  override name = "CrossSlotBatch";
 }
 
 type Command = [string, ...unknown[]];
@@ -46,6 +67,54 @@ export function createTcpRequester(url: string, options: TcpRequesterOptions = {
     enableAutoPipelining: false,
     lazyConnect: false,
   });
+  return requesterOver(client, options, false);
+}
+
+/**
+ * Creates a requester for a Redis Cluster, from seed URLs (`redis://` / `rediss://`, with
+ * credentials in the URL; the first URL's credentials and TLS apply to every node). Pipelines
+ * and transactions must stay within one slot: {@linkcode CrossSlotBatch} otherwise.
+ */
+export function createClusterRequester(
+  seeds: string[],
+  options: TcpRequesterOptions = {},
+): TcpRequester {
+  if (seeds.length === 0) throw new Error("a cluster needs at least one seed URL");
+  const first = new URL(seeds[0]);
+  const client = new IORedis.Cluster(
+    seeds.map((seed) => {
+      const url = new URL(seed);
+      return { host: url.hostname, port: Number(url.port || 6379) };
+    }),
+    {
+      redisOptions: {
+        username: decodeURIComponent(first.username) || undefined,
+        password: decodeURIComponent(first.password) || undefined,
+        tls: first.protocol === "rediss:" ? {} : undefined,
+        connectTimeout: options.connectTimeoutMs ?? 2_000,
+        maxRetriesPerRequest: 1,
+      },
+      // Managed clusters announce hostnames whose certificates must match: no DNS rewrite.
+      dnsLookup: (address, callback) => callback(null, address),
+      scaleReads: "master",
+      maxRedirections: 16,
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 200,
+      retryDelayOnTryAgain: 100,
+      clusterRetryStrategy: (times: number) => Math.min(times * 100, 1_000),
+      slotsRefreshTimeout: 2_000,
+      enableAutoPipelining: false,
+      lazyConnect: false,
+    },
+  );
+  return requesterOver(client, options, true);
+}
+
+function requesterOver(
+  client: Client,
+  options: TcpRequesterOptions,
+  cluster: boolean,
+): TcpRequester {
   // ioredis emits connection errors as events; without a listener they would crash the process.
   client.on("error", () => {});
   const deadlines = createDeadlines(options.commandTimeoutMs ?? 5_000);
@@ -73,12 +142,20 @@ export function createTcpRequester(url: string, options: TcpRequesterOptions = {
     async request<TResult>(req: UpstashRequest): Promise<UpstashResponse<TResult>> {
       coalesceWrites();
       const route = req.path?.[0];
-      if (!route) return await single<TResult>(client, deadlines, req.body as Command);
+      if (!route) {
+        const command = req.body as Command;
+        if (cluster && String(command[0]).toLowerCase() === "scan") {
+          return await single<TResult>(scanRouter(client as IORedis.Cluster), deadlines, command);
+        }
+        return await single<TResult>(client, deadlines, command);
+      }
       if (route === "pipeline" || route === "multi-exec") {
+        const commands = req.body as Command[];
+        if (cluster) assertOneSlot(commands, route);
         return await batch(
           client,
           deadlines,
-          req.body as Command[],
+          commands,
           route === "multi-exec",
         ) as UpstashResponse<
           TResult
@@ -87,6 +164,73 @@ export function createTcpRequester(url: string, options: TcpRequesterOptions = {
       throw new upstashErrors.UpstashError(`unsupported path: /${req.path?.join("/")}`);
     },
   };
+}
+
+/**
+ * SCAN over a cluster, which ioredis would send to one arbitrary node. A MATCH pattern with a
+ * literal hash tag (`ep:v1:{app_1}:*`) names keys of one slot, so that slot's master is scanned;
+ * any other pattern walks every master in turn, the cursor reading `<master>:<cursor>`.
+ */
+function scanRouter(cluster: IORedis.Cluster): Pick<Client, "call"> {
+  return {
+    async call(_name: string, ...args: (string | number)[]) {
+      const [cursor, ...options] = args.map(String);
+      const matchAt = options.findIndex((o) => o.toLowerCase() === "match");
+      const tag = matchAt >= 0 ? literalHashTag(options[matchAt + 1] ?? "") : null;
+      const masters = cluster.nodes("master").sort((a, b) => nodeName(a) < nodeName(b) ? -1 : 1);
+      if (tag !== null) {
+        const owner = cluster.slots[calculateSlot(tag)]?.[0];
+        const node = masters.find((m) => nodeName(m) === owner);
+        if (!node) throw new Error(`no master serves the slot of {${tag}} right now`);
+        return await node.call("scan", cursor, ...options);
+      }
+      const [at, inner] = cursor === "0" ? [0, "0"] : cursor.split(":");
+      const index = Number(at);
+      if (!(index >= 0 && index < masters.length)) return ["0", []];
+      const [next, keys] = await masters[index].call("scan", inner, ...options) as [
+        string,
+        string[],
+      ];
+      if (String(next) !== "0") return [`${index}:${next}`, keys];
+      return [index + 1 < masters.length ? `${index + 1}:0` : "0", keys];
+    },
+  } as Pick<Client, "call">;
+}
+
+function nodeName(node: IORedis.default): string {
+  return `${node.options.host}:${node.options.port}`;
+}
+
+/** The hash tag of a MATCH pattern when it is literal (no glob characters), else null. */
+function literalHashTag(pattern: string): string | null {
+  const open = pattern.indexOf("{");
+  const close = open >= 0 ? pattern.indexOf("}", open + 1) : -1;
+  if (close <= open + 1) return null;
+  const prefix = pattern.slice(0, close + 1);
+  if (/[*?[\]\\]/.test(prefix)) return null;
+  return pattern.slice(open + 1, close);
+}
+
+/** @throws {CrossSlotBatch} when the batch's keys hash to more than one slot. */
+function assertOneSlot(commands: Command[], route: string): void {
+  const slots = new Map<number, string>();
+  for (const [name, ...args] of commands) {
+    const text = args.map(String);
+    let indexes: number[] = [];
+    try {
+      indexes = getKeyIndexes(String(name).toLowerCase(), text);
+    } catch { /* unknown command: Redis will say so */ }
+    for (const i of indexes) {
+      const slot = calculateSlot(text[i]);
+      if (!slots.has(slot)) slots.set(slot, text[i]);
+    }
+  }
+  if (slots.size <= 1) return;
+  const named = [...slots].map(([slot, key]) => `${key} (slot ${slot})`).join(", ");
+  throw new CrossSlotBatch(
+    `a ${route === "pipeline" ? "pipeline" : "transaction"} must stay within one cluster slot; ` +
+      `its keys span ${slots.size}: ${named}`,
+  );
 }
 
 /**
@@ -144,7 +288,7 @@ function createDeadlines(timeoutMs: number): Deadlines {
 }
 
 async function single<TResult>(
-  client: IORedis.default,
+  client: Pick<Client, "call">,
   deadlines: Deadlines,
   command: Command,
 ): Promise<UpstashResponse<TResult>> {
@@ -153,13 +297,13 @@ async function single<TResult>(
     const result = await deadlines.guard(client.call(String(name), ...args.map(String)));
     return { result: upstashShape(String(name), result) as TResult };
   } catch (error) {
-    if (isReplyError(error)) return { error: error.message };
+    if (isReplyError(error) && !notNow(error)) return { error: error.message };
     throw unavailable(error);
   }
 }
 
 async function batch(
-  client: IORedis.default,
+  client: Client,
   deadlines: Deadlines,
   commands: Command[],
   transaction: boolean,
@@ -171,13 +315,13 @@ async function batch(
     replies = await deadlines.guard(chain.exec());
   } catch (error) {
     // EXECABORT and similar: the whole transaction failed, as Upstash reports with a 400.
-    if (isReplyError(error)) throw new upstashErrors.UpstashError(error.message);
+    if (isReplyError(error) && !notNow(error)) throw new upstashErrors.UpstashError(error.message);
     throw unavailable(error);
   }
   if (replies === null) throw new upstashErrors.UpstashError("EXECABORT transaction discarded");
   return replies.map(([error, result], i) => {
     if (!error) return { result: upstashShape(String(commands[i][0]), result) };
-    if (isReplyError(error)) return { error: error.message };
+    if (isReplyError(error) && !notNow(error)) return { error: error.message };
     throw unavailable(error);
   });
 }
@@ -208,6 +352,16 @@ function normalize(value: unknown): unknown {
 /** Redis' own error reply ("ERR …", "WRONGTYPE …"), as opposed to a lost connection. */
 function isReplyError(error: unknown): error is Error {
   return error instanceof (ReplyError as ErrorConstructor);
+}
+
+/**
+ * Redis' answers that mean "this node cannot serve the command right now": a cluster without a
+ * master for the slot (CLUSTERDOWN), a slot being moved (TRYAGAIN, or redirects ioredis gave up
+ * following), a replica still loading or cut off from its master. They are outages, not bugs.
+ */
+function notNow(error: Error): boolean {
+  return /^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN|READONLY)\b/.test(error.message) ||
+    /EXECABORT.*(CLUSTERDOWN|TRYAGAIN|MOVED|ASK)/.test(error.message);
 }
 
 function unavailable(error: unknown): Unavailable {

@@ -2,11 +2,13 @@
  * Redis keys of sends.
  *
  * Per-send state lives under the app's hash tag (`ep:v1:{appId}:send:<sendId>…`), so every Lua
- * script that updates a send touches one cluster slot. Work that workers poll across apps needs
- * global keys: one stream of work items (`ep:v1:sendq`, read through the consumer group
- * `workers`) and one sorted set of scheduled sends (`ep:v1:sendsched`). Those two are only ever
- * touched by single commands, never together with per-app keys in one script, so they may live
- * in any slot.
+ * script that updates a send touches one cluster slot. Work that workers poll across apps lives in
+ * {@linkcode QUEUE_PARTITIONS} partitions, each under its own hash tag `{q:<n>}`, so a cluster
+ * spreads the queue's traffic over its masters: a stream of work items (read through the
+ * consumer group `workers`), a sorted set of scheduled sends, and a sorted set of *intents*
+ * (sends whose queue write may not have happened yet; see queue.ts). An app's sends always use
+ * partition `partitionOf(appId)`. Partition keys are never touched together with per-app keys
+ * in one script or transaction.
  *
  * @module
  */
@@ -44,10 +46,32 @@ export const sendKeys = {
   index: (appId: string) => `ep:v1:{${appId}}:sends`,
   /** String: an Idempotency-Key's record (JSON `{bodyHash, sendId}`), keyed by the key's hash. */
   idempotency: (appId: string, keyHash: string) => `ep:v1:{${appId}}:sendidem:${keyHash}`,
-  /** Stream: work items for workers (resolve steps and recipient batches), all apps. */
-  queue: () => "ep:v1:sendq",
-  /** Consumer group of {@linkcode sendKeys.queue}. */
+  /** Stream: work items (resolve steps and recipient batches) of the partition's apps. */
+  queue: (partition: number) => `ep:v1:{q:${partition}}:sendq`,
+  /** Consumer group of every {@linkcode sendKeys.queue}. */
   group: () => "workers",
-  /** Sorted set: `appId/sendId` members scored by their `scheduleAt` (ms), all apps. */
-  scheduled: () => "ep:v1:sendsched",
+  /** Sorted set: `appId/sendId` members scored by their `scheduleAt` (ms). */
+  scheduled: (partition: number) => `ep:v1:{q:${partition}}:sendsched`,
+  /**
+   * Sorted set: `appId/sendId` of sends about to be queued or scheduled, scored by when that
+   * began (ms). Settled (removed) in the same script that writes the queue or schedule entry.
+   */
+  intents: (partition: number) => `ep:v1:{q:${partition}}:sendintent`,
+  /** The single stream of releases before partitioning; still drained, never written. */
+  legacyQueue: () => "ep:v1:sendq",
+  /** The single schedule of releases before partitioning; still read, never written. */
+  legacyScheduled: () => "ep:v1:sendsched",
 };
+
+/** How many partitions the send queue and schedule have. Changing it strands queued work. */
+export const QUEUE_PARTITIONS = 8;
+
+/** The partition of an app's sends: FNV-1a of the app id, modulo the partition count. */
+export function partitionOf(appId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < appId.length; i++) {
+    hash ^= appId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % QUEUE_PARTITIONS;
+}

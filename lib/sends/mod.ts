@@ -10,6 +10,8 @@ export * from "./sends.ts";
 export * from "./store.ts";
 export * from "./queue.ts";
 export * from "./worker.ts";
+export * from "./sweeper.ts";
 export * from "./deliver.ts";
 export * from "./events.ts";
 export { resolveStep } from "./resolver.ts";
+export { partitionOf, QUEUE_PARTITIONS } from "./_keys.ts";

@@ -247,6 +247,9 @@ export function createSends(options: SendsOptions) {
       }
       const scheduleAt = input.scheduleAt ? Date.parse(input.scheduleAt) : null;
       const scheduled = scheduleAt !== null && scheduleAt > now();
+      // The send and its queue entry live in two slots: the intent makes a half-done creation
+      // recoverable by the sweeper (see queue.ts).
+      if (!waitIds) await queue.intend(appId, sendId, now());
       await store.create({
         appId,
         sendId,
@@ -267,15 +270,10 @@ export function createSends(options: SendsOptions) {
         }
         result = { kind: "delivered", body: { sendId, results: report.results } };
       } else if (scheduled) {
-        await queue.schedule(appId, sendId, scheduleAt!);
+        await queue.settle(appId, sendId, { scheduleAt: scheduleAt! });
         result = { kind: "accepted", body: { sendId, status: "scheduled" } };
       } else {
-        await queue.push({
-          kind: "resolve",
-          appId,
-          sendId,
-          at: { source: 0, cursor: "0", seq: 0 },
-        });
+        await queue.settle(appId, sendId, { push: true });
         result = { kind: "accepted", body: { sendId, status: "queued" } };
       }
       if (idemKey) {

@@ -13,6 +13,7 @@ import type { createDeliverer } from "./deliver.ts";
 import type { QueueEntry } from "./queue.ts";
 import { type ResolverDeps, resolveStep } from "./resolver.ts";
 import type { SendStore } from "./store.ts";
+import { sweepIntents } from "./sweeper.ts";
 
 /** What a worker needs (see `createSends`, which builds it). */
 export interface WorkerDeps extends ResolverDeps {
@@ -34,6 +35,10 @@ export interface WorkerOptions {
   maxIdleMs?: number;
   /** How often scheduled sends are checked, ms. Default: 1,000. */
   scheduleEveryMs?: number;
+  /** How often stale intents are swept (see sweeper.ts), ms. Default: 30,000. */
+  sweepEveryMs?: number;
+  /** How old an intent must be before the sweeper settles it, ms. Default: 60,000. */
+  sweepGraceMs?: number;
   /**
    * Recipients of a reclaimed batch whose fate is unknown: `skip` (default; nobody twice) or
    * `resend` (nobody lost, in-flight pushes may repeat). See `DeliverDeps.uncertain`.
@@ -65,7 +70,9 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
   const claimIdleMs = options.claimIdleMs ?? 30_000;
   const maxIdleMs = options.maxIdleMs ?? 200;
   const scheduleEveryMs = options.scheduleEveryMs ?? 1_000;
+  const sweepEveryMs = options.sweepEveryMs ?? 30_000;
   let lastSchedule = 0;
+  let lastSweep = 0;
   let lastReclaim = 0;
 
   async function promoteDue(): Promise<number> {
@@ -73,13 +80,19 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
     lastSchedule = now();
     let promoted = 0;
     for (const { appId, sendId } of await queue.due(now(), 20)) {
-      if (!(await queue.unschedule(appId, sendId))) continue;
+      if (!(await queue.promote(appId, sendId, now()))) continue;
       const { changed } = await store.transition(appId, sendId, "queued", ["scheduled"]);
-      if (!changed) continue;
-      await queue.push({ kind: "resolve", appId, sendId, at: { source: 0, cursor: "0", seq: 0 } });
-      promoted++;
+      await queue.settle(appId, sendId, changed ? { push: true } : { drop: true });
+      if (changed) promoted++;
     }
     return promoted;
+  }
+
+  /** Settles sends whose queue write failed (see sweeper.ts), every `sweepEveryMs`. */
+  async function sweep(): Promise<void> {
+    if (now() - lastSweep < sweepEveryMs) return;
+    lastSweep = now();
+    await sweepIntents({ queue, store, logger }, { now: now(), graceMs: options.sweepGraceMs });
   }
 
   async function next(): Promise<QueueEntry | undefined> {
@@ -114,6 +127,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
 
   /** One item; true when there was one. Errors leave the item pending for a retry. */
   async function once(): Promise<boolean> {
+    await sweep();
     await promoteDue();
     const entry = await next();
     if (!entry) return false;
@@ -166,8 +180,27 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
     }
   }
 
+  /** Creates the queue's groups, retrying with backoff while Redis is unreachable. */
+  async function ready(signal: AbortSignal, deadline: number): Promise<boolean> {
+    let wait = 100;
+    while (!signal.aborted && now() < deadline) {
+      try {
+        await queue.ensureGroup();
+        return true;
+      } catch (error) {
+        logger.warn("send worker cannot reach the queue yet; retrying", {
+          error: (error as Error).message,
+          retryInMs: wait,
+        });
+        await pause(wait, signal);
+        wait = Math.min(wait * 2, 5_000);
+      }
+    }
+    return false;
+  }
+
   async function many(signal: AbortSignal, deadline: number): Promise<number> {
-    await queue.ensureGroup();
+    if (!(await ready(signal, deadline))) return 0;
     const counter = { n: 0 };
     await Promise.all(Array.from({ length: concurrency }, () => loop(signal, deadline, counter)));
     return counter.n;

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig, sdkRateLimits } from "../../lib/config.ts";
+import { ConfigError, parseConfig, redisMode, sdkRateLimits } from "../../lib/config.ts";
 import { assertEquals, assertThrows } from "../support/assert.ts";
 
 Deno.test("parseConfig reads APNs hosts as host, host:port or an https URL, and names a bad one", () => {
@@ -44,5 +44,27 @@ Deno.test("APNS_IDLE_CLOSE_SECONDS defaults to 600, takes 0 (never) and refuses 
     () => parseConfig({ APNS_IDLE_CLOSE_SECONDS: "ten" }),
     ConfigError,
     "APNS_IDLE_CLOSE_SECONDS",
+  );
+});
+
+Deno.test("parseConfig reads REDIS_CLUSTER_NODES as seed URLs and refuses it beside REDIS_URL", () => {
+  const config = parseConfig({
+    REDIS_CLUSTER_NODES: "redis://10.0.0.1:7000, rediss://user:pw@10.0.0.2:7001",
+  });
+  assertEquals(config.REDIS_CLUSTER_NODES, [
+    "redis://10.0.0.1:7000",
+    "rediss://user:pw@10.0.0.2:7001",
+  ]);
+  assertEquals(redisMode(config), "cluster");
+  assertThrows(
+    () =>
+      parseConfig({ REDIS_URL: "redis://a:6379", REDIS_CLUSTER_NODES: "redis://10.0.0.1:7000" }),
+    ConfigError,
+    "set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster's seed URLs), not both",
+  );
+  assertThrows(
+    () => parseConfig({ REDIS_CLUSTER_NODES: "http://10.0.0.1:7000" }),
+    ConfigError,
+    "REDIS_CLUSTER_NODES",
   );
 });

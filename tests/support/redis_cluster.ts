@@ -1,0 +1,220 @@
+/**
+ * A private Redis Cluster per test file: three masters and three replicas of
+ * `redis-server --cluster-enabled yes` on free ports, joined with `redis-cli --cluster create
+ * --cluster-replicas 1`, each node with its own directory under one temp dir (never the shared
+ * Redis on 6379). `kill(port)` SIGKILLs a node for failover tests; `stop()` tears everything
+ * down.
+ *
+ * @module
+ */
+import IORedis from "ioredis";
+import { createRedis, freePort, type RedisHandle } from "../../lib/redis/mod.ts";
+import type { Redis } from "@upstash/redis";
+import { waitFor } from "./redis_server.ts";
+
+/** One node of the test cluster. */
+export interface ClusterNode {
+  port: number;
+  url: string;
+  /** Whether this process is still running (false after `kill`). */
+  alive: boolean;
+}
+
+/** A running test cluster and a cluster-mode client for it. */
+export interface TestCluster {
+  nodes: ClusterNode[];
+  /** `redis://127.0.0.1:<port>` of every node, the `REDIS_CLUSTER_NODES` seeds. */
+  seeds: string[];
+  redis: Redis;
+  handle: RedisHandle;
+  /** Ports of the nodes that are masters now (asks the live nodes). */
+  masters(): Promise<number[]>;
+  /** The port of the master that serves `key`'s slot now. */
+  masterOf(key: string): Promise<number>;
+  /** Runs one command on one node (no redirection). */
+  command(port: number, ...args: (string | number)[]): Promise<unknown>;
+  /** SIGKILLs one node. */
+  kill(port: number): Promise<void>;
+  /** Resolves once every slot is served by a live master and the cluster state is ok. */
+  waitHealthy(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@linkcode startTestCluster}. */
+export interface TestClusterOptions {
+  /** `cluster-node-timeout`, ms: how soon a dead master's replica takes over. Default: 1000. */
+  nodeTimeoutMs?: number;
+}
+
+/** Starts a 3-master, 3-replica cluster. Always `await cluster.stop()` in `finally`. */
+export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
+  const root = await Deno.makeTempDir({ prefix: "edgepush-cluster-" });
+  const children = new Map<number, Deno.ChildProcess>();
+  const nodes: ClusterNode[] = [];
+  const admin = new Map<number, IORedis.default>();
+  let handle: RedisHandle | undefined;
+  const stop = async () => {
+    await handle?.close().catch(() => {});
+    for (const client of admin.values()) client.disconnect();
+    for (const child of children.values()) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+    await Promise.all([...children.values()].map((c) => c.status));
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  };
+  const adminClient = (port: number) => {
+    let client = admin.get(port);
+    if (!client) {
+      client = new IORedis.default({ host: "127.0.0.1", port, maxRetriesPerRequest: 0 });
+      client.on("error", () => {});
+      admin.set(port, client);
+    }
+    return client;
+  };
+  const command = (port: number, ...args: (string | number)[]) =>
+    adminClient(port).call(String(args[0]), ...args.slice(1).map(String));
+  try {
+    for (let i = 0; i < 6; i++) {
+      const port = freePort();
+      const dir = `${root}/${port}`;
+      await Deno.mkdir(dir);
+      children.set(port, spawnNode(port, dir, options.nodeTimeoutMs ?? 1_000));
+      nodes.push({ port, url: `redis://127.0.0.1:${port}`, alive: true });
+    }
+    for (const node of nodes) {
+      await waitFor(() => answersPing(node.port), {
+        timeoutMs: 10_000,
+        what: `redis-server on ${node.port}`,
+      });
+    }
+    await createCluster(nodes.map((n) => n.port));
+    const cluster: TestCluster = {
+      nodes,
+      seeds: nodes.map((n) => n.url),
+      redis: undefined as unknown as Redis,
+      handle: undefined as unknown as RedisHandle,
+      async masters() {
+        const live = nodes.find((n) => n.alive)!;
+        const slots = await command(live.port, "CLUSTER", "SLOTS") as [number, number, unknown[]][];
+        return [...new Set(slots.map((s) => Number((s[2] as unknown[])[1])))].sort();
+      },
+      async masterOf(key) {
+        const live = nodes.find((n) => n.alive)!;
+        const slot = Number(await command(live.port, "CLUSTER", "KEYSLOT", key));
+        const slots = await command(live.port, "CLUSTER", "SLOTS") as [number, number, unknown[]][];
+        const range = slots.find(([from, to]) => from <= slot && slot <= to)!;
+        return Number((range[2] as unknown[])[1]);
+      },
+      command,
+      async kill(port) {
+        const node = nodes.find((n) => n.port === port)!;
+        node.alive = false;
+        admin.get(port)?.disconnect();
+        admin.delete(port);
+        children.get(port)!.kill("SIGKILL");
+        await children.get(port)!.status;
+      },
+      async waitHealthy(timeoutMs = 20_000) {
+        await waitFor(async () => {
+          for (const node of nodes.filter((n) => n.alive)) {
+            const info = String(await command(node.port, "CLUSTER", "INFO").catch(() => ""));
+            if (!info.includes("cluster_state:ok")) return false;
+          }
+          const masters = await cluster.masters().catch(() => []);
+          return masters.length === 3 &&
+            masters.every((p) => nodes.find((n) => n.port === p)?.alive);
+        }, { timeoutMs, intervalMs: 50, what: "a healthy cluster" });
+      },
+      stop,
+    };
+    await cluster.waitHealthy();
+    // Replicas attached: every master reports one connected replica.
+    await waitFor(async () => {
+      for (const port of await cluster.masters()) {
+        const info = String(await command(port, "INFO", "replication"));
+        if (!/connected_slaves:1/.test(info)) return false;
+      }
+      return true;
+    }, { timeoutMs: 20_000, intervalMs: 50, what: "replicas in sync" });
+    handle = createRedis({ kind: "cluster", nodes: cluster.seeds });
+    cluster.handle = handle;
+    cluster.redis = handle.redis;
+    return cluster;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function spawnNode(port: number, dir: string, nodeTimeoutMs: number): Deno.ChildProcess {
+  return new Deno.Command("redis-server", {
+    args: [
+      "--bind",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--dir",
+      dir,
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
+      "--cluster-node-timeout",
+      String(nodeTimeoutMs),
+      // A replica may always take over, however long it was cut off (tests kill masters).
+      "--cluster-replica-validity-factor",
+      "0",
+      "--appendonly",
+      "no",
+      "--save",
+      "",
+      "--protected-mode",
+      "yes",
+      "--daemonize",
+      "no",
+      "--loglevel",
+      "warning",
+    ],
+    cwd: dir,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+async function createCluster(ports: number[]): Promise<void> {
+  const output = await new Deno.Command("redis-cli", {
+    args: [
+      "--cluster",
+      "create",
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      "--cluster-replicas",
+      "1",
+      "--cluster-yes",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+    throw new Error(`redis-cli --cluster create failed:\n${text}`);
+  }
+}
+
+async function answersPing(port: number): Promise<boolean> {
+  let conn: Deno.TcpConn | undefined;
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(new TextEncoder().encode("PING\r\n"));
+    const buf = new Uint8Array(64);
+    const n = await conn.read(buf);
+    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
+  } catch {
+    return false;
+  } finally {
+    conn?.close();
+  }
+}

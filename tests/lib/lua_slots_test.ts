@@ -1,0 +1,224 @@
+/**
+ * Every Lua script stays in one cluster slot: the slot of its first key. Redis Cluster routes a
+ * script by its KEYS, so a key in another slot would be refused (CROSSSLOT) or, on one node, hide
+ * a bug until the day the product runs on a cluster.
+ *
+ * The test records what Redis saw (MONITOR on the test Redis) while a workload runs every script
+ * of lib/ through the real services: the segments property scenario (every registry and segment
+ * script, the daily sync included), a campaign with a rate, a scheduled and a cancelled send, SDK
+ * events, a test-session bind and the SDK rate limiter. Each command a script ran is hashed key by
+ * key (key positions from `@ioredis/commands`, as Redis Cluster clients find them) and compared
+ * with the slot of the script's first key. It also checks that every script file ran.
+ */
+import IORedis from "ioredis";
+import { getKeyIndexes } from "@ioredis/commands";
+import calculateSlot from "cluster-key-slot";
+import { assertEquals, assertOk } from "../support/assert.ts";
+import { waitFor } from "../support/redis_server.ts";
+import { startSendEnv, token } from "./sends/_env.ts";
+import { prng, testAppId } from "./segments/_fixtures.ts";
+import { DAY, Scenario } from "./segments/_scenario.ts";
+import { runSegmentSync } from "../../jobs/segment_sync.ts";
+import { createSdkRateLimiter } from "../../lib/ratelimit/mod.ts";
+import { register, sdkHeaders } from "../support/installation_calls.ts";
+
+interface Seen {
+  source: string;
+  args: string[];
+}
+
+/** Script files under lib/ (not the `_` libraries they are prepended with). */
+async function scriptFiles(): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for await (const area of Deno.readDir("lib")) {
+    const dir = `lib/${area.name}/scripts`;
+    try {
+      for await (const entry of Deno.readDir(dir)) {
+        if (!entry.name.endsWith(".lua") || entry.name.startsWith("_")) continue;
+        files.set(`${dir}/${entry.name}`, await Deno.readTextFile(`${dir}/${entry.name}`));
+      }
+    } catch { /* no scripts in this area */ }
+  }
+  return files;
+}
+
+/** MONITOR prints arguments escaped (`\\n`, `\\"`, UTF-8 bytes as `\\xHH`): the text as sent. */
+function unescape(text: string): string {
+  const bytes: number[] = [];
+  const named: Record<string, number> = { n: 10, r: 13, t: 9, a: 7, b: 8 };
+  const encoder = new TextEncoder();
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== "\\") {
+      bytes.push(...encoder.encode(text[i]));
+    } else if (text[i + 1] === "x") {
+      bytes.push(parseInt(text.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else {
+      const c = text[++i];
+      bytes.push(named[c] ?? c.charCodeAt(0));
+    }
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+function keysOf(args: string[]): string[] {
+  const [name, ...rest] = args;
+  try {
+    return getKeyIndexes(name.toLowerCase(), rest).map((i) => rest[i]);
+  } catch {
+    return [];
+  }
+}
+
+async function workload(url: string, seen: Seen[]) {
+  const env = await startSendEnv();
+  const monitor = await new IORedis.default(env.h.testRedis.url, {
+    retryStrategy: () => null,
+  }).monitor();
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    seen.push({ source, args: args.map(String) });
+  });
+  monitor.on("error", () => {});
+  try {
+    const redis = env.h.testRedis.redis;
+    // The monitor is live once it reports a marker command.
+    await waitFor(async () => {
+      await redis.get("lua-slots-test-start");
+      return seen.length > 0;
+    }, { what: "the monitor to start" });
+    // Registry and segments: the property scenario's random steps, then both daily passes.
+    const s = new Scenario(redis, testAppId(), 20_250 * DAY, prng(7));
+    await s.setup();
+    for (let i = 1; i <= 160; i++) {
+      if (i === 80) await s.flood();
+      await s.step();
+    }
+    for (const mode of ["incremental", "full"] as const) {
+      s.clock += 46 * DAY;
+      await runSegmentSync({
+        redis,
+        appIds: [s.appId],
+        now: () => s.clock,
+        staleAfterDays: 45,
+        retentionDays: 30,
+        mode,
+        segments: s.segments,
+      });
+    }
+    // Sends: a paced campaign, a scheduled send, a cancelled one, SDK events.
+    const { h, app, auth } = env;
+    await env.registerMany(20);
+    const workers = env.startWorkers(1, { scheduleEveryMs: 20 });
+    const paced = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: { audience: { all: true }, notification: { title: "Hi" }, ratePerSecond: 1000 },
+    });
+    assertEquals(paced.status, 202, JSON.stringify(paced.body));
+    const done = await env.waitSend(paced.body.sendId, (v) => v.status === "completed");
+    assertEquals(done.counts.accepted, 20);
+    const later = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: {
+        audience: { all: true },
+        notification: { title: "Later" },
+        scheduleAt: new Date(Date.now() + 300).toISOString(),
+      },
+    });
+    await env.waitSend(later.body.sendId, (v) => v.status === "completed");
+    const cancelled = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: auth,
+      body: {
+        audience: { all: true },
+        notification: { title: "Never" },
+        scheduleAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    const cancel = await h.call(
+      "POST",
+      `/v1/apps/${app.appId}/sends/${cancelled.body.sendId}/cancel`,
+      { headers: auth },
+    );
+    assertEquals(cancel.status, 200, JSON.stringify(cancel.body));
+    await workers.stop();
+    const reached = await env.register({ token: token(0) });
+    const events = await h.call("POST", "/v1/sdk/events", {
+      headers: { "x-app-key": app.appKey },
+      body: { events: [{ type: "opened", sendId: paced.body.sendId, installationId: reached }] },
+    });
+    assertEquals(events.status, 202);
+    // A test session's device bind.
+    const session = await h.call("POST", `/v1/apps/${app.appId}/test-sessions`, {
+      headers: auth,
+      body: {},
+    });
+    const device = await register(h, app, { token: token(99), environment: "production" });
+    const bind = await h.call("POST", `/v1/sdk/test-sessions/${session.body.code}/devices`, {
+      headers: sdkHeaders(app, device.body.installationSecret),
+      body: { installationId: device.body.installationId },
+    });
+    assertOk(bind.status < 300, JSON.stringify(bind.body));
+    // The SDK rate limiter's scripts.
+    await createSdkRateLimiter({ redis, limit: 5, windowSeconds: 10 }).check(app.appId, "1.2.3.4");
+    // The audit's own check: a script that strays from its slot on purpose.
+    await redis.eval("return redis.call('GET', 'lua-slots-test-stray')", ["{probe}"], []);
+    // MONITOR trails the replies: wait for a marker command.
+    await redis.get(`lua-slots-test-marker:${url}`);
+    await waitFor(() => seen.some((e) => e.args[1]?.startsWith("lua-slots-test-marker")), {
+      what: "the monitor to catch up",
+    });
+  } finally {
+    monitor.disconnect();
+    await env.stop();
+  }
+}
+
+Deno.test("every Lua script touches only keys in the slot of its first key, and every script ran", async () => {
+  const seen: Seen[] = [];
+  await workload("run", seen);
+  const texts: string[] = [];
+  const violations: string[] = [];
+  let scripts = 0;
+  let calls = 0;
+  let slot = -1;
+  let script = "";
+  for (const { source, args } of seen) {
+    const name = args[0]?.toLowerCase();
+    if (source !== "lua") {
+      slot = -1;
+      if (name !== "eval" && name !== "evalsha") continue;
+      if (name === "eval") texts.push(unescape(args[1]));
+      const keys = args.slice(3, 3 + Number(args[2]));
+      if (keys.length === 0) {
+        violations.push(`a script was called without KEYS: ${args.join(" ").slice(0, 120)}`);
+        continue;
+      }
+      slot = calculateSlot(keys[0]);
+      script = args[1].slice(0, 60).replace(/\s+/g, " ");
+      scripts++;
+      for (const key of keys) {
+        if (calculateSlot(key) !== slot) violations.push(`KEYS of ${script}: ${key}`);
+      }
+      continue;
+    }
+    calls++;
+    if (slot < 0) continue; // a script whose EVALSHA line was a NOSCRIPT miss
+    for (const key of keysOf(args)) {
+      if (calculateSlot(key) !== slot) {
+        violations.push(`${script}… ran ${args[0]} on ${key} (slot ${calculateSlot(key)})`);
+      }
+    }
+  }
+  assertEquals(
+    violations.length,
+    1,
+    `keys outside the first key's slot:\n${violations.join("\n")}`,
+  );
+  assertOk(violations[0].includes("lua-slots-test-stray"), "the stray probe was caught");
+  assertOk(scripts > 300 && calls > 5_000, `the workload ran ${scripts} scripts, ${calls} calls`);
+  const missing: string[] = [];
+  for (const [path, text] of await scriptFiles()) {
+    const body = text.replace(/^#!.*\n/, "").trim();
+    if (!texts.some((t) => t.includes(body))) missing.push(path);
+  }
+  assertEquals(missing, [], "script files the workload never ran");
+});

@@ -16,6 +16,7 @@ import type { CredentialProblem, Recipient, Relay, SendResult } from "../apns/mo
 import { type Clock, systemClock } from "../clock.ts";
 import type { CredentialSource } from "./credential.ts";
 import { applyFeedbackAll, type FeedbackRegistry } from "./feedback.ts";
+import { whileUnavailable } from "../redis/retry.ts";
 import type { RenderedMessage } from "./render.ts";
 import { sendInRounds } from "./retry.ts";
 
@@ -103,8 +104,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         batch: { environmentFallback: !check },
         heartbeat: request.heartbeat,
       });
-      const invalidated = deps.registry && !check
-        ? await applyFeedbackAll(deps.registry, request.appId, request.recipients, results)
+      // APNs has answered: a short Redis outage (a cluster failover) must not lose its feedback
+      // and leave the recipients of unknown fate, so the feedback waits it out.
+      const registry = deps.registry;
+      const invalidated = registry && !check
+        ? await whileUnavailable(() =>
+          applyFeedbackAll(registry, request.appId, request.recipients, results)
+        )
         : results.map(() => false);
       const credentialError = results.find((r) => r.credentialError)?.credentialError ?? null;
       if (credentialError) await deps.credentials.refused(request.appId, credentialError);

@@ -17,6 +17,7 @@ import {
 import type { Registry } from "../registry/mod.ts";
 import type { RecipientResultData } from "./schemas.ts";
 import type { Outcome, SendState, SendStore } from "./store.ts";
+import { whileUnavailable } from "../redis/retry.ts";
 
 /** What delivery needs. */
 export interface DeliverDeps {
@@ -187,10 +188,14 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
         // Skips and APNs outcomes of the chunk in one atomic step. The recipients a credential
         // failure stopped had their APNs request: they count as attempted and failed, so the
         // funnel of a failed send still adds up.
-        await deps.store.record(send.appId, send.sendId, [
-          ...early,
-          ...sent.outcomes.map(toOutcome),
-        ]);
+        // APNs has answered: the record must not be lost to a short Redis outage (a cluster
+        // failover), or the chunk's recipients would be left of unknown fate.
+        await whileUnavailable(() =>
+          deps.store.record(send.appId, send.sendId, [
+            ...early,
+            ...sent.outcomes.map(toOutcome),
+          ])
+        );
         report.results.push(...sent.outcomes.map(toResult));
         if (sent.credentialError) {
           await failSend(send, sent);

@@ -7,6 +7,7 @@
  * @module
  */
 import { EdgepushError, Unavailable } from "../errors.ts";
+import { whileUnavailable } from "../redis/retry.ts";
 import type { Logger } from "../observability/logger.ts";
 import { randomId } from "../auth/secrets.ts";
 import type { createDeliverer } from "./deliver.ts";
@@ -132,7 +133,9 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
     const entry = await next();
     if (!entry) return false;
     try {
-      await handle(entry);
+      // Redis unreachable (a failover, a restart): the item is retried here for a while, well
+      // within `claimIdleMs`, so no other worker takes it over meanwhile.
+      await whileUnavailable(() => handle(entry), { budgetMs: claimIdleMs / 2 });
     } catch (error) {
       if (isPermanent(error) && entry.item) {
         // A domain error (the app is gone, its credential cannot be opened…) will not go away
@@ -146,8 +149,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
         logger.warn("send failed", { sendId, error: error.message });
         return true;
       }
-      // Infrastructure errors (Redis unreachable…) leave the item pending; it is retried here
-      // or reclaimed by another worker after `claimIdleMs`.
+      // Infrastructure errors that outlast the retries leave the item pending; it is retried
+      // here or reclaimed by another worker after `claimIdleMs`.
       logger.warn("send work item failed; it will be retried", {
         entry: entry.id,
         sendId: entry.item?.sendId,

@@ -10,7 +10,7 @@
 import IORedis from "ioredis";
 import { createRedis, freePort, type RedisHandle } from "../../lib/redis/mod.ts";
 import type { Redis } from "@upstash/redis";
-import { waitFor } from "./redis_server.ts";
+import { type TestRedis, waitFor } from "./redis_server.ts";
 
 /** One node of the test cluster. */
 export interface ClusterNode {
@@ -35,6 +35,10 @@ export interface TestCluster {
   command(port: number, ...args: (string | number)[]): Promise<unknown>;
   /** SIGKILLs one node. */
   kill(port: number): Promise<void>;
+  /** SIGSTOPs (`true`) or SIGCONTs (`false`) one node: a replica that falls behind. */
+  freeze(port: number, frozen: boolean): void;
+  /** The port of a master's replica. */
+  replicaOf(master: number): Promise<number>;
   /** Resolves once every slot is served by a live master and the cluster state is ok. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -116,6 +120,13 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         children.get(port)!.kill("SIGKILL");
         await children.get(port)!.status;
       },
+      freeze(port, frozen) {
+        children.get(port)!.kill(frozen ? "SIGSTOP" : "SIGCONT");
+      },
+      async replicaOf(master) {
+        const info = String(await command(master, "INFO", "replication"));
+        return Number(/slave0:.*port=(\d+)/.exec(info)![1]);
+      },
       async waitHealthy(timeoutMs = 20_000) {
         await waitFor(async () => {
           for (const node of nodes.filter((n) => n.alive)) {
@@ -130,11 +141,11 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       stop,
     };
     await cluster.waitHealthy();
-    // Replicas attached: every master reports one connected replica.
+    // Replicas in sync: every master streams to one replica (not still waiting for its RDB).
     await waitFor(async () => {
       for (const port of await cluster.masters()) {
         const info = String(await command(port, "INFO", "replication"));
-        if (!/connected_slaves:1/.test(info)) return false;
+        if (!/slave0:.*state=online/.test(info)) return false;
       }
       return true;
     }, { timeoutMs: 20_000, intervalMs: 50, what: "replicas in sync" });
@@ -165,6 +176,9 @@ function spawnNode(port: number, dir: string, nodeTimeoutMs: number): Deno.Child
       String(nodeTimeoutMs),
       // A replica may always take over, however long it was cut off (tests kill masters).
       "--cluster-replica-validity-factor",
+      "0",
+      // A replica's first sync starts at once (Redis waits 5 s by default for more replicas).
+      "--repl-diskless-sync-delay",
       "0",
       "--appendonly",
       "no",
@@ -217,4 +231,43 @@ async function answersPing(port: number): Promise<boolean> {
   } finally {
     conn?.close();
   }
+}
+
+/** The cluster as a {@linkcode TestRedis}, for harnesses; stopping it leaves the cluster up. */
+export function clusterAsTestRedis(cluster: TestCluster): TestRedis {
+  const first = cluster.nodes[0];
+  return {
+    server: { url: first.url, port: first.port, stop: () => Promise.resolve() },
+    redis: cluster.redis,
+    handle: cluster.handle,
+    url: first.url,
+    stop: () => Promise.resolve(),
+  };
+}
+
+/** Every key on one node matching `pattern` (SCAN, no redirection). */
+export async function keysOn(
+  cluster: TestCluster,
+  port: number,
+  pattern: string,
+): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await cluster.command(
+      port,
+      "SCAN",
+      cursor,
+      "MATCH",
+      pattern,
+      "COUNT",
+      1000,
+    ) as [
+      string,
+      string[],
+    ];
+    cursor = String(next);
+    keys.push(...batch);
+  } while (cursor !== "0");
+  return keys;
 }

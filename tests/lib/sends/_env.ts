@@ -9,7 +9,7 @@ import { createSealedBox, generateMasterKey } from "../../../lib/crypto/sealed_b
 import type { SendViewData, WorkerOptions } from "../../../lib/sends/mod.ts";
 import { type Harness, startHarness, type TestApp } from "../../support/harness.ts";
 import { type MockApns, type MockApnsOptions, startMockApns } from "../../support/mock_apns.ts";
-import { waitFor } from "../../support/redis_server.ts";
+import { type TestRedis, waitFor } from "../../support/redis_server.ts";
 
 /** A 64-hex APNs token derived from a number (and a salt, to keep tests apart). */
 export function token(i: number, salt = 0): string {
@@ -49,7 +49,12 @@ export interface SendEnv {
 
 /** Starts a sends environment. Always `await env.stop()` in `finally`. */
 export async function startSendEnv(
-  options: { mock?: MockApnsOptions; now?: () => number } = {},
+  options: {
+    mock?: MockApnsOptions;
+    now?: () => number;
+    /** Run over this Redis (a test cluster, say) instead of a private one; the caller stops it. */
+    redis?: TestRedis;
+  } = {},
 ): Promise<SendEnv> {
   const mock = await startMockApns(options.mock);
   const masterKey = generateMasterKey();
@@ -57,6 +62,7 @@ export async function startSendEnv(
   const stoppers: Array<() => Promise<void>> = [];
   try {
     h = await startHarness({
+      redis: options.redis,
       services: {
         box: await createSealedBox(masterKey),
         apns: {

@@ -8,7 +8,8 @@
  *   bounded time and returns early when the queue is empty.
  *
  * This file is also a standalone entry for tests and benchmarks that spawn worker processes
- * (`deno run -A jobs/send_worker.ts --redis-url … --master-key … [--apns-production host:port]
+ * (`deno run -A jobs/send_worker.ts --redis-url …|--redis-cluster-nodes a,b,… --master-key …
+ * [--apns-production host:port]
  * [--apns-development host:port] [--apns-ca-file ca.pem] [--workers 1] [--concurrency 4]
  * [--claim-idle-ms 30000] [--uncertain skip|resend]`).
  * It reads its arguments, not the environment.
@@ -78,6 +79,7 @@ async function cli(args: string[]): Promise<void> {
     args,
     options: {
       "redis-url": { type: "string" },
+      "redis-cluster-nodes": { type: "string" },
       "master-key": { type: "string" },
       "apns-production": { type: "string", default: "api.push.apple.com:443" },
       "apns-development": { type: "string", default: "api.sandbox.push.apple.com:443" },
@@ -90,11 +92,17 @@ async function cli(args: string[]): Promise<void> {
       "log-level": { type: "string", default: "warn" },
     },
   });
-  if (!values["redis-url"] || !values["master-key"]) {
-    console.error("usage: send_worker.ts --redis-url redis://… --master-key <base64> [options]");
+  const cluster = values["redis-cluster-nodes"];
+  if ((!values["redis-url"] && !cluster) || !values["master-key"]) {
+    console.error(
+      "usage: send_worker.ts --redis-url redis://…|--redis-cluster-nodes redis://…,… " +
+        "--master-key <base64> [options]",
+    );
     Deno.exit(2);
   }
-  const handle = createRedis({ kind: "tcp", url: values["redis-url"] });
+  const handle = cluster
+    ? createRedis({ kind: "cluster", nodes: cluster.split(",") })
+    : createRedis({ kind: "tcp", url: values["redis-url"]! });
   const logger = createLogger({
     level: values["log-level"] as "warn",
     fields: { service: "edgepush-worker", pid: Deno.pid },

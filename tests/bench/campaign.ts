@@ -20,6 +20,7 @@ import { buildHeaders } from "../../lib/apns/headers.ts";
 import { buildPayload } from "../../lib/apns/payload.ts";
 import { generateApnsKey } from "../support/harness.ts";
 import { startTestRedis } from "../support/redis_server.ts";
+import { clusterAsTestRedis, startTestCluster } from "../support/redis_cluster.ts";
 import { spawnWorker, type WorkerProcess } from "../lib/sends/_spawn.ts";
 
 /** Options of {@linkcode runCampaignBench}. */
@@ -34,6 +35,10 @@ export interface CampaignBenchOptions {
   v8Flags?: string[];
   /** Progress lines on stderr. Default: false. */
   verbose?: boolean;
+  /** Run on a private 3-master, 3-replica Redis Cluster (cluster mode). Default: false. */
+  cluster?: boolean;
+  /** Also measure the relay alone (the ceiling row). Default: true. */
+  relayOnly?: boolean;
 }
 
 /** One result row. */
@@ -52,7 +57,8 @@ export interface CampaignBenchRow {
 
 const SEED_LUA = `
 -- Seeds installations for the benchmark, the way the registry stores them.
--- KEYS: none (keys are built from ARGV[1]; the benchmark runs on a single Redis)
+-- KEYS[1] the app's key prefix: routes the script to the app's slot in a cluster (every key
+--         built below shares its hash tag)
 -- ARGV[1] key prefix "ep:v1:{appId}:", ARGV[2] first index, ARGV[3] count,
 -- ARGV[4] the segment's production reach set, ARGV[5] now (ms)
 local prefix, first, count, seg, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -87,7 +93,8 @@ export async function runCampaignBench(
   const recipients = options.recipients ?? 100_000;
   const workerCount = options.workers ?? 1;
   const log = (msg: string) => options.verbose && console.error(`[campaign] ${msg}`);
-  const redis = await startTestRedis();
+  const cluster = options.cluster ? await startTestCluster() : null;
+  const redis = cluster ? clusterAsTestRedis(cluster) : await startTestRedis();
   const masterKey = generateMasterKey();
   const services = createServices({
     redis: redis.redis,
@@ -118,7 +125,7 @@ export async function runCampaignBench(
       await Promise.all([0, 1, 2, 3].map((k) => {
         const from = first + k * step;
         if (from >= recipients) return Promise.resolve(0);
-        return seed.exec([], [
+        return seed.exec([registryKeys.prefix(appId)], [
           registryKeys.prefix(appId),
           String(from),
           String(Math.min(step, recipients - from)),
@@ -172,6 +179,7 @@ export async function runCampaignBench(
       workers.push(
         await spawnWorker({
           redisUrl: redis.url,
+          redisClusterNodes: cluster?.seeds,
           masterKey,
           mock: { hosts: first.hosts, caPem },
           args: ["--concurrency", String(options.concurrency ?? 4)],
@@ -216,7 +224,7 @@ export async function runCampaignBench(
     // Relay-only runs while the workers still hold their idle connections: Deno's HTTP/2 server
     // can abort inside nghttp2 when a client's GOAWAY arrives (denoland/deno#36788), and a
     // worker's graceful stop sends one, so the mock is used for nothing after that.
-    const relayRow = await relayOnly({
+    const relayRow = options.relayOnly === false ? null : await relayOnly({
       n: Math.min(recipients, 200_000),
       hosts: first.hosts,
       caPem,
@@ -230,7 +238,8 @@ export async function runCampaignBench(
     await mockProc.status;
     await reading;
     const rows: CampaignBenchRow[] = [{
-      name: `campaign: segment → ${workerCount} worker process(es) → mock APNs process`,
+      name: `campaign: segment → ${workerCount} worker process(es) → mock APNs process` +
+        (cluster ? " (cluster mode)" : ""),
       recipients,
       seconds: Number(seconds.toFixed(2)),
       notificationsPerSecond: Math.round(view.counts.accepted / seconds),
@@ -238,7 +247,8 @@ export async function runCampaignBench(
       peakRssMb: hwm ? Number((hwm / 1024).toFixed(1)) : null,
       accepted: view.counts.accepted,
       mockAccepted: campaignMockAccepted,
-    }, relayRow];
+    }];
+    if (relayRow) rows.push(relayRow);
     return rows;
   } finally {
     for (const w of workers) await w.stop("SIGKILL");
@@ -248,6 +258,7 @@ export async function runCampaignBench(
     } catch { /* gone */ }
     await services.relay.close();
     await redis.stop();
+    await cluster?.stop();
     await Deno.remove(keyFile).catch(() => {});
   }
 }

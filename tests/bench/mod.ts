@@ -3,7 +3,7 @@
  * memory and connections do not colour the next. Each prints its own table: the project's
  * figure beside its peer or baseline, measured in the same run on the same machine.
  *
- *   deno task bench [--only registration,send,campaign,memory,segments] [--quick]
+ *   deno task bench [--only registration,send,campaign,memory,cluster,segments] [--quick]
  *
  * `--quick` shrinks every size (for a smoke run; the README's targets are stated at full size).
  *
@@ -49,6 +49,14 @@ const BENCHES: Bench[] = [
     script: "campaign_memory.ts",
     full: ["--recipients", "1000000"],
     quick: ["--recipients", "100000"],
+  },
+  {
+    name: "cluster",
+    what: "one redis-server vs a 3-master Redis Cluster: registrations/s, a campaign with " +
+      "exactly-once, and one app's memory per installation and per segment membership",
+    script: "cluster.ts",
+    full: ["--duration", "10", "--recipients", "100000", "--installations", "1000000"],
+    quick: ["--duration", "3", "--recipients", "20000", "--installations", "50000"],
   },
   {
     name: "segments",

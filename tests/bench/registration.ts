@@ -12,6 +12,7 @@
 import IORedis from "ioredis";
 import { freePort, startRedisServer } from "../../lib/redis/mod.ts";
 import { generateApnsKey } from "../support/harness.ts";
+import { startTestCluster } from "../support/redis_cluster.ts";
 
 /** Options of {@linkcode runRegistrationBench}. */
 export interface RegistrationBenchOptions {
@@ -23,6 +24,12 @@ export interface RegistrationBenchOptions {
   threads?: number;
   /** Which runs. Default: all three. */
   runs?: Array<"edgepush" | "edgepush+ratelimit" | "baseline">;
+  /**
+   * Run edgepush in cluster mode against a private 3-master, 3-replica Redis Cluster
+   * (`REDIS_CLUSTER_NODES`) instead of one redis-server; the baseline is then skipped. The app,
+   * hence every registration, lives on one master. Default: false.
+   */
+  cluster?: boolean;
 }
 
 /** One row of the result table. */
@@ -65,12 +72,14 @@ request = function()
 end
 `;
 
-async function commandStats(io: IORedis.default): Promise<Map<string, number>> {
-  const info = String(await io.info("commandstats"));
+async function commandStats(nodes: IORedis.default[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for (const m of info.matchAll(/cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/g)) {
-    out.set(m[1], Number(m[2]));
-    out.set(`usec:${m[1]}`, Number(m[3]));
+  for (const io of nodes) {
+    const info = String(await io.info("commandstats"));
+    for (const m of info.matchAll(/cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/g)) {
+      out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[2]));
+      out.set(`usec:${m[1]}`, (out.get(`usec:${m[1]}`) ?? 0) + Number(m[3]));
+    }
   }
   return out;
 }
@@ -118,7 +127,7 @@ function parseLatency(text: string, pct: string): number {
 async function runWrk(
   url: string,
   headers: Record<string, string>,
-  opts: Required<Omit<RegistrationBenchOptions, "runs">>,
+  opts: Required<Omit<RegistrationBenchOptions, "runs" | "cluster">>,
   salt: string,
 ) {
   const scriptPath = await Deno.makeTempFile({ suffix: ".lua" });
@@ -171,10 +180,19 @@ export async function runRegistrationBench(
     connections: options.connections ?? 64,
     threads: options.threads ?? 2,
   };
-  const runs = options.runs ?? ["edgepush", "edgepush+ratelimit", "baseline"];
+  const runs = (options.runs ?? ["edgepush", "edgepush+ratelimit", "baseline"])
+    .filter((run) => !options.cluster || run !== "baseline");
   const dataDir = await Deno.makeTempDir({ prefix: "edgepush-bench-" });
-  const redisServer = await startRedisServer({ dataDir, appendOnly: false });
-  const io = new IORedis.default(redisServer.url);
+  const cluster = options.cluster ? await startTestCluster() : null;
+  const redisServer = cluster
+    ? { url: cluster.seeds[0], stop: () => cluster.stop() }
+    : await startRedisServer({ dataDir, appendOnly: false });
+  const nodes = cluster
+    ? (await cluster.masters()).map((port) => new IORedis.default({ host: "127.0.0.1", port }))
+    : [new IORedis.default(redisServer.url)];
+  const redisEnv: Record<string, string> = cluster
+    ? { REDIS_CLUSTER_NODES: cluster.seeds.join(",") }
+    : { REDIS_URL: redisServer.url };
   const root = new URL("../../", import.meta.url).pathname;
   const masterKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
   const rows: RegistrationBenchRow[] = [];
@@ -191,7 +209,7 @@ export async function runRegistrationBench(
         ], {})
         : spawn(["run", "-A", `${root}main.ts`], {
           PORT: String(port),
-          REDIS_URL: redisServer.url,
+          ...redisEnv,
           ADMIN_TOKEN,
           MASTER_KEY: masterKey,
           LOG_LEVEL: "warn",
@@ -224,11 +242,13 @@ export async function runRegistrationBench(
         const url = `${base}/v1/sdk/installations`;
         // Warm-up: JIT, script cache, connections.
         await runWrk(url, headers, { ...opts, durationSeconds: 2 }, "aa".repeat(23) + "01");
-        const before = await commandStats(io);
+        const before = await commandStats(nodes);
         const r = await runWrk(url, headers, opts, "aa".repeat(23) + "02");
-        const after = await commandStats(io);
+        const after = await commandStats(nodes);
         rows.push({
-          name: run === "baseline" ? "bare Hono + 1 Redis SET" : run,
+          name: run === "baseline"
+            ? "bare Hono + 1 Redis SET"
+            : `${run}${cluster ? " (cluster mode)" : ""}`,
           requestsPerSecond: Math.round(r.rps),
           p50Ms: r.p50,
           p99Ms: r.p99,
@@ -249,7 +269,7 @@ export async function runRegistrationBench(
       }
     }
   } finally {
-    io.disconnect();
+    for (const io of nodes) io.disconnect();
     await redisServer.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }

@@ -19,6 +19,8 @@ export interface WorkerProcess {
 /** Options of {@linkcode spawnWorker}. */
 export interface SpawnOptions {
   redisUrl: string;
+  /** Seed URLs of a Redis Cluster: cluster mode instead of `redisUrl`. */
+  redisClusterNodes?: string[];
   masterKey: string;
   /** Where APNs is: the mock's hosts and CA. */
   mock: Pick<MockApns, "hosts" | "caPem">;
@@ -39,8 +41,9 @@ export async function spawnWorker(options: SpawnOptions): Promise<WorkerProcess>
       "--no-check",
       ...(options.v8Flags?.length ? [`--v8-flags=${options.v8Flags.join(",")}`] : []),
       ENTRY,
-      "--redis-url",
-      options.redisUrl,
+      ...(options.redisClusterNodes
+        ? ["--redis-cluster-nodes", options.redisClusterNodes.join(",")]
+        : ["--redis-url", options.redisUrl]),
       "--master-key",
       options.masterKey,
       "--apns-production",

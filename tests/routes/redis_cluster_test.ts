@@ -6,7 +6,8 @@
  * deletion down to zero keys on every node.
  */
 import { assertEquals, assertOk } from "../support/assert.ts";
-import { ADMIN_TOKEN, type TestApp } from "../support/harness.ts";
+import { ADMIN_TOKEN, generateApnsKey, type TestApp } from "../support/harness.ts";
+import { startEdgepush } from "../support/edgepush_process.ts";
 import {
   hexToken,
   register,
@@ -36,6 +37,44 @@ Deno.test("Redis Cluster: registry, segments, campaign, schedule, events and del
     }
     assertEquals(byMaster.size, 3, "apps on three masters");
     const apps = [...byMaster.values()];
+
+    await t.step(
+      "main.ts boots in cluster mode with a worker, and refuses REDIS_URL beside it",
+      async () => {
+        const server = await startEdgepush("", {
+          REDIS_CLUSTER_NODES: cluster.seeds.join(","),
+          WORKERS: "1",
+        });
+        try {
+          const key = await generateApnsKey();
+          const created = await fetch(`${server.url}/v1/apps`, {
+            method: "POST",
+            headers: { ...admin, "content-type": "application/json" },
+            body: JSON.stringify({
+              name: "Booted",
+              bundleId: "com.example.booted",
+              apns: { teamId: key.teamId, keyId: key.keyId, privateKey: key.privateKeyPem },
+            }),
+          });
+          assertEquals(created.status, 201, await created.clone().text());
+          await created.body?.cancel();
+        } finally {
+          await server.stop();
+        }
+        const both = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname],
+          env: { REDIS_URL: cluster.seeds[0], REDIS_CLUSTER_NODES: cluster.seeds.join(",") },
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        assertEquals(both.code, 2);
+        assertOk(
+          new TextDecoder().decode(both.stderr).includes(
+            "set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster's seed URLs), not both",
+          ),
+        );
+      },
+    );
 
     await t.step("registry lifecycle on every master", async () => {
       for (const app of apps) {

@@ -7,6 +7,7 @@
  */
 import { createSealedBox, generateMasterKey } from "../../../lib/crypto/sealed_box.ts";
 import type { SendViewData, WorkerOptions } from "../../../lib/sends/mod.ts";
+import type { ServiceOptions } from "../../../lib/services.ts";
 import { type Harness, startHarness, type TestApp } from "../../support/harness.ts";
 import { type MockApns, type MockApnsOptions, startMockApns } from "../../support/mock_apns.ts";
 import { type TestRedis, waitFor } from "../../support/redis_server.ts";
@@ -54,6 +55,8 @@ export async function startSendEnv(
     now?: () => number;
     /** Run over this Redis (a test cluster, say) instead of a private one; the caller stops it. */
     redis?: TestRedis;
+    /** SDK rate limits. Default: none. */
+    sdkRateLimit?: ServiceOptions["sdkRateLimit"];
   } = {},
 ): Promise<SendEnv> {
   const mock = await startMockApns(options.mock);
@@ -71,6 +74,7 @@ export async function startSendEnv(
           caPem: mock.caPem,
         },
         ...(options.now ? { now: options.now } : {}),
+        ...(options.sdkRateLimit ? { sdkRateLimit: options.sdkRateLimit } : {}),
       },
     });
     const harness = h;

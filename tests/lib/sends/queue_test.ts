@@ -6,10 +6,10 @@ import {
   type NewSend,
   partitionOf,
   QUEUE_PARTITIONS,
-  sendKeys,
   sweepIntents,
 } from "../../../lib/sends/mod.ts";
 import { silentLogger } from "../../../lib/observability/logger.ts";
+import { sendKeys } from "../../../lib/sends/_keys.ts";
 
 Deno.test("Queue.read hands an item to one consumer; XAUTOCLAIM gives a stalled one to another", async () => {
   const r = await startTestRedis();

@@ -20,6 +20,7 @@ import { prng, testAppId } from "./segments/_fixtures.ts";
 import { DAY, Scenario } from "./segments/_scenario.ts";
 import { runSegmentSync } from "../../jobs/segment_sync.ts";
 import { register, sdkHeaders } from "../support/installation_calls.ts";
+import { ADMIN_TOKEN } from "../support/harness.ts";
 
 interface Seen {
   source: string;
@@ -108,6 +109,11 @@ async function workload(url: string, seen: Seen[]) {
     }
     // Sends: a paced campaign, a scheduled send, a cancelled one, SDK events.
     const { h, app, auth } = env;
+    const patched = await h.call("PATCH", `/v1/apps/${app.appId}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: { name: "Renamed" },
+    });
+    assertEquals(patched.status, 200, JSON.stringify(patched.body));
     await env.registerMany(20);
     const workers = env.startWorkers(1, { scheduleEveryMs: 20 });
     const paced = await h.call("POST", `/v1/apps/${app.appId}/sends`, {

@@ -12,6 +12,7 @@ import {
   deepLinkFor,
   normalizeCode,
   type PreviewResultData,
+  PreviewSendBody,
   renderQrSvg,
   TestSessionCode,
   TestSessionExpired,
@@ -20,6 +21,7 @@ import {
 } from "../../lib/test_sessions/mod.ts";
 import { Csrf, type FieldErrors, FormError, Notice, toFieldErrors, When } from "./components.tsx";
 import type { ConsoleDeps, ConsoleEnv } from "./context.ts";
+import { issues } from "../middleware/validate.ts";
 import { Layout } from "./layout.tsx";
 import {
   type FormValues,
@@ -29,6 +31,9 @@ import {
   readNotification,
 } from "./notification_form.tsx";
 import { describeResult } from "./words.ts";
+
+/** What an empty preview form sends. */
+const DEFAULT_PREVIEW = { title: "Test notification", body: "Sent from the edgepush console." };
 
 /** The bound devices table (also the polled fragment). */
 function DeviceList(props: { view: TestSessionViewData | null; now: number }) {
@@ -169,7 +174,10 @@ export function testDevicePages(deps: ConsoleDeps) {
         {extra.results && <Results results={extra.results} view={view} />}
         <form class="card" method="post" action={`${base}/${code}/preview`}>
           <h2>Send a preview</h2>
-          <p>Pushes now to every device above, each in its own environment.</p>
+          <p>
+            Pushes now to every device above, each in its own environment. Left empty, it sends
+            "{DEFAULT_PREVIEW.title}".
+          </p>
           <Csrf session={c.var.session} />
           <FormError errors={extra.errors} />
           <NotificationFields values={extra.values} errors={extra.errors} />
@@ -226,11 +234,14 @@ export function testDevicePages(deps: ConsoleDeps) {
       const values = formValues(await c.req.parseBody());
       let results: PreviewResultData[];
       try {
-        const notification = readNotification(values);
+        // An empty form still sends something visible, so "does it arrive?" needs no typing.
+        const notification = readNotification(values) ?? DEFAULT_PREVIEW;
+        const parsed = PreviewSendBody.safeParse({ notification });
+        if (!parsed.success) throw new ValidationFailed("invalid", issues(parsed.error));
         results = await testSessions.preview(
           c.var.consoleApp.appId,
           code,
-          { ...(notification ? { notification } : {}) },
+          parsed.data,
           deps.sendPreview,
         );
       } catch (error) {

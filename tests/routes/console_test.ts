@@ -1,6 +1,7 @@
 import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.ts";
 import { ADMIN_TOKEN, type Harness, startHarness } from "../support/harness.ts";
 import { createTestCa } from "../support/test_ca.ts";
+import { startMockApns } from "../support/mock_apns.ts";
 
 const ORIGIN = "http://localhost";
 
@@ -280,5 +281,55 @@ Deno.test("the console creates a certificate-only app from a .p12, renews it, an
   } finally {
     await ca.cleanup();
     await h.stop();
+  }
+});
+
+Deno.test("POST /console/…/preview with an empty form sends a default test notification", async () => {
+  const mock = await startMockApns();
+  const h = await startHarness({
+    services: {
+      apns: {
+        productionHost: mock.hosts.production,
+        developmentHost: mock.hosts.development,
+        caPem: mock.caPem,
+      },
+    },
+  });
+  try {
+    const app = await h.createTestApp();
+    await mock.addKey(app.key.keyId, app.key.teamId, app.key.publicKey);
+    const reg = await h.call("POST", "/v1/sdk/installations", {
+      headers: { "x-app-key": app.appKey },
+      body: { token: "cd".repeat(32), environment: "development" },
+    });
+    const { cookie, csrf } = await session(h);
+    const post = (path: string, body: Record<string, string>) =>
+      h.app.request(path, {
+        method: "POST",
+        body: new URLSearchParams({ _csrf: csrf, ...body }),
+        headers: { cookie, origin: ORIGIN },
+      });
+    const page = (await post(`/console/apps/${app.appId}/test-devices`, {})).headers.get(
+      "location",
+    )!;
+    const bound = await h.call("POST", `/v1/sdk/test-sessions/${page.split("/").pop()}/devices`, {
+      headers: { "x-app-key": app.appKey, authorization: `Bearer ${reg.body.installationSecret}` },
+      body: { installationId: reg.body.installationId },
+    });
+    assertEquals(bound.status, 200);
+    const res = await post(`${page}/preview`, { title: "", body: "" });
+    assertEquals(res.status, 200);
+    assertStringIncludes(await res.text(), "Accepted by APNs");
+    const pushed = mock.accepted.find((p) => p.token === "cd".repeat(32));
+    assertEquals(
+      (pushed?.payload as { aps: { alert: { title: string } } }).aps.alert.title,
+      "Test notification",
+    );
+    const bad = await post(`${page}/preview`, { title: "x", image: "http://not-https" });
+    assertEquals(bad.status, 400);
+    assertStringIncludes(await bad.text(), 'id="f-image-error"');
+  } finally {
+    await h.stop();
+    await mock.close();
   }
 });

@@ -8,7 +8,11 @@
  * deno task push --key AuthKey_ABC123.p8 --key-id ABC123 --team-id TEAM123 \
  *   --topic com.example.app --token <hex> --env development --title Hi --body "It works"
  * deno task push --cert cert.pem --cert-key key.pem --topic com.example.app --token <hex> --env production
+ * deno task push --cert Certificates.p12 --password secret --topic com.example.app --token <hex>
  * ```
+ *
+ * With a certificate it first prints what the certificate allows (environments, topics,
+ * validity) and what APNs will refuse, then sends anyway so that APNs' own answer is shown.
  *
  * @module
  */
@@ -21,6 +25,8 @@ import {
   PUSH_TYPES,
   type PushType,
 } from "../apns/mod.ts";
+import { certificateRefusal, type CertificateSummary, daysLeft } from "../apns/certificate.ts";
+import { readCertificateFiles } from "../apns/certificate_files.ts";
 import { createDispatcher, type DispatchOutcome } from "./dispatcher.ts";
 import { staticCredentialSource } from "./credential.ts";
 import { type RenderedMessage, renderMessage } from "./render.ts";
@@ -33,7 +39,8 @@ export interface CliIo {
 
 const USAGE = `usage: deno task push --topic <bundle id> --token <hex> --env development|production
   token auth:       --key AuthKey_X.p8 --key-id <id> --team-id <id>
-  certificate auth: --cert cert.pem --cert-key key.pem
+  certificate auth: --cert Certificates.p12 [--password P]   (as Keychain Access exports it)
+                    --cert cert.pem --cert-key key.pem [--password P]
   content:          [--title T] [--body B] [--image https://…] [--url URL] [--payload file.json]
   options:          [--push-type alert|background|voip|…] [--priority 10|5|1]
                     [--host host:port] [--ca ca.pem] [--timeout-ms 10000]
@@ -55,7 +62,8 @@ export const EXPLANATIONS: Record<string, string> = {
     "no credential was sent: pass --key/--key-id/--team-id or --cert/--cert-key",
   BadCertificate:
     "APNs rejected the client certificate: it may be expired, revoked, or not an APNs certificate",
-  BadCertificateEnvironment: "the certificate is for the other environment: switch --env",
+  BadCertificateEnvironment:
+    "the certificate does not cover this environment: switch --env, or use a Sandbox & Production certificate",
   TopicDisallowed:
     "APNs will not take this topic from this credential: --topic must be a bundle id of the key's team (or the certificate's app), with the push type's suffix (voip needs <bundle id>.voip)",
   BadTopic: "the topic is wrong: it must be the app's bundle id",
@@ -89,6 +97,7 @@ export async function runPushCli(
         "team-id": { type: "string" },
         cert: { type: "string" },
         "cert-key": { type: "string" },
+        password: { type: "string" },
         topic: { type: "string" },
         token: { type: "string" },
         env: { type: "string", default: "development" },
@@ -123,7 +132,6 @@ export async function runPushCli(
     !PUSH_TYPES.includes(pushType) && `--push-type must be one of ${PUSH_TYPES.join(", ")}`,
     !values.key && !values.cert && "give --key/--key-id/--team-id or --cert/--cert-key",
     values.key && (!values["key-id"] || !values["team-id"]) && "--key needs --key-id and --team-id",
-    values.cert && !values["cert-key"] && "--cert needs --cert-key",
   ].filter(Boolean);
   if (problems.length) {
     io.stderr(`${problems.join("\n")}\n${USAGE}`);
@@ -133,20 +141,27 @@ export async function runPushCli(
 
   let message: RenderedMessage;
   let credential: AppCredential;
+  let certificate: CertificateSummary | undefined;
   try {
     message = await cliMessage(values, pushType);
-    credential = values.key
-      ? {
+    if (values.key) {
+      credential = {
         kind: "token",
         teamId: values["team-id"]!,
         keyId: values["key-id"]!,
         privateKeyPem: await readFileOption("--key", values.key),
-      }
-      : {
-        kind: "certificate",
-        certPem: await readFileOption("--cert", values.cert!),
-        keyPem: await readFileOption("--cert-key", values["cert-key"]!),
       };
+    } else {
+      const read = await readCliCertificate(values.cert!, values["cert-key"], values.password);
+      certificate = read.summary;
+      // No summary for the relay: the CLI shows what APNs itself answers.
+      credential = {
+        kind: "certificate",
+        certPem: read.certificatePem,
+        keyPem: read.privateKeyPem,
+      };
+      describeCertificate(read.summary, { environment, topic: message.headers["apns-topic"] }, io);
+    }
   } catch (error) {
     io.stderr(`error: ${(error as Error).message}`);
     return 2;
@@ -181,7 +196,7 @@ export async function runPushCli(
       recipients: [{ installationId: "cli", token: values.token!, environment, registeredAt: 0 }],
       mode: "check",
     });
-    return explain(outcome, environment, io);
+    return explain(outcome, environment, io, certificate);
   } finally {
     await relay.close();
   }
@@ -213,8 +228,72 @@ async function cliMessage(
   });
 }
 
+/**
+ * Reads `--cert`: a .p12 (with `--password`, default empty), or a PEM certificate with its
+ * `--cert-key` PEM (encrypted ones with `--password`).
+ */
+async function readCliCertificate(
+  certPath: string,
+  keyPath: string | undefined,
+  password: string | undefined,
+) {
+  const bytes = await readBytesOption("--cert", certPath);
+  const text = new TextDecoder().decode(bytes);
+  const names = {
+    p12: "--cert",
+    password: "--password",
+    certificate: "--cert",
+    privateKey: "--cert-key",
+  };
+  if (!text.includes("-----BEGIN")) {
+    let binary = "";
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return await readCertificateFiles({ p12: btoa(binary), password: password ?? "" }, names);
+  }
+  if (!keyPath) {
+    throw new Error(
+      "--cert with a PEM certificate needs --cert-key key.pem (or give the .p12 file to --cert)",
+    );
+  }
+  const privateKey = await readFileOption("--cert-key", keyPath);
+  return await readCertificateFiles({ certificate: text, privateKey, password }, names);
+}
+
+/** Prints what a certificate allows, and what APNs will refuse for this push. */
+function describeCertificate(
+  summary: CertificateSummary,
+  push: { environment: "development" | "production"; topic: string | undefined },
+  io: CliIo,
+): void {
+  const days = daysLeft(summary.expiresAt);
+  io.stdout(`certificate: ${summary.subject} (sha256 ${summary.fingerprint.slice(0, 16)}…)`);
+  io.stdout(
+    `  environments: ${summary.environments.join(", ") || "none (not an APNs certificate)"}`,
+  );
+  io.stdout(`  topics:       ${summary.topics.join(", ") || "none"}`);
+  io.stdout(
+    `  valid:        ${summary.notBefore} → ${summary.expiresAt} (${
+      days < 0 ? "expired" : `${days} days left`
+    })`,
+  );
+  const refusal = certificateRefusal(summary, push);
+  const warning: Record<string, string> = {
+    ExpiredCertificate:
+      "it has expired: APNs will refuse it; renew it in the Apple Developer portal",
+    BadCertificateEnvironment: `it does not cover ${push.environment}: APNs will answer ` +
+      "BadCertificateEnvironment",
+    TopicDisallowed: `it does not list the topic ${push.topic}: APNs will answer TopicDisallowed`,
+  };
+  if (refusal) io.stdout(`  ! ${warning[refusal]}`);
+}
+
 /** Prints APNs' answer (and what it usually means); the exit code: 0 only when accepted. */
-function explain(outcome: DispatchOutcome, environment: string, io: CliIo): number {
+function explain(
+  outcome: DispatchOutcome,
+  environment: string,
+  io: CliIo,
+  certificate?: CertificateSummary,
+): number {
   if (outcome.outcome === "accepted") {
     io.stdout(`accepted: 200 apns-id ${outcome.apnsId ?? "-"} (${environment})`);
     return 0;
@@ -229,12 +308,19 @@ function explain(outcome: DispatchOutcome, environment: string, io: CliIo): numb
     );
   } else io.stdout(`failed: ${reason}`);
   if (EXPLANATIONS[reason]) io.stdout(`  → ${EXPLANATIONS[reason]}`);
+  if (certificate && reason === "BadCertificateEnvironment") {
+    io.stdout(`  → this certificate covers ${certificate.environments.join(" and ") || "neither"}`);
+  }
+  if (certificate && reason === "TopicDisallowed") {
+    io.stdout(`  → this certificate's topics: ${certificate.topics.join(", ") || "none"}`);
+  }
   return 1;
 }
 
 const FILE_HINTS: Record<string, string> = {
   "--key": "the .p8 file Apple issued (App Store Connect → Users and Access → Keys)",
-  "--cert": "the certificate's PEM (openssl pkcs12 -in cert.p12 -clcerts -nokeys -out cert.pem)",
+  "--cert":
+    "the .p12 Keychain Access exported, or the certificate's PEM (openssl pkcs12 -in cert.p12 -clcerts -nokeys -out cert.pem)",
   "--cert-key": "its private key's PEM (openssl pkcs12 -in cert.p12 -nocerts -nodes -out key.pem)",
   "--payload": "a JSON file holding the whole APNs payload",
   "--ca": "the PEM CA to trust (a mock's, e.g. what `deno task mock-apns --ca-out` wrote)",
@@ -243,8 +329,13 @@ const FILE_HINTS: Record<string, string> = {
 
 /** Reads the file an option names; a missing or unreadable one says which option and what it wants. */
 async function readFileOption(option: string, path: string): Promise<string> {
+  return new TextDecoder().decode(await readBytesOption(option, path));
+}
+
+/** {@linkcode readFileOption}, as bytes (a .p12 is binary). */
+async function readBytesOption(option: string, path: string): Promise<Uint8Array> {
   try {
-    return await Deno.readTextFile(path);
+    return await Deno.readFile(path);
   } catch (error) {
     const why = error instanceof Deno.errors.NotFound
       ? "no such file"

@@ -144,23 +144,9 @@ export async function runPushCli(
   let certificate: CertificateSummary | undefined;
   try {
     message = await cliMessage(values, pushType);
-    if (values.key) {
-      credential = {
-        kind: "token",
-        teamId: values["team-id"]!,
-        keyId: values["key-id"]!,
-        privateKeyPem: await readFileOption("--key", values.key),
-      };
-    } else {
-      const read = await readCliCertificate(values.cert!, values["cert-key"], values.password);
-      certificate = read.summary;
-      // No summary for the relay: the CLI shows what APNs itself answers.
-      credential = {
-        kind: "certificate",
-        certPem: read.certificatePem,
-        keyPem: read.privateKeyPem,
-      };
-      describeCertificate(read.summary, { environment, topic: message.headers["apns-topic"] }, io);
+    ({ credential, certificate } = await cliCredential(values));
+    if (certificate) {
+      describeCertificate(certificate, { environment, topic: message.headers["apns-topic"] }, io);
     }
   } catch (error) {
     io.stderr(`error: ${(error as Error).message}`);
@@ -226,6 +212,29 @@ async function cliMessage(
       url: str("url"),
     },
   });
+}
+
+/** The credential the flags name; a certificate comes with what it allows. */
+async function cliCredential(
+  values: Record<string, string | boolean | undefined>,
+): Promise<{ credential: AppCredential; certificate?: CertificateSummary }> {
+  const str = (name: string) => values[name] as string | undefined;
+  if (str("key")) {
+    return {
+      credential: {
+        kind: "token",
+        teamId: str("team-id")!,
+        keyId: str("key-id")!,
+        privateKeyPem: await readFileOption("--key", str("key")!),
+      },
+    };
+  }
+  const read = await readCliCertificate(str("cert")!, str("cert-key"), str("password"));
+  return {
+    // No summary for the relay: the CLI shows what APNs itself answers.
+    credential: { kind: "certificate", certPem: read.certificatePem, keyPem: read.privateKeyPem },
+    certificate: read.summary,
+  };
 }
 
 /**

@@ -33,6 +33,11 @@ import { createApp } from "./routes/mod.ts";
 import { runSyncCli, SEGMENT_SYNC_CRON_NAME, segmentSyncCron } from "./jobs/segment_sync.ts";
 import { drainFor, runWorkerCommand, startWorkers } from "./jobs/send_worker.ts";
 import { runTokenProbes, TOKEN_PROBE_CRON_NAME } from "./jobs/token_probe.ts";
+import {
+  CERTIFICATE_EXPIRY_CRON,
+  CERTIFICATE_EXPIRY_CRON_NAME,
+  logExpiringCertificates,
+} from "./jobs/certificate_expiry.ts";
 import { runPushCli } from "./lib/dispatch/push_cli.ts";
 import { createClusterRequester, createGateway, createTcpRequester } from "./lib/redis/mod.ts";
 
@@ -265,6 +270,10 @@ async function start(config: Config, runtime: Runtime) {
     await release(runtime);
     portInUse(config.PORT);
   }
+  // At start, as every day at 08:00 UTC: the certificates close to expiry, by name.
+  logExpiringCertificates(services.apps, logger).catch((error) =>
+    logger.error("certificate expiry check failed", { message: (error as Error).message })
+  );
   const workers = new AbortController();
   const running = startWorkers({ services, count: config.WORKERS, signal: workers.signal });
   onSignals(async () => {
@@ -371,6 +380,9 @@ if (command === "redis-http") {
       })().catch((error) =>
         logger.error("segment sync failed", { message: (error as Error).message })
       );
+    });
+    Deno.cron(CERTIFICATE_EXPIRY_CRON_NAME, CERTIFICATE_EXPIRY_CRON, async () => {
+      await logExpiringCertificates((await runtimeReady).services.apps, logger);
     });
     Deno.cron(TOKEN_PROBE_CRON_NAME, "0 4 * * *", async () => {
       await runTokenProbes((await runtimeReady).services, { logger }).catch((error) =>

@@ -10,6 +10,7 @@ import { Conflict, Forbidden, NotFound, Unauthorized } from "../errors.ts";
 import { matchesHash, randomId, randomSecret, sha256Hex } from "../auth/secrets.ts";
 import type { SealedBox } from "../crypto/sealed_box.ts";
 import {
+  CERTIFICATE_WARNING_DAYS,
   type CertificateSummary,
   certificateWarnings,
   type CredentialWarning,
@@ -45,6 +46,14 @@ export interface ApnsCredentials {
   certificate:
     | { certificatePem: string; privateKeyPem: string; summary: CertificateSummary }
     | null;
+}
+
+/** A certificate close to (or past) its expiry, for the expiry log line. */
+export interface ExpiringCertificate {
+  appId: string;
+  subject: string;
+  expiresAt: string;
+  daysLeft: number;
 }
 
 /** `POST /v1/apps` result: the only time the secrets are shown. */
@@ -420,6 +429,28 @@ export function createApps(options: AppsOptions) {
         removed.push(id);
       }
       return { added, removed: removed.sort() };
+    },
+
+    /**
+     * Every app whose certificate expires within `days` (default 30) or has expired, soonest
+     * first, for the expiry log line. Reads at most 10,000 apps.
+     */
+    async expiringCertificates(days = CERTIFICATE_WARNING_DAYS): Promise<ExpiringCertificate[]> {
+      const found: ExpiringCertificate[] = [];
+      for (const appId of (await this.listIds()).slice(0, 10_000)) {
+        const summary = (await load(appId))?.certificate?.summary;
+        if (!summary) continue;
+        const left = daysLeft(summary.expiresAt, now());
+        if (left <= days) {
+          found.push({
+            appId,
+            subject: summary.subject,
+            expiresAt: summary.expiresAt,
+            daysLeft: left,
+          });
+        }
+      }
+      return found.sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
     },
 
     /** Every app id, for jobs. */

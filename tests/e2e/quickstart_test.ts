@@ -159,9 +159,19 @@ Deno.test({
       assertEquals(run.code, 0, `quickstart steps failed:\n${stdout}\n${stderr}`);
       // Step 4 answered with APNs' acceptance; only step 5 (the mock's log) shows the title.
       assertStringIncludes(stdout, '"status":"accepted"');
+      // Steps 6–8: the push CLI read the test .p12 and the mock took it; the certificate-only
+      // app's send was accepted too.
+      assertStringIncludes(stdout, "certificate: Apple Push Services: com.example.quickstart");
+      assertStringIncludes(stdout, "environments: development, production");
+      assertStringIncludes(stdout, '"apns":null');
+      assertEquals(stdout.split('"status":"accepted"').length - 1, 2, stdout);
+      const logStep = steps.find((s) => s.includes('grep "Hello from edgepush"'))!;
       const step5 = new TextDecoder().decode(
         (await new Deno.Command("bash", {
-          args: ["-c", `set -euo pipefail\n${steps.at(-1)}`],
+          args: [
+            "-c",
+            `set -euo pipefail\n${logStep}\ngrep "Hello with a certificate" "$DATA_DIR/mock-apns.log"`,
+          ],
           cwd: ROOT,
           env,
           stdout: "piped",

@@ -285,7 +285,7 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     const server = http2.createSecureServer({
       key: ca.server.keyPem,
       cert: ca.server.certPem,
-      ca: ca.caPem,
+      ca: [ca.caPem, ...(options.clientCas ?? [])],
       allowHTTP1: false,
       requestCert: true,
       rejectUnauthorized: options.refuseUnknownClients ?? false,

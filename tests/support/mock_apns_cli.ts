@@ -7,6 +7,8 @@
  *   --dev-port 2198        development port (default: port + 1, or free when port is 0)
  *   --hostname 127.0.0.1   listen address
  *   --ca-out FILE          write the test CA (PEM) here for clients (default ./.data/mock-ca.pem)
+ *   --ca-key-out FILE      also write the test CA's private key, to sign test client
+ *                          certificates with openssl as Apple signs real ones (default: not written)
  *   --log FILE             append every accepted push as a JSON line
  *   --key KID:TEAM:FILE    verify tokens with this key (repeatable; .p8 or public PEM). Without
  *                          any --key, any well-formed token is accepted
@@ -20,6 +22,8 @@
  *                          BadDeviceToken (repeatable)
  *   --token-topic TOKEN=T  TOKEN belongs to topic T: another topic is DeviceTokenNotForTopic
  *   --unregistered TOKEN   TOKEN's app was uninstalled: 410 Unregistered (repeatable)
+ *   --client-ca FILE       also trust client certificates this CA (PEM) issued, as APNs trusts
+ *                          Apple's: for certificate auth with your own test .p12 (repeatable)
  *
  * See docs/mock-apns.md.
  * On start it prints one JSON line: `{"production":"localhost:2197","development":…,"caFile":…}`.
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     "dev-port": { type: "string" },
     hostname: { type: "string", default: "127.0.0.1" },
     "ca-out": { type: "string", default: "./.data/mock-ca.pem" },
+    "ca-key-out": { type: "string" },
     log: { type: "string" },
     key: { type: "string", multiple: true },
     "fault-rate": { type: "string" },
@@ -49,6 +54,7 @@ const { values } = parseArgs({
     "token-env": { type: "string", multiple: true },
     "token-topic": { type: "string", multiple: true },
     unregistered: { type: "string", multiple: true },
+    "client-ca": { type: "string", multiple: true },
   },
 });
 
@@ -108,6 +114,7 @@ const mock = await startMockApns({
   goAwayAfter: values["goaway-after"] ? Number(values["goaway-after"]) : undefined,
   faults: values["fault-rate"] ? { rate: Number(values["fault-rate"]) } : undefined,
   record: false,
+  clientCas: await Promise.all((values["client-ca"] ?? []).map((f) => Deno.readTextFile(f))),
   onAccepted: values.quiet && !logFile ? undefined : onAccepted,
 });
 for (const spec of values.topics ?? []) {
@@ -138,6 +145,10 @@ for (const spec of values.key ?? []) {
 }
 await Deno.mkdir(dirname(values["ca-out"]), { recursive: true });
 await Deno.writeTextFile(values["ca-out"], mock.caPem);
+if (values["ca-key-out"]) {
+  await Deno.mkdir(dirname(values["ca-key-out"]), { recursive: true });
+  await Deno.writeTextFile(values["ca-key-out"], mock.ca.caKeyPem, { mode: 0o600 });
+}
 console.log(JSON.stringify({ ...mock.hosts, caFile: values["ca-out"] }));
 
 const stop = async () => {

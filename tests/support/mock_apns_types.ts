@@ -77,6 +77,8 @@ export interface MockApnsOptions {
    * none), instead of answering `BadCertificate`; default false.
    */
   refuseUnknownClients?: boolean;
+  /** More CAs (PEM) whose client certificates the mock trusts, besides its own; default none. */
+  clientCas?: string[];
 }
 
 /** One notification the mock accepted. */

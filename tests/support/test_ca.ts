@@ -42,6 +42,8 @@ export interface ApnsCert extends CertPair {
 export interface TestCa {
   /** The CA certificate, to trust in clients. */
   caPem: string;
+  /** The CA's private key (PEM), to sign client certificates with openssl as Apple would. */
+  caKeyPem: string;
   /** Server certificate for `localhost` and `127.0.0.1`. */
   server: CertPair;
   /** Issues a client certificate (CN = `commonName`) valid for `days` (default 2; negative = expired). */
@@ -225,6 +227,7 @@ export async function createTestCa(): Promise<TestCa> {
   }
   return {
     caPem: await Deno.readTextFile(`${dir}/ca.pem`),
+    caKeyPem: await Deno.readTextFile(`${dir}/ca.key`),
     server,
     issueApns,
     issueClient: (cn, options = {}) =>

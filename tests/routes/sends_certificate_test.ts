@@ -1,7 +1,7 @@
 import { assertEquals, assertOk } from "../support/assert.ts";
 import { ADMIN_TOKEN } from "../support/harness.ts";
 import { waitFor } from "../support/redis_server.ts";
-import type { ApnsCertOptions } from "../support/test_ca.ts";
+import { type ApnsCertOptions, createTestCa } from "../support/test_ca.ts";
 import { type SendEnv, startSendEnv, token } from "../lib/sends/_env.ts";
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -195,6 +195,34 @@ Deno.test("a certificate renewed during a campaign: new connections use it, old 
       what: "the old certificate's connections to close",
     });
   } finally {
+    await env.stop();
+  }
+});
+
+Deno.test("a certificate whose TLS handshake APNs refuses fails the send with a credential error on the app", async () => {
+  const env = await startSendEnv({ mock: { refuseUnknownClients: true } });
+  const rogue = await createTestCa();
+  try {
+    // Readable, an APNs certificate for the app, but issued by a CA APNs does not trust.
+    const stranger = await rogue.issueApns({ bundleId: env.app.bundleId, keyType: "ec" });
+    const patched = await env.h.call("PATCH", `/v1/apps/${env.app.appId}`, {
+      headers: admin,
+      body: { apns: null, certificate: { p12: await stranger.p12("") } },
+    });
+    assertEquals(patched.status, 200);
+    await env.registerMany(3);
+    const res = await sendTo(env, { audience: { all: true }, notification: alert });
+    const workers = env.startWorkers(1);
+    const done = await env.waitSend(res.body.sendId, (v) => v.status === "failed");
+    await workers.stop();
+    assertEquals(done.error?.reason, "BadCertificate");
+    assertEquals(done.counts.accepted, 0);
+    assertEquals(env.mock.stats.accepted, 0);
+    const app = await env.h.call("GET", `/v1/apps/${env.app.appId}`, { headers: admin });
+    assertEquals(app.body.credentialError.reason, "BadCertificate");
+    assertOk(app.body.credentialError.message.includes("refused the TLS handshake"));
+  } finally {
+    await rogue.cleanup();
     await env.stop();
   }
 });

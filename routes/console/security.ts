@@ -91,6 +91,12 @@ export function isSameOrigin(c: Context, trustedProxyHops = 0): boolean {
 export function sameOriginOnly(trustedProxyHops = 0) {
   return createMiddleware<ConsoleEnv>(async function sameOriginOnly(c, next) {
     if (!SAFE_METHODS.has(c.req.method) && !isSameOrigin(c, trustedProxyHops)) {
+      // Logged so an operator whose proxy rewrites Host can tell it from an attack.
+      c.var.logger?.warn("console refused a cross-site request", {
+        origin: c.req.header("origin")?.slice(0, 200),
+        secFetchSite: c.req.header("sec-fetch-site"),
+        host: requestHost(c, trustedProxyHops).slice(0, 200),
+      });
       throw new CrossSiteRequest();
     }
     await next();

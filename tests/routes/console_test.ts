@@ -333,3 +333,30 @@ Deno.test("POST /console/…/preview with an empty form sends a default test not
     await mock.close();
   }
 });
+
+Deno.test("behind trusted proxies the console compares Origin with X-Forwarded-Host", async () => {
+  const proxied = await startHarness({ trustedProxyHops: 1 });
+  const direct = await startHarness({ redis: proxied.testRedis });
+  try {
+    const headers = {
+      origin: "https://console.example.com",
+      "x-forwarded-host": "console.example.com",
+      "x-forwarded-proto": "https",
+      "x-forwarded-for": "203.0.113.9",
+    };
+    const post = (h: Harness) =>
+      h.app.request("/console/sign-in", {
+        method: "POST",
+        body: new URLSearchParams({ token: ADMIN_TOKEN }),
+        headers,
+      });
+    const ok = await post(proxied);
+    assertEquals(ok.status, 303);
+    assertStringIncludes(ok.headers.get("set-cookie")!, "__Host-edgepush_console=");
+    // Without trusted proxies the forwarded host is not believed: the origins differ.
+    assertEquals((await post(direct)).status, 403);
+  } finally {
+    await direct.stop();
+    await proxied.stop();
+  }
+});

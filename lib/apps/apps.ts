@@ -17,7 +17,15 @@ import {
   daysLeft,
 } from "../apns/certificate.ts";
 import { appKeys } from "./_keys.ts";
-import { type CertificateUpload, readCertificateUpload } from "./certificate_upload.ts";
+import {
+  type ApnsCredentials,
+  CertificateInfo,
+  openCredentials,
+  sealCertificate,
+  sealToken,
+} from "./_sealed_credentials.ts";
+
+export type { ApnsCredentials };
 import type { AppViewData, CreateAppInput, UpdateAppInput } from "./schemas.ts";
 import updateAppLua from "./scripts/update_app.lua" with { type: "text" };
 
@@ -38,14 +46,6 @@ export interface AppRecord {
   credentialError: { reason: string; message: string; at: string } | null;
   createdAt: string;
   updatedAt: string;
-}
-
-/** The APNs credentials of an app, decrypted for the relay (at least one is set). Never log these. */
-export interface ApnsCredentials {
-  token: { teamId: string; keyId: string; privateKeyPem: string } | null;
-  certificate:
-    | { certificatePem: string; privateKeyPem: string; summary: CertificateSummary }
-    | null;
 }
 
 /** A certificate close to (or past) its expiry, for the expiry log line. */
@@ -101,16 +101,6 @@ const StoredApp = z.object({
   updatedAt: z.string(),
 });
 
-// What was read from the certificate on upload, stored beside the sealed credential.
-const CertificateInfo = z.object({
-  subject: z.string(),
-  environments: z.array(z.enum(["development", "production"])),
-  topics: z.array(z.string()),
-  notBefore: z.string(),
-  expiresAt: z.string(),
-  fingerprint: z.string(),
-});
-
 /** Thrown when an app id names no app. */
 export class AppNotFound extends NotFound {
   override name = "AppNotFound";
@@ -133,27 +123,6 @@ export function createApps(options: AppsOptions) {
     return toRecord(StoredApp.parse(raw));
   }
 
-  /** Reads an uploaded certificate (refusing a bad one) and seals it: the hash fields to set. */
-  async function sealCertificate(appId: string, bundleId: string, upload: CertificateUpload) {
-    const cert = await readCertificateUpload(upload, { bundleId, now: now() });
-    const plain = JSON.stringify({
-      certificate: cert.certificatePem,
-      privateKey: cert.privateKeyPem,
-    });
-    return {
-      certSealed: await box.seal(plain, `cert:${appId}`),
-      certInfo: JSON.stringify(cert.summary),
-    };
-  }
-
-  async function sealToken(appId: string, apns: NonNullable<CreateAppInput["apns"]>) {
-    return {
-      apnsTeamId: apns.teamId,
-      apnsKeyId: apns.keyId,
-      apnsKeySealed: await box.seal(apns.privateKey, `apns:${appId}`),
-    };
-  }
-
   return {
     /**
      * Creates an app with a token credential, a certificate, or both; both are checked before
@@ -167,7 +136,11 @@ export function createApps(options: AppsOptions) {
       const userSigningSecret = input.requireUserSignature ? randomSecret(32) : undefined;
       const stamp = new Date(now()).toISOString();
       const cert = input.certificate
-        ? await sealCertificate(appId, input.bundleId, input.certificate)
+        ? await sealCertificate(box, appId, {
+          bundleId: input.bundleId,
+          upload: input.certificate,
+          now: now(),
+        })
         : null;
       const fields: Record<string, string> = {
         appId,
@@ -176,7 +149,7 @@ export function createApps(options: AppsOptions) {
         requireUserSignature: input.requireUserSignature ? "1" : "0",
         appKey,
         serverKeyHash: await sha256Hex(serverKey),
-        ...(input.apns ? await sealToken(appId, input.apns) : {}),
+        ...(input.apns ? await sealToken(box, appId, input.apns) : {}),
         createdAt: stamp,
         updatedAt: stamp,
         ...(input.urlScheme ? { urlScheme: input.urlScheme } : {}),
@@ -249,10 +222,17 @@ export function createApps(options: AppsOptions) {
       if (patch.urlScheme === null) unset.push("urlScheme");
       else if (patch.urlScheme !== undefined) set.urlScheme = patch.urlScheme;
       if (patch.apns === null) unset.push("apnsTeamId", "apnsKeyId", "apnsKeySealed");
-      else if (patch.apns) Object.assign(set, await sealToken(appId, patch.apns));
+      else if (patch.apns) Object.assign(set, await sealToken(box, appId, patch.apns));
       if (patch.certificate === null) unset.push("certSealed", "certInfo");
       else if (patch.certificate) {
-        Object.assign(set, await sealCertificate(appId, record.bundleId, patch.certificate));
+        Object.assign(
+          set,
+          await sealCertificate(box, appId, {
+            bundleId: record.bundleId,
+            upload: patch.certificate,
+            now: now(),
+          }),
+        );
       }
       if (patch.apns !== undefined || patch.certificate !== undefined) {
         // A new or removed credential starts with a clean slate.
@@ -357,24 +337,8 @@ export function createApps(options: AppsOptions) {
     },
 
     /** Decrypts the APNs credentials for the relay. */
-    async credentials(record: AppRecord): Promise<ApnsCredentials> {
-      let token: ApnsCredentials["token"] = null;
-      if (record.apns) {
-        const { teamId, keyId, sealedKey } = record.apns;
-        token = { teamId, keyId, privateKeyPem: await box.open(sealedKey, `apns:${record.appId}`) };
-      }
-      let certificate: ApnsCredentials["certificate"] = null;
-      if (record.certificate) {
-        const parsed = JSON.parse(
-          await box.open(record.certificate.sealed, `cert:${record.appId}`),
-        );
-        certificate = {
-          certificatePem: parsed.certificate,
-          privateKeyPem: parsed.privateKey,
-          summary: record.certificate.summary,
-        };
-      }
-      return { token, certificate };
+    credentials(record: AppRecord): Promise<ApnsCredentials> {
+      return openCredentials(box, record);
     },
 
     /** Decrypts the user-signing secret, or null when the app has none. */

@@ -238,7 +238,11 @@ function credentialValid(app: AppRecord, nowMs: number): DiagnosisCheckData {
       false,
       `APNs refused the app's credential on ${error.at} (${error.reason}${
         error.message ? `: ${error.message}` : ""
-      }): upload a new .p8 key (check its team id and key id) on the Apps page.`,
+      }): ${
+        app.apns
+          ? "upload a new .p8 key (check its team id and key id)"
+          : "upload a renewed APNs certificate (.p12) made for this bundle id"
+      } on the Apps page.`,
     );
   }
   const expiresAt = app.certificate?.summary.expiresAt;

@@ -2,6 +2,7 @@ import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.
 import { ADMIN_TOKEN, startHarness } from "../support/harness.ts";
 import { hexToken, register, serverHeaders } from "../support/installation_calls.ts";
 import { startMockApns } from "../support/mock_apns.ts";
+import { createTestCa } from "../support/test_ca.ts";
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -138,5 +139,33 @@ Deno.test("GET …/diagnosis explains segment membership, an invalidated token a
   } finally {
     await h.stop();
     await mock.close();
+  }
+});
+
+Deno.test("diagnosis of a certificate-only app names the environments its certificate covers", async () => {
+  const h = await startHarness();
+  const ca = await createTestCa();
+  try {
+    const cert = await ca.issueApns({ bundleId: "com.example.app", environments: ["development"] });
+    const app = await h.createTestApp({
+      apns: undefined,
+      certificate: { p12: await cert.p12("") },
+    });
+    const dev = await register(h, app, { token: hexToken(1), environment: "development" });
+    const prod = await register(h, app, { token: hexToken(2), environment: "production" });
+    const diagnose = async (id: string) =>
+      byName(
+        (await h.call("GET", `/v1/apps/${app.appId}/installations/${id}/diagnosis`, {
+          headers: serverHeaders(app),
+        })).body,
+      );
+    assertEquals((await diagnose(dev.body.installationId)).credential_for_environment.ok, true);
+    const wrong = (await diagnose(prod.body.installationId)).credential_for_environment;
+    assertEquals(wrong.ok, false);
+    assertStringIncludes(wrong.message, "covers only development, not production");
+    assertStringIncludes(wrong.message, "BadCertificateEnvironment");
+  } finally {
+    await ca.cleanup();
+    await h.stop();
   }
 });

@@ -82,13 +82,12 @@ export type RegisterResult =
     installationSecret: string;
     /** `"restored"` when an id was presented but not accepted (unknown, or no valid secret). */
     reason?: "restored";
-    installation: Installation;
   }
   | {
     created: false;
     installationId: string;
+    /** Always `active`: a registration (re)activates. */
     status: InstallationStatusValue;
-    installation: Installation;
   };
 
 /** Input of {@linkcode Registry.update}. */
@@ -144,7 +143,7 @@ export interface RegistryOptions {
 export type Registry = ReturnType<typeof createRegistry>;
 
 /** `{outcome, info, flat hash}` as every registry script answers. */
-type Reply = [string, string?, string[]?];
+type Reply = [string, string?, (string[] | string)?];
 
 /** True when sends may target the installation: active, has a token, not denied, not stale. */
 export function isReachable(
@@ -292,22 +291,16 @@ export function createRegistry(options: RegistryOptions) {
         input.client ?? "unknown",
       ]);
       if (reply[0] === "rate_limited") throw rateLimitedError(reply[1]);
-      const installation = parseInstallation(appId, fromFlat(reply[2]))!;
+      const installationId = String(reply[2]);
       if (reply[0] === "created") {
         return {
           created: true,
-          installationId: installation.installationId,
+          installationId,
           installationSecret: newSecret,
           ...(reply[1] === "restored" ? { reason: "restored" as const } : {}),
-          installation,
         };
       }
-      return {
-        created: false,
-        installationId: installation.installationId,
-        status: installation.status,
-        installation,
-      };
+      return { created: false, installationId, status: "active" };
     },
 
     /**

@@ -92,7 +92,9 @@ local function evict_over_cap(prefix, user_id, keep_id, now_ms)
 end
 
 -- Writes `after` (nil = remove the hash) over `before` (nil = new) and brings every index and
--- the segments in line with it. Every registry script ends its state change here.
+-- the segments in line with it. Every registry script ends its state change here. Only what
+-- changed is written: the fields that differ, and the index entries whose inputs moved (each
+-- index is a function of the hash, so an unchanged input leaves its entry as it is).
 commit = function(prefix, id, before, after, now_ms)
   local key = inst_key(prefix, id)
   local b = before or {}
@@ -106,19 +108,28 @@ commit = function(prefix, id, before, after, now_ms)
   if after == nil then
     redis.call("DEL", key)
   else
-    local gone = {}
+    local gone, set = {}, {}
     for f, _ in pairs(b) do
       if a[f] == nil then
         gone[#gone + 1] = f
       end
     end
+    for f, v in pairs(a) do
+      if b[f] ~= v then
+        set[#set + 1] = f
+        set[#set + 1] = v
+      end
+    end
     if #gone > 0 then
       redis.call("HDEL", key, unpack(gone))
     end
-    redis.call("HSET", key, unpack(flatten(a)))
+    if #set > 0 then
+      redis.call("HSET", key, unpack(set))
+    end
   end
 
   local deleted = after == nil or a.status == "deleted"
+  local was_deleted = before == nil or b.status == "deleted"
 
   -- token index
   local bt, at = b.token or "", a.token or ""
@@ -128,7 +139,7 @@ commit = function(prefix, id, before, after, now_ms)
       redis.call("DEL", tkey)
     end
   end
-  if at ~= "" then
+  if at ~= "" and at ~= bt then
     redis.call("SET", prefix .. "tok:" .. at, id)
   end
 
@@ -137,39 +148,52 @@ commit = function(prefix, id, before, after, now_ms)
   if bu ~= "" and bu ~= au then
     redis.call("ZREM", prefix .. "user:" .. bu, id)
   end
-  if au ~= "" then
+  if au ~= "" and (au ~= bu or a.lastSeenAt ~= b.lastSeenAt) then
     redis.call("ZADD", prefix .. "user:" .. au, tonumber(a.lastSeenAt) or 0, id)
   end
 
   -- seen
   if deleted then
-    redis.call("ZREM", prefix .. "seen", id)
-  else
+    if not was_deleted then
+      redis.call("ZREM", prefix .. "seen", id)
+    end
+  elseif was_deleted or a.lastSeenAt ~= b.lastSeenAt then
     redis.call("ZADD", prefix .. "seen", tonumber(a.lastSeenAt) or 0, id)
   end
 
   -- reachable sets
   local is_reachable = (not deleted) and reachable(a)
-  for _, env in ipairs(ENVIRONMENTS) do
-    if is_reachable and a.environment == env then
-      redis.call("SADD", prefix .. "reach:" .. env, id)
-    else
-      redis.call("SREM", prefix .. "reach:" .. env, id)
+  local was_in = (not was_deleted) and reachable(b) and b.environment or nil
+  local now_in = is_reachable and a.environment or nil
+  if was_in ~= now_in then
+    if was_in ~= nil then
+      redis.call("SREM", prefix .. "reach:" .. was_in, id)
+    end
+    if now_in ~= nil then
+      redis.call("SADD", prefix .. "reach:" .. now_in, id)
     end
   end
 
-  -- segments
+  -- segments (attributes decoded only when a user's segments may read them)
   local view = nil
   if not deleted then
     view = copy(a)
-    local ok, decoded = pcall(cjson.decode, a.attributes or "{}")
-    if ok and type(decoded) == "table" then
-      view.attributes = decoded
-    else
-      view.attributes = {}
+    local attrs = {}
+    if au ~= "" and (a.attributes or "{}") ~= "{}" then
+      local ok, decoded = pcall(cjson.decode, a.attributes)
+      if ok and type(decoded) == "table" then
+        attrs = decoded
+      end
     end
+    view.attributes = attrs
   end
-  segment_reindex(prefix, id, view, is_reachable, bu, tonumber(now_ms))
+  local prev_status = "active"
+  if before == nil then
+    prev_status = "new"
+  elseif b.status ~= "active" then
+    prev_status = nil
+  end
+  segment_reindex(prefix, id, view, is_reachable, bu, tonumber(now_ms), prev_status)
 
   if au ~= "" and au ~= bu and not deleted then
     evict_over_cap(prefix, au, id, now_ms)

@@ -22,7 +22,7 @@
 -- Rate limit: a refresh counts against its installation, a creation against the client address;
 -- over the limit nothing is written.
 --
--- Reply: { "created", reason or "", flat hash } | { "refreshed", "", flat hash }
+-- Reply: { "created", reason or "", id } | { "refreshed", "", id } (the status is then active)
 --        | { "rate_limited", ms to wait }
 local prefix, now = KEYS[1], ARGV[1]
 local req_id, secret_hash = ARGV[2], ARGV[3]
@@ -79,4 +79,4 @@ set_status(after, "active", "", now)
 after.registeredAt = now
 touch(after, now)
 commit(prefix, id, before, after, now)
-return { outcome, reason, flatten(after) }
+return { outcome, reason, id }

@@ -9,7 +9,7 @@
 -- lib/registry/registry.ts imports it through lib/segments/scripts.ts, and says so there.
 -- tests/lib/segments/key_names_test.ts pins the names used here to both folders' _keys.ts.
 --
--- segment_reindex(prefix, id, inst, reachable, prev_user, now_ms)
+-- segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, prev_status)
 --   prefix     "ep:v1:{<appId>}:"
 --   id         installation id
 --   inst       table of the installation hash fields AFTER the change (attributes decoded
@@ -18,6 +18,8 @@
 --              not stale) — the registry decides this
 --   prev_user  the userId it was bound to BEFORE the change ("" when none)
 --   now_ms     current time in ms (for lastSeenWithinDays)
+--   prev_status optional: "active" or "new" when the caller knows the installation was active
+--              (or did not exist) before the change, so it cannot be in seginvalid; nil = unknown
 -- It must leave seg:<sid>:reach:<env> correct for every segment of prev_user and inst.userId.
 --
 -- Cost: O(segments of prev_user + segments of inst.userId). Besides the reach sets it keeps
@@ -218,7 +220,7 @@ local function seg_apply(prefix, sid, id, user, inst, reachable, now_ms)
   return a, r
 end
 
-local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms)
+local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, prev_status)
   now_ms = tonumber(now_ms)
   local user = ""
   if inst and type(inst.userId) == "string" then user = inst.userId end
@@ -227,7 +229,7 @@ local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms)
   local stored = inst or seg_load_inst(prefix, id)
   if stored and stored.status and stored.status ~= "active" then
     redis.call("ZADD", prefix .. "seginvalid", seg_ms(stored.statusAt) or now_ms, id)
-  else
+  elseif prev_status ~= "active" and prev_status ~= "new" then
     redis.call("ZREM", prefix .. "seginvalid", id)
   end
   if user == "" and prev_user == "" then return end

@@ -6,5 +6,7 @@
  */
 export * from "./errors.ts";
 export * from "./identity.ts";
+export { decodeInstallation, installationCodecLua } from "./installation_codec.ts";
+export type { StoredInstallation } from "./installation_codec.ts";
 export * from "./registry.ts";
 export * from "./schemas.ts";

@@ -11,7 +11,7 @@
  */
 import type { Redis } from "@upstash/redis";
 import { randomId, randomSecret, sha256HexSync } from "../auth/secrets.ts";
-import { matchesHash } from "../auth/secrets.ts";
+import { safeEqual } from "../auth/secrets.ts";
 // The one cross-feature Lua import: every registry change reindexes the segments it affects in
 // the same atomic script (see the note at the top of lib/segments/scripts/_segment_reindex.lua).
 import { segmentReindexLua } from "../segments/scripts.ts";
@@ -24,6 +24,7 @@ import {
   type SdkRateLimits,
 } from "../ratelimit/mod.ts";
 import libLua from "./scripts/_lib.lua" with { type: "text" };
+import { decodeInstallation } from "./installation_codec.ts";
 import registerLua from "./scripts/register.lua" with { type: "text" };
 import updateLua from "./scripts/update.lua" with { type: "text" };
 import deleteLua from "./scripts/delete.lua" with { type: "text" };
@@ -162,35 +163,32 @@ export function installationView(inst: Installation): InstallationViewData {
   return view;
 }
 
-/** Builds an {@linkcode Installation} from a stored hash; null for an empty hash. */
+/**
+ * Builds an {@linkcode Installation} from a stored hash (either layout); null for an empty
+ * hash. `id` is the hash's installation id (the key's; layout v1 also stores it).
+ */
 export function parseInstallation(
   appId: string,
   hash: Record<string, unknown> | null | undefined,
+  id?: string,
 ): Installation | null {
-  if (!hash || !hash.id) return null;
-  const s = (field: string) => {
-    const value = hash[field];
-    return value === undefined || value === null ? "" : String(value);
-  };
-  let attributes: AttributeMap = {};
-  try {
-    const parsed = JSON.parse(s("attributes") || "{}");
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) attributes = parsed;
-  } catch { /* a corrupt map reads as empty */ }
+  const stored = decodeInstallation(hash);
+  const installationId = id ?? (hash?.id === undefined ? "" : String(hash.id));
+  if (!stored || !installationId) return null;
   return {
-    installationId: s("id"),
+    installationId,
     appId,
-    token: s("token") || null,
-    environment: (s("environment") || "production") as EnvironmentName,
-    userId: s("userId") || null,
-    pushAuthorization: (s("pushAuthorization") || "authorized") as PushAuthorizationValue,
-    attributes,
-    status: (s("status") || "active") as InstallationStatusValue,
-    statusReason: s("statusReason") || null,
-    statusAt: iso(s("statusAt")),
-    registeredAt: iso(s("registeredAt")),
-    lastSeenAt: iso(s("lastSeenAt")),
-    stale: s("stale") === "1",
+    token: stored.token || null,
+    environment: (stored.environment || "production") as EnvironmentName,
+    userId: stored.userId || null,
+    pushAuthorization: (stored.pushAuthorization || "authorized") as PushAuthorizationValue,
+    attributes: stored.attributes,
+    status: (stored.status || "active") as InstallationStatusValue,
+    statusReason: stored.statusReason || null,
+    statusAt: iso(stored.statusAt),
+    registeredAt: iso(stored.registeredAt),
+    lastSeenAt: iso(stored.lastSeenAt),
+    stale: stored.stale === "1",
   };
 }
 
@@ -215,7 +213,10 @@ export function createRegistry(options: RegistryOptions) {
   const now = options.now ?? Date.now;
   const limits = rateLimitSpec(options.rateLimits ?? null);
   const script = (body: string) =>
-    redis.createScript<Reply>(`${segmentReindexLua}\n${rateLimitLua}\n${libLua}\n${body}`);
+    redis.createScript<Reply>(
+      // segmentReindexLua opens with the installation codec (_codec.lua) it reads through.
+      `${segmentReindexLua}\n${rateLimitLua}\n${libLua}\n${body}`,
+    );
   const scripts = {
     register: script(registerLua),
     update: script(updateLua),
@@ -238,11 +239,11 @@ export function createRegistry(options: RegistryOptions) {
   }
 
   /** Maps an SDK script's answer; throws for a missing installation or a bad secret. */
-  function changed(appId: string, reply: Reply): Installation {
+  function changed(appId: string, id: string, reply: Reply): Installation {
     if (reply[0] === "rate_limited") throw rateLimitedError(reply[1]);
     if (reply[0] === "not_found") throw new InstallationNotFound();
     if (reply[0] === "unauthorized") throw new InvalidInstallationSecret();
-    return parseInstallation(appId, fromFlat(reply[2]))!;
+    return parseInstallation(appId, fromFlat(reply[2]), id)!;
   }
 
   /** The SHA-256 of a presented secret, or "" for none (the script then refuses). */
@@ -265,7 +266,7 @@ export function createRegistry(options: RegistryOptions) {
     const pipe = redis.pipeline();
     for (const id of ids) pipe.hgetall(registryKeys.installation(appId, id));
     const hashes = await pipe.exec<(Record<string, unknown> | null)[]>();
-    return hashes.map((hash) => parseInstallation(appId, hash));
+    return hashes.map((hash, i) => parseInstallation(appId, hash, ids[i]));
   }
 
   return {
@@ -329,7 +330,7 @@ export function createRegistry(options: RegistryOptions) {
           code: "too_big",
         }]);
       }
-      return changed(appId, reply);
+      return changed(appId, id, reply);
     },
 
     /**
@@ -339,6 +340,7 @@ export function createRegistry(options: RegistryOptions) {
     async remove(appId: string, id: string, input: SdkCallOptions) {
       return changed(
         appId,
+        id,
         await run("remove", appId, [
           id,
           secretHash(input.secret),
@@ -360,7 +362,11 @@ export function createRegistry(options: RegistryOptions) {
     ): Promise<Installation> {
       const hash = secretHash(input.secret);
       const client = input.client ?? "unknown";
-      return changed(appId, await run("bindUser", appId, [id, hash, input.userId, limits, client]));
+      return changed(
+        appId,
+        id,
+        await run("bindUser", appId, [id, hash, input.userId, limits, client]),
+      );
     },
 
     /**
@@ -373,7 +379,7 @@ export function createRegistry(options: RegistryOptions) {
       input: SdkCallOptions,
     ): Promise<Installation> {
       const args = [id, secretHash(input.secret), limits, input.client ?? "unknown"];
-      return changed(appId, await run("unbindUser", appId, args));
+      return changed(appId, id, await run("unbindUser", appId, args));
     },
 
     /** One installation, or null. */
@@ -381,7 +387,7 @@ export function createRegistry(options: RegistryOptions) {
       const hash = await redis.hgetall<Record<string, unknown>>(
         registryKeys.installation(appId, id),
       );
-      return parseInstallation(appId, hash);
+      return parseInstallation(appId, hash, id);
     },
 
     /** Many installations in one pipelined round trip, in the order of `ids` (null = unknown). */
@@ -411,12 +417,16 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     /**
-     * True when `secret` is the installation's secret. Constant-time (`matchesHash`); for
+     * True when `secret` is the installation's secret. Constant-time (`safeEqual`); for
      * callers outside the scripts, e.g. test-session binding.
      */
     async verifySecret(appId: string, id: string, secret: string): Promise<boolean> {
-      const stored = await redis.hget<string>(registryKeys.installation(appId, id), "secretHash");
-      return !!stored && await matchesHash(secret, String(stored));
+      // Layout v2 keeps the hash's first 32 hex digits (`s`), v1 all 64 (`secretHash`).
+      const values = await redis.hmget(registryKeys.installation(appId, id), "s", "secretHash");
+      const [short, long] = Array.isArray(values) ? values : [values?.s, values?.secretHash];
+      const stored = String(short ?? long ?? "");
+      if (stored.length < 32) return false;
+      return await safeEqual(sha256HexSync(secret).slice(0, stored.length), stored);
     },
 
     /**

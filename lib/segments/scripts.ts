@@ -5,7 +5,11 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import library from "./scripts/_segment_reindex.lua" with { type: "text" };
+// The registry's installation codec: segment scripts read installation hashes through it (the
+// documented exception of _segment_reindex.lua; imported from its file, as registry.ts imports
+// this module, to keep the module graph free of cycles).
+import { installationCodecLua } from "../registry/installation_codec.ts";
+import reindexLibrary from "./scripts/_segment_reindex.lua" with { type: "text" };
 import membersApply from "./scripts/members_apply.lua" with { type: "text" };
 import replaceClaim from "./scripts/replace_claim.lua" with { type: "text" };
 import buildStart from "./scripts/build_start.lua" with { type: "text" };
@@ -18,8 +22,12 @@ import prune from "./scripts/prune.lua" with { type: "text" };
 import dirtyTake from "./scripts/dirty_take.lua" with { type: "text" };
 import fluxTake from "./scripts/flux_take.lua" with { type: "text" };
 
-/** The text of the `segment_reindex` library, for scripts (and tests) that call it. */
-export const segmentReindexLua: string = library;
+/**
+ * The text of the `segment_reindex` library, for scripts (and tests) that call it. It opens
+ * with the registry's installation codec, which it reads installations through.
+ */
+export const segmentReindexLua: string = `${installationCodecLua}\n${reindexLibrary}`;
+const library = segmentReindexLua;
 
 /** Prepends the library to a script body. */
 export function withLibrary(body: string): string {

@@ -1,9 +1,10 @@
 -- Registry helpers, prepended to every registry script after lib/segments' segment_reindex.
 -- Not a script on its own: it defines local functions only.
 --
--- Installation hash fields (all strings; times in epoch ms; "" = unset):
---   id, secretHash, token, environment, userId, pushAuthorization, attributes (JSON object),
---   status, statusReason, statusAt, registeredAt, lastSeenAt, createdAt, stale ("1" = stale)
+-- Installations are handled as tables decoded by _codec.lua (prepended before this file):
+--   secretHash, token, environment, userId, pushAuthorization, status, statusReason, statusAt,
+--   registeredAt, lastSeenAt, createdAt, stale ("1" = stale) as strings (times in epoch ms,
+--   nil or "" = unset), and attributes as a table. The stored form is the codec's.
 --
 -- Index invariants that commit() maintains after every change:
 --   tok:<token>   = id            iff the hash's token == <token> (token "" = unindexed)
@@ -20,34 +21,39 @@ local function inst_key(prefix, id)
   return prefix .. "inst:" .. id
 end
 
--- The installation hash as a table, or nil when it does not exist.
+-- The installation as a decoded table, or nil when it does not exist. `_stored` keeps the
+-- stored field map, so commit() writes only the fields that change.
 local function load_inst(prefix, id)
-  local flat = redis.call("HGETALL", inst_key(prefix, id))
-  if #flat == 0 then
-    return nil
-  end
-  local t = {}
-  for i = 1, #flat, 2 do
-    t[flat[i]] = flat[i + 1]
+  local t, raw = inst_read(inst_key(prefix, id))
+  if t ~= nil then
+    t._stored = raw
   end
   return t
 end
 
+-- A copy of a decoded installation (its attributes too), without the stored map.
 local function copy(t)
   local c = {}
   for k, v in pairs(t) do
     c[k] = v
   end
+  c._stored = nil
+  local attrs = {}
+  for k, v in pairs(t.attributes or {}) do
+    attrs[k] = v
+  end
+  c.attributes = attrs
   return c
 end
 
--- A flat {field, value, …} list of a table, for HSET and for replies.
+-- The stored form of an installation as a flat {field, value, …} list, for replies (the reader
+-- decodes it as it decodes the hash; see lib/registry/installation_codec.ts).
 local function flatten(t)
   local out = {}
   if t == nil then
     return out
   end
-  for k, v in pairs(t) do
+  for k, v in pairs(inst_encode(t)) do
     out[#out + 1] = k
     out[#out + 1] = v
   end
@@ -108,14 +114,16 @@ commit = function(prefix, id, before, after, now_ms)
   if after == nil then
     redis.call("DEL", key)
   else
+    local stored = b._stored or (before and inst_encode(b)) or {}
+    local wanted = inst_encode(a)
     local gone, set = {}, {}
-    for f, _ in pairs(b) do
-      if a[f] == nil then
+    for f, _ in pairs(stored) do
+      if wanted[f] == nil then
         gone[#gone + 1] = f
       end
     end
-    for f, v in pairs(a) do
-      if b[f] ~= v then
+    for f, v in pairs(wanted) do
+      if stored[f] ~= v then
         set[#set + 1] = f
         set[#set + 1] = v
       end
@@ -174,18 +182,10 @@ commit = function(prefix, id, before, after, now_ms)
     end
   end
 
-  -- segments (attributes decoded only when a user's segments may read them)
+  -- segments
   local view = nil
   if not deleted then
-    view = copy(a)
-    local attrs = {}
-    if au ~= "" and (a.attributes or "{}") ~= "{}" then
-      local ok, decoded = pcall(cjson.decode, a.attributes)
-      if ok and type(decoded) == "table" then
-        attrs = decoded
-      end
-    end
-    view.attributes = attrs
+    view = a
   end
   local prev_status = "active"
   if before == nil then
@@ -232,7 +232,7 @@ local function authorize(prefix, id, secret_hash, rl_spec, client, now_ms)
   local denied = nil
   if inst == nil then
     denied = "not_found"
-  elseif secret_hash == "" or inst.secretHash ~= secret_hash then
+  elseif not inst_secret_matches(inst, secret_hash) then
     denied = "unauthorized"
   end
   local wait

@@ -1,6 +1,7 @@
 -- mark_stale: the daily segment sync marks installations stale (no lastSeenAt since the
 -- cutoff): sets `stale`="1", removes them from the app's reach sets and, through
--- segment_reindex, from every segment. Prepended with _segment_reindex.lua and _lib.lua.
+-- segment_reindex, from every segment. Prepended with _codec.lua, _segment_reindex.lua and
+-- _lib.lua.
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
 -- ARGV[1]  now (ms)
 -- ARGV[2]  cutoff (ms): only installations with lastSeenAt <= cutoff are marked
@@ -13,7 +14,7 @@ for i = 3, #ARGV do
   local inst = seg_load_inst(prefix, iid)
   local seen = inst and seg_ms(inst.lastSeenAt)
   if inst and inst.stale ~= "1" and seen and seen <= cutoff then
-    redis.call("HSET", prefix .. "inst:" .. iid, "stale", "1")
+    redis.call("HSET", prefix .. "inst:" .. iid, inst_field(inst._stored, "stale"), "1")
     redis.call("SREM", prefix .. "reach:production", iid)
     redis.call("SREM", prefix .. "reach:development", iid)
     inst.stale = "1"

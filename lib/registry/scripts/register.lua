@@ -31,7 +31,7 @@ local token, environment = ARGV[6], ARGV[7]
 local before, outcome, reason, id = nil, "created", "", ARGV[4]
 if req_id ~= "" then
   local found = load_inst(prefix, req_id)
-  if found ~= nil and secret_hash ~= "" and found.secretHash == secret_hash then
+  if found ~= nil and inst_secret_matches(found, secret_hash) then
     before, outcome, id = found, "refreshed", req_id
   else
     reason = "restored"
@@ -51,11 +51,10 @@ end
 local after
 if before == nil then
   after = {
-    id = id,
     secretHash = ARGV[5],
     userId = "",
     pushAuthorization = "authorized",
-    attributes = "{}",
+    attributes = {},
     status = "",
     createdAt = now,
   }
@@ -73,7 +72,7 @@ if ARGV[10] ~= "" then
   after.pushAuthorization = ARGV[10]
 end
 if ARGV[11] ~= "" then
-  after.attributes = ARGV[11]
+  after.attributes = cjson.decode(ARGV[11])
 end
 set_status(after, "active", "", now)
 after.registeredAt = now

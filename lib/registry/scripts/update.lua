@@ -27,10 +27,7 @@ end
 local after = copy(before)
 -- Attributes first: a merge over the cap must refuse before anything is written.
 if ARGV[7] ~= "" then
-  local ok, merged = pcall(cjson.decode, before.attributes or "{}")
-  if not ok or type(merged) ~= "table" then
-    merged = {}
-  end
+  local merged = after.attributes
   for key, value in pairs(cjson.decode(ARGV[7])) do
     if value == cjson.null then
       merged[key] = nil
@@ -45,7 +42,6 @@ if ARGV[7] ~= "" then
   if count > tonumber(ARGV[10]) then
     return { "too_many_attributes", tostring(count) }
   end
-  after.attributes = count == 0 and "{}" or cjson.encode(merged)
 end
 if ARGV[4] ~= "" and ARGV[4] ~= before.token then
   claim_token(prefix, id, ARGV[4], now)

@@ -1,5 +1,6 @@
 -- Library prepended to every registry script (and segment scripts) that changes an
--- installation. Owned by lib/segments; registry scripts call it after each state change.
+-- installation. Owned by lib/segments; registry scripts call it after each state change. It
+-- needs the registry's installation codec (`installationCodecLua`) prepended before it.
 --
 -- THE ONE EXCEPTION to "a feature's keys are private to its folder": a registry change and
 -- the segment reach sets it affects must move in one atomic script (a half-applied change
@@ -39,8 +40,6 @@
 
 local SEG_DAY_MS = 86400000
 local SEG_OTHER = { production = "development", development = "production" }
-local SEG_INST_FIELDS = { "userId", "environment", "token", "status", "pushAuthorization",
-  "stale", "lastSeenAt", "attributes", "statusAt" }
 local seg_conf_cache = {}
 
 local function seg_semver(s)
@@ -149,20 +148,13 @@ local function seg_reachable(inst)
     SEG_OTHER[inst.environment or ""] ~= nil
 end
 
--- Reads an installation hash into the table shape segment_reindex receives; nil when absent.
+-- Reads an installation hash into the table shape segment_reindex receives (decoded by the
+-- registry's codec, lib/registry/scripts/_codec.lua, which is prepended before this library);
+-- nil when absent or without a status. `_stored` keeps the stored map (see inst_field).
 local function seg_load_inst(prefix, id)
-  local v = redis.call("HMGET", prefix .. "inst:" .. id, unpack(SEG_INST_FIELDS))
-  if not v[4] then return nil end
-  local inst = {}
-  for i, f in ipairs(SEG_INST_FIELDS) do
-    if v[i] then inst[f] = v[i] end
-  end
-  local attrs = {}
-  if inst.attributes and inst.attributes ~= "" then
-    local ok, decoded = pcall(cjson.decode, inst.attributes)
-    if ok and type(decoded) == "table" then attrs = decoded end
-  end
-  inst.attributes = attrs
+  local inst, raw = inst_read(prefix .. "inst:" .. id)
+  if inst == nil or inst.status == nil then return nil end
+  inst._stored = raw
   return inst
 end
 

@@ -7,6 +7,7 @@
  */
 import type { Redis } from "@upstash/redis";
 import { registryKeys } from "../../../lib/registry/_keys.ts";
+import { decodeInstallation } from "../../../lib/registry/mod.ts";
 import { assertEquals, assertOk } from "../../support/assert.ts";
 
 type Hash = Record<string, string>;
@@ -35,7 +36,10 @@ export function hashReachable(h: Hash): boolean {
     h.stale !== "1";
 }
 
-/** Reads every installation hash of an app, by id. */
+/**
+ * Reads every installation hash of an app, by id, decoded to the long field names (attributes as
+ * a JSON object, unset fields absent) whatever layout it is stored in.
+ */
 export async function loadInstallations(redis: Redis, appId: string): Promise<Map<string, Hash>> {
   const prefix = registryKeys.prefix(appId);
   const keys = await scanAll(redis, `${prefix}inst:*`);
@@ -43,8 +47,13 @@ export async function loadInstallations(redis: Redis, appId: string): Promise<Ma
   for (const key of keys) {
     const h = await redis.hgetall<Hash>(key);
     const id = key.slice(`${prefix}inst:`.length);
-    assertOk(h && h.id === id, `${key}: hash id ${h?.id} does not match the key`);
-    out.set(id, Object.fromEntries(Object.entries(h!).map(([k, v]) => [k, String(v)])));
+    const stored = decodeInstallation(h);
+    assertOk(stored, `${key}: not an installation`);
+    if (stored.layout === 1) assertEquals(h!.id, id, `${key}: hash id does not match the key`);
+    const { attributes, layout: _layout, ...fields } = stored;
+    const flat: Hash = { id, attributes: JSON.stringify(attributes) };
+    for (const [k, v] of Object.entries(fields)) if (v !== "") flat[k] = v;
+    out.set(id, flat);
   }
   return out;
 }

@@ -22,7 +22,15 @@ Deno.test("register creates an installation with a hashed secret and every index
       registryKeys.installation(appId, r.installationId),
     );
     assertOk(!JSON.stringify(raw).includes(r.installationSecret), "secret stored in clear");
-    assertEquals(raw!.secretHash.length, 64);
+    // Layout v2: the first 128 bits of the SHA-256, no id, a listpack-sized hash.
+    assertEquals(raw!.s.length, 32);
+    assertEquals(raw!.id, undefined);
+    assertEquals(
+      await t.redis.eval("return redis.call('OBJECT', 'ENCODING', KEYS[1])", [
+        registryKeys.installation(appId, r.installationId),
+      ], []),
+      "listpack",
+    );
     const inst = (await registry.get(appId, r.installationId))!;
     assertEquals(inst.status, "active");
     assertEquals(inst.token, tokenOf(1));
@@ -209,7 +217,7 @@ Deno.test("register clears the stale flag set by the daily job", async () => {
     const r = await registry.register(appId, { token: tokenOf(1), environment: prod });
     assertOk(r.created);
     const key = registryKeys.installation(appId, r.installationId);
-    await t.redis.hset(key, { stale: "1" });
+    await t.redis.hset(key, { x: "1" });
     await t.redis.srem(registryKeys.reachable(appId, prod), r.installationId);
     assertOk(!registry.isReachable((await registry.get(appId, r.installationId))!));
     await assertRegistryInvariants(t.redis, appId);
@@ -219,7 +227,7 @@ Deno.test("register clears the stale flag set by the daily job", async () => {
       token: tokenOf(1),
       environment: prod,
     });
-    assertEquals(await t.redis.hget(key, "stale"), null);
+    assertEquals(await t.redis.hget(key, "x"), null);
     assertEquals(await t.redis.sismember(registryKeys.reachable(appId, prod), r.installationId), 1);
     await assertRegistryInvariants(t.redis, appId);
   });

@@ -1,0 +1,98 @@
+/**
+ * The stored form of an installation (`inst:<id>` hash), shared by the registry's Lua
+ * (scripts/_codec.lua, which documents the layout) and the readers in TypeScript. Layout v2
+ * keeps every field small so that Redis stores the hash as a listpack; layout v1 (long names,
+ * attributes as one JSON object) is still read, until `deno task migrate` rewrites it.
+ *
+ * @module
+ */
+import installationCodecLua from "./scripts/_codec.lua" with { type: "text" };
+import type { AttributeMap } from "./schemas.ts";
+
+/** The codec's Lua (`inst_decode`, `inst_encode`, …), prepended to scripts reading installations. */
+export { installationCodecLua };
+
+/** An installation's stored fields, decoded ("" = unset). */
+export interface StoredInstallation {
+  secretHash: string;
+  token: string;
+  environment: string;
+  userId: string;
+  pushAuthorization: string;
+  status: string;
+  statusReason: string;
+  statusAt: string;
+  registeredAt: string;
+  lastSeenAt: string;
+  createdAt: string;
+  stale: string;
+  attributes: AttributeMap;
+  /** The layout the hash is stored in. */
+  layout: 1 | 2;
+}
+
+const LONG: Record<string, keyof StoredInstallation> = {
+  s: "secretHash",
+  t: "token",
+  e: "environment",
+  u: "userId",
+  a: "pushAuthorization",
+  st: "status",
+  r: "statusReason",
+  sa: "statusAt",
+  rg: "registeredAt",
+  ls: "lastSeenAt",
+  c: "createdAt",
+  x: "stale",
+};
+const ATTRIBUTE: Record<string, string> = {
+  "@a": "appVersion",
+  "@o": "osVersion",
+  "@l": "locale",
+  "@z": "timezone",
+  "@m": "deviceModel",
+  "@s": "sdkVersion",
+};
+const ENVIRONMENT: Record<string, string> = { p: "production", d: "development" };
+const FIELDS = Object.values(LONG);
+
+/**
+ * Decodes a stored hash (v1 or v2; values as Redis returned them); null for an empty hash.
+ * A corrupt attribute value is skipped.
+ */
+export function decodeInstallation(
+  hash: Record<string, unknown> | null | undefined,
+): StoredInstallation | null {
+  if (!hash) return null;
+  const keys = Object.keys(hash);
+  if (keys.length === 0) return null;
+  const str = (v: unknown) => v === undefined || v === null ? "" : String(v);
+  const out = Object.fromEntries(FIELDS.map((f) => [f, ""])) as unknown as StoredInstallation;
+  out.attributes = {};
+  if (hash.id !== undefined) {
+    out.layout = 1;
+    for (const f of FIELDS) (out as unknown as Record<string, string>)[f] = str(hash[f]);
+    try {
+      const parsed = JSON.parse(str(hash.attributes) || "{}");
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) out.attributes = parsed;
+    } catch { /* a corrupt map reads as empty */ }
+    return out;
+  }
+  out.layout = 2;
+  for (const key of keys) {
+    const long = LONG[key];
+    if (long) {
+      (out as unknown as Record<string, string>)[long] = str(hash[key]);
+      continue;
+    }
+    const name = ATTRIBUTE[key] ?? (key.startsWith(".") ? key.slice(1) : undefined);
+    if (name === undefined) continue;
+    try {
+      out.attributes[name] = JSON.parse(str(hash[key]));
+    } catch { /* skipped */ }
+  }
+  out.environment = ENVIRONMENT[out.environment] ?? out.environment;
+  out.pushAuthorization ||= "authorized";
+  out.status ||= "active";
+  return out;
+}

@@ -1,0 +1,113 @@
+-- Installation hash codec, prepended (first) to every script that reads or writes installation
+-- hashes: the registry's scripts and lib/segments' (through their library). Not a script on
+-- its own. The scripts work on decoded tables with the long field names; only storage is short.
+--
+-- Layout v2 (`inst:<id>`), small enough that Redis keeps it as a listpack (every field and value
+-- ≤ 64 bytes, ≤ 128 entries; one larger value only makes that one hash a hashtable):
+--   s  secretHash, first 32 hex digits (128 bits) of the SHA-256 of the installation secret
+--   t  token            e  environment "p" | "d"       u  userId
+--   a  pushAuthorization (absent = "authorized")        st status (absent = "active")
+--   r  statusReason     sa statusAt    rg registeredAt   ls lastSeenAt   c createdAt (epoch ms)
+--   x  "1" when stale
+--   attributes, one field each, the value JSON-encoded (so its type survives): the standard
+--   keys as @a appVersion, @o osVersion, @l locale, @z timezone, @m deviceModel, @s sdkVersion;
+--   any other key k as "." .. k
+-- Empty values are not stored. The id is the key's, not a field.
+-- Layout v1 (long field names, `id`, attributes as one JSON object) is still read, so data
+-- written before `deno task migrate` keeps working; every write stores v2.
+--
+-- Decoded table: secretHash, token, environment, userId, pushAuthorization, status,
+-- statusReason, statusAt, registeredAt, lastSeenAt, createdAt, stale (all strings or nil) and
+-- attributes (a Lua table).
+
+local INST_SHORT = {
+  secretHash = "s", token = "t", environment = "e", userId = "u", pushAuthorization = "a",
+  status = "st", statusReason = "r", statusAt = "sa", registeredAt = "rg", lastSeenAt = "ls",
+  createdAt = "c", stale = "x",
+}
+local INST_LONG = {}
+for long, short in pairs(INST_SHORT) do INST_LONG[short] = long end
+local INST_ATTR_SHORT = {
+  appVersion = "@a", osVersion = "@o", locale = "@l", timezone = "@z", deviceModel = "@m",
+  sdkVersion = "@s",
+}
+local INST_ATTR_LONG = {}
+for long, short in pairs(INST_ATTR_SHORT) do INST_ATTR_LONG[short] = long end
+local INST_ENV_SHORT = { production = "p", development = "d" }
+local INST_ENV_LONG = { p = "production", d = "development" }
+local INST_DEFAULTS = { pushAuthorization = "authorized", status = "active" }
+
+-- The stored name of field `long` in a hash whose stored map is `raw` (v1 or v2), for scripts
+-- that write one field alone (the daily job's stale flag).
+local function inst_field(raw, long)
+  if raw ~= nil and raw.id ~= nil then return long end
+  return INST_SHORT[long]
+end
+
+-- A stored hash (flat {field, value, …} from HGETALL) as a decoded table; nil when empty.
+local function inst_decode(flat)
+  if flat == nil or #flat == 0 then return nil end
+  local raw = {}
+  for i = 1, #flat, 2 do raw[flat[i]] = flat[i + 1] end
+  local t = { attributes = {} }
+  if raw.id ~= nil then
+    -- v1 (every v1 hash holds its id)
+    for f, v in pairs(raw) do
+      if f ~= "attributes" and f ~= "id" and v ~= "" then t[f] = v end
+    end
+    local ok, decoded = pcall(cjson.decode, raw.attributes or "{}")
+    if ok and type(decoded) == "table" then t.attributes = decoded end
+  else
+    for f, v in pairs(raw) do
+      local long = INST_LONG[f]
+      if long ~= nil then
+        t[long] = v
+      else
+        local c = string.sub(f, 1, 1)
+        local name = INST_ATTR_LONG[f] or ((c == "." and string.sub(f, 2)) or nil)
+        if name ~= nil then
+          local ok, value = pcall(cjson.decode, v)
+          if ok then t.attributes[name] = value end
+        end
+      end
+    end
+    if t.environment ~= nil then t.environment = INST_ENV_LONG[t.environment] or t.environment end
+    for f, v in pairs(INST_DEFAULTS) do
+      if t[f] == nil then t[f] = v end
+    end
+  end
+  return t, raw
+end
+
+-- A decoded table as the v2 field → value map to store.
+local function inst_encode(t)
+  local out = {}
+  for long, short in pairs(INST_SHORT) do
+    local v = t[long]
+    if v ~= nil and v ~= "" and v ~= false and INST_DEFAULTS[long] ~= v then
+      if long == "secretHash" then
+        v = string.sub(v, 1, 32)
+      elseif long == "environment" then
+        v = INST_ENV_SHORT[v] or v
+      end
+      out[short] = tostring(v)
+    end
+  end
+  for name, value in pairs(t.attributes or {}) do
+    out[INST_ATTR_SHORT[name] or ("." .. name)] = cjson.encode(value)
+  end
+  return out
+end
+
+-- True when `presented` (SHA-256 hex of a presented secret) matches the stored hash (v2 keeps
+-- its first 32 hex digits, v1 all 64).
+local function inst_secret_matches(inst, presented)
+  local stored = inst.secretHash or ""
+  if stored == "" or presented == nil or presented == "" then return false end
+  return stored == string.sub(presented, 1, #stored) and #stored >= 32
+end
+
+-- The installation at `key`, decoded, plus its raw stored map; nil when absent.
+local function inst_read(key)
+  return inst_decode(redis.call("HGETALL", key))
+end

@@ -5,6 +5,7 @@
  * - `start` (default): the API, with `WORKERS` send workers in-process and the cron jobs;
  * - `worker`: send workers only (any number of processes share the queue);
  * - `sync [--app id]… [--full|--incremental]`: the daily segment sync, now, with progress;
+ * - `migrate [--app id]…`: rewrites data of an older edgepush into the current layout;
  * - `redis-http`: the Upstash REST gateway in front of `REDIS_URL`;
  * - `push …`: one notification straight to APNs, no Redis (see lib/dispatch/push_cli.ts).
  *
@@ -29,6 +30,7 @@ import {
 } from "./lib/redis/mod.ts";
 import { preflightRedis } from "./lib/redis/preflight.ts";
 import { createServices, type Services } from "./lib/services.ts";
+import { runMigrateCli } from "./lib/registry/mod.ts";
 import { createApp } from "./routes/mod.ts";
 import { runSyncCli, SEGMENT_SYNC_CRON_NAME, segmentSyncCron } from "./jobs/segment_sync.ts";
 import { drainFor, runWorkerCommand, startWorkers } from "./jobs/send_worker.ts";
@@ -42,7 +44,7 @@ import { runPushCli } from "./lib/dispatch/push_cli.ts";
 import { createClusterRequester, createGateway, createTcpRequester } from "./lib/redis/mod.ts";
 
 const command = Deno.args[0] ?? "start";
-const COMMANDS = ["start", "worker", "sync", "redis-http", "push"];
+const COMMANDS = ["start", "worker", "sync", "migrate", "redis-http", "push"];
 /** The per-minute cron drains the send queue for at most this long (Deploy's cron budget). */
 const DRAIN_MS = 50_000;
 
@@ -405,6 +407,13 @@ if (command === "redis-http") {
     await start(config, runtime);
   } else if (command === "worker") {
     await worker(config, runtime);
+  } else if (command === "migrate") {
+    const code = await runMigrateCli(Deno.args.slice(1), {
+      redis: runtime.services.redis,
+      listAppIds: () => runtime.services.apps.listIds(),
+    });
+    await release(runtime);
+    Deno.exit(code);
   } else {
     const code = await runSyncCli(Deno.args.slice(1), {
       redis: runtime.services.redis,

@@ -1,0 +1,137 @@
+import { createRegistry, migrateRegistry, registryKeys } from "../../../lib/registry/mod.ts";
+import { createSegments, segmentKeys } from "../../../lib/segments/mod.ts";
+import { assertEquals, assertOk } from "../../support/assert.ts";
+import { createV1Writer } from "../../support/registry_v1/mod.ts";
+import { startTestRedis } from "../../support/redis_server.ts";
+import { manualClock, tokenOf } from "./_fixtures.ts";
+import { assertRegistryInvariants } from "./invariants.ts";
+
+const appId = "app_00000000000000000000m1gr";
+
+async function encodings(redis: import("@upstash/redis").Redis, ids: string[]) {
+  const out: string[] = [];
+  for (const id of ids) {
+    out.push(String(
+      await redis.eval("return redis.call('OBJECT', 'ENCODING', KEYS[1])", [
+        registryKeys.installation(appId, id),
+      ], []),
+    ));
+  }
+  return out;
+}
+
+Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and idempotently", async () => {
+  const t = await startTestRedis();
+  const clock = manualClock();
+  try {
+    const { redis } = t;
+    const segments = createSegments({ redis, now: clock.now });
+    await segments.put(appId, "vip", {
+      name: "VIP",
+      rule: { all: [{ attribute: "appVersion", op: "semverGte", value: "2.0.0" }] },
+    });
+    await segments.updateMembers(appId, "vip", { add: ["u0", "u1", "u2"] });
+    // Data as the previous layout wrote it: attributes as a JSON object make it a hashtable.
+    const v1 = createV1Writer(redis, clock.now);
+    const made: Array<{ installationId: string; installationSecret: string }> = [];
+    for (let i = 0; i < 40; i++) {
+      clock.advance(1000);
+      made.push(
+        await v1.register(appId, {
+          token: tokenOf(i + 1),
+          environment: i % 4 === 0 ? "development" : "production",
+          userId: i % 5 === 4 ? undefined : `u${i % 7}`,
+          attributes: {
+            appVersion: `${1 + (i % 3)}.0.0`,
+            osVersion: "17.5.1",
+            locale: "en_US",
+            timezone: "Europe/Berlin",
+            deviceModel: "iPhone15,2",
+            sdkVersion: "1.4.0",
+            beta: i % 2 === 0,
+            cohort: i,
+          },
+        }),
+      );
+    }
+    const ids = made.map((m) => m.installationId);
+    assertEquals(new Set(await encodings(redis, ids)), new Set(["hashtable"]));
+    const registry = createRegistry({ redis, now: clock.now });
+    // Today's code reads the old layout as it is.
+    const before = await registry.getMany(appId, ids);
+    assertOk(before.every((i) => i !== null && i.attributes.appVersion !== undefined));
+    const reachBefore = await redis.smembers(segmentKeys.reachable(appId, "vip", "production"));
+    assertOk(reachBefore.length > 0);
+
+    // A run that stops after two batches, then a second that finishes.
+    const partial = await migrateRegistry({ redis, appIds: [appId], batch: 10, maxBatches: 2 });
+    assertEquals(partial.apps[0].done, false);
+    assertOk(partial.apps[0].converted > 0 && partial.apps[0].converted < 40);
+    const full = await migrateRegistry({ redis, appIds: [appId], batch: 10 });
+    assertEquals(full.apps[0].done, true);
+    assertEquals(full.apps[0].converted + full.apps[0].alreadyCurrent >= 40, true);
+    assertEquals(full.apps[0].converted, 40);
+
+    assertEquals(new Set(await encodings(redis, ids)), new Set(["listpack"]));
+    for (const id of ids) {
+      const raw = await redis.hgetall<Record<string, string>>(registryKeys.installation(appId, id));
+      assertEquals([raw!.id, raw!.secretHash, raw!.attributes], [undefined, undefined, undefined]);
+    }
+    assertEquals(await registry.getMany(appId, ids), before);
+    assertEquals(
+      (await redis.smembers(segmentKeys.reachable(appId, "vip", "production"))).sort(),
+      reachBefore.sort(),
+    );
+    await assertRegistryInvariants(redis, appId);
+    // Secrets issued before the migration still work.
+    for (const m of made.slice(0, 5)) {
+      assertOk(await registry.verifySecret(appId, m.installationId, m.installationSecret));
+      const updated = await registry.update(appId, m.installationId, {
+        secret: m.installationSecret,
+        attributes: { appVersion: "9.0.0" },
+      });
+      assertEquals(updated.attributes.appVersion, "9.0.0");
+    }
+
+    // Again: nothing left to do, nothing changes.
+    const snapshot = await registry.getMany(appId, ids);
+    const again = await migrateRegistry({ redis, appIds: [appId], batch: 10 });
+    assertEquals(again.apps[0].done, true);
+    assertEquals(await registry.getMany(appId, ids), snapshot);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("a live write on a v1 installation stores it in the current layout", async () => {
+  const t = await startTestRedis();
+  const clock = manualClock();
+  try {
+    const v1 = createV1Writer(t.redis, clock.now);
+    const old = await v1.register(appId, {
+      token: tokenOf(7),
+      environment: "production",
+      userId: "u",
+      attributes: { appVersion: "1.0.0", custom: "x" },
+    });
+    const registry = createRegistry({ redis: t.redis, now: clock.now });
+    clock.advance(1000);
+    const refreshed = await registry.register(appId, {
+      installationId: old.installationId,
+      secret: old.installationSecret,
+      token: tokenOf(7),
+      environment: "production",
+    });
+    assertEquals(refreshed.created, false);
+    const raw = await t.redis.hgetall<Record<string, string>>(
+      registryKeys.installation(appId, old.installationId),
+    );
+    assertEquals(raw!.id, undefined);
+    assertEquals(raw!["@a"], '"1.0.0"');
+    assertEquals(raw![".custom"], '"x"');
+    assertEquals((await registry.get(appId, old.installationId))!.userId, "u");
+    await assertRegistryInvariants(t.redis, appId);
+  } finally {
+    await t.stop();
+  }
+});

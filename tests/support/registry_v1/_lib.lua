@@ -1,0 +1,250 @@
+-- Registry helpers, prepended to every registry script after lib/segments' segment_reindex.
+-- Not a script on its own: it defines local functions only.
+--
+-- Installation hash fields (all strings; times in epoch ms; "" = unset):
+--   id, secretHash, token, environment, userId, pushAuthorization, attributes (JSON object),
+--   status, statusReason, statusAt, registeredAt, lastSeenAt, createdAt, stale ("1" = stale)
+--
+-- Index invariants that commit() maintains after every change:
+--   tok:<token>   = id            iff the hash's token == <token> (token "" = unindexed)
+--   user:<uid>    has id (score lastSeenAt)   iff the hash's userId == <uid>
+--   seen          has id (score lastSeenAt)   iff the hash exists and status ~= "deleted"
+--   reach:<env>   has id          iff reachable(inst) and environment == <env>
+--   a user has at most MAX_USER_INSTALLATIONS installations; the least recently seen one
+--   beyond that is unbound (anonymous), not deleted.
+
+local MAX_USER_INSTALLATIONS = 100
+local ENVIRONMENTS = { "production", "development" }
+
+local function inst_key(prefix, id)
+  return prefix .. "inst:" .. id
+end
+
+-- The installation hash as a table, or nil when it does not exist.
+local function load_inst(prefix, id)
+  local flat = redis.call("HGETALL", inst_key(prefix, id))
+  if #flat == 0 then
+    return nil
+  end
+  local t = {}
+  for i = 1, #flat, 2 do
+    t[flat[i]] = flat[i + 1]
+  end
+  return t
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do
+    c[k] = v
+  end
+  return c
+end
+
+-- A flat {field, value, …} list of a table, for HSET and for replies.
+local function flatten(t)
+  local out = {}
+  if t == nil then
+    return out
+  end
+  for k, v in pairs(t) do
+    out[#out + 1] = k
+    out[#out + 1] = v
+  end
+  return out
+end
+
+-- Reachable = active, has a token, notifications not denied, not flagged stale.
+local function reachable(inst)
+  return inst ~= nil and inst.status == "active" and (inst.token or "") ~= "" and
+    inst.pushAuthorization ~= "denied" and inst.stale ~= "1"
+end
+
+-- Sets a new status; statusAt changes only when the status does.
+local function set_status(inst, status, reason, now_ms)
+  if inst.status ~= status then
+    inst.statusAt = now_ms
+  end
+  inst.status = status
+  inst.statusReason = reason
+end
+
+local commit
+
+-- Unbinds the least recently seen installations of a user above the cap (never `keep_id`).
+local function evict_over_cap(prefix, user_id, keep_id, now_ms)
+  local ukey = prefix .. "user:" .. user_id
+  while redis.call("ZCARD", ukey) > MAX_USER_INSTALLATIONS do
+    local oldest = redis.call("ZRANGE", ukey, 0, 1)
+    local victim = oldest[1]
+    if victim == keep_id then
+      victim = oldest[2]
+    end
+    local before = load_inst(prefix, victim)
+    if before == nil then
+      redis.call("ZREM", ukey, victim) -- defensive: an orphan entry
+    else
+      local after = copy(before)
+      after.userId = ""
+      commit(prefix, victim, before, after, now_ms)
+    end
+  end
+end
+
+-- Writes `after` (nil = remove the hash) over `before` (nil = new) and brings every index and
+-- the segments in line with it. Every registry script ends its state change here.
+commit = function(prefix, id, before, after, now_ms)
+  local key = inst_key(prefix, id)
+  local b = before or {}
+  local a = after or {}
+  -- A deleted installation holds no user: a bind (or a PATCH with a userId but no new token)
+  -- on it binds nothing, as it would otherwise sit in user:<uid> and the user's segments.
+  -- Registering a token again brings it back, and binds the userId sent with it.
+  if after ~= nil and a.status == "deleted" then
+    a.userId = ""
+  end
+  if after == nil then
+    redis.call("DEL", key)
+  else
+    local gone = {}
+    for f, _ in pairs(b) do
+      if a[f] == nil then
+        gone[#gone + 1] = f
+      end
+    end
+    if #gone > 0 then
+      redis.call("HDEL", key, unpack(gone))
+    end
+    redis.call("HSET", key, unpack(flatten(a)))
+  end
+
+  local deleted = after == nil or a.status == "deleted"
+
+  -- token index
+  local bt, at = b.token or "", a.token or ""
+  if bt ~= "" and bt ~= at then
+    local tkey = prefix .. "tok:" .. bt
+    if redis.call("GET", tkey) == id then
+      redis.call("DEL", tkey)
+    end
+  end
+  if at ~= "" then
+    redis.call("SET", prefix .. "tok:" .. at, id)
+  end
+
+  -- user index
+  local bu, au = b.userId or "", a.userId or ""
+  if bu ~= "" and bu ~= au then
+    redis.call("ZREM", prefix .. "user:" .. bu, id)
+  end
+  if au ~= "" then
+    redis.call("ZADD", prefix .. "user:" .. au, tonumber(a.lastSeenAt) or 0, id)
+  end
+
+  -- seen
+  if deleted then
+    redis.call("ZREM", prefix .. "seen", id)
+  else
+    redis.call("ZADD", prefix .. "seen", tonumber(a.lastSeenAt) or 0, id)
+  end
+
+  -- reachable sets
+  local is_reachable = (not deleted) and reachable(a)
+  for _, env in ipairs(ENVIRONMENTS) do
+    if is_reachable and a.environment == env then
+      redis.call("SADD", prefix .. "reach:" .. env, id)
+    else
+      redis.call("SREM", prefix .. "reach:" .. env, id)
+    end
+  end
+
+  -- segments
+  local view = nil
+  if not deleted then
+    view = copy(a)
+    local ok, decoded = pcall(cjson.decode, a.attributes or "{}")
+    if ok and type(decoded) == "table" then
+      view.attributes = decoded
+    else
+      view.attributes = {}
+    end
+  end
+  segment_reindex(prefix, id, view, is_reachable, bu, tonumber(now_ms))
+
+  if au ~= "" and au ~= bu and not deleted then
+    evict_over_cap(prefix, au, id, now_ms)
+  end
+end
+
+-- Moves `token` to installation `id`: a different current holder becomes `replaced` and loses
+-- the token. Returns the holder's id (or false).
+local function claim_token(prefix, id, token, now_ms)
+  local holder = redis.call("GET", prefix .. "tok:" .. token)
+  if not holder or holder == id then
+    return false
+  end
+  local before = load_inst(prefix, holder)
+  if before == nil then
+    redis.call("DEL", prefix .. "tok:" .. token) -- defensive: an orphan entry
+    return false
+  end
+  local after = copy(before)
+  after.token = ""
+  set_status(after, "replaced", "token_reused", now_ms)
+  commit(prefix, holder, before, after, now_ms)
+  return holder
+end
+
+-- Common prologue of the SDK scripts that change an existing installation: the installation
+-- must exist and `secret_hash` (SHA-256 hex of the presented secret) must equal the stored one.
+-- Comparing two SHA-256 digests with `==` leaks at most timing about the hash of an
+-- attacker-chosen input, never about the secret itself (preimage resistance), and keeps the
+-- request to one round trip.
+-- The rate limit (lib/ratelimit/scripts/_limit.lua) is taken here too: an authenticated call
+-- counts against its installation, any other against the client address (`rl_spec`, `client`).
+-- Returns inst, or nil plus the reply to give.
+local function authorize(prefix, id, secret_hash, rl_spec, client, now_ms)
+  local inst = load_inst(prefix, id)
+  local denied = nil
+  if inst == nil then
+    denied = "not_found"
+  elseif secret_hash == "" or inst.secretHash ~= secret_hash then
+    denied = "unauthorized"
+  end
+  local wait
+  if denied then
+    wait = rl_take(prefix, rl_spec, "address", client, now_ms)
+  else
+    wait = rl_take(prefix, rl_spec, "installation", id, now_ms)
+  end
+  if wait > 0 then
+    return nil, { "rate_limited", string.format("%d", wait) }
+  end
+  if denied then
+    return nil, { denied }
+  end
+  return inst, nil
+end
+
+-- Common prologue of the scripts that apply APNs' verdict on a pushed token: the installation
+-- must still hold that token and be active, or the verdict is stale. Returns inst, or nil plus
+-- the reply to give.
+local function holding_active(prefix, id, token)
+  local inst = load_inst(prefix, id)
+  if inst == nil then
+    return nil, { "not_found" }
+  end
+  if inst.token ~= token then
+    return nil, { "skipped", "token_changed", flatten(inst) }
+  end
+  if inst.status ~= "active" then
+    return nil, { "skipped", "not_active", flatten(inst) }
+  end
+  return inst, nil
+end
+
+-- SDK activity: lastSeenAt moves and the staleness flag clears.
+local function touch(inst, now_ms)
+  inst.lastSeenAt = now_ms
+  inst.stale = nil
+end

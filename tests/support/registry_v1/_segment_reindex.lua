@@ -1,0 +1,260 @@
+-- Library prepended to every registry script (and segment scripts) that changes an
+-- installation. Owned by lib/segments; registry scripts call it after each state change.
+--
+-- segment_reindex(prefix, id, inst, reachable, prev_user, now_ms)
+--   prefix     "ep:v1:{<appId>}:"
+--   id         installation id
+--   inst       table of the installation hash fields AFTER the change (attributes decoded
+--              into inst.attributes as a Lua table), or nil when it was deleted
+--   reachable  true when the installation is reachable at all (active, token, not denied,
+--              not stale) — the registry decides this
+--   prev_user  the userId it was bound to BEFORE the change ("" when none)
+--   now_ms     current time in ms (for lastSeenWithinDays)
+-- It must leave seg:<sid>:reach:<env> correct for every segment of prev_user and inst.userId.
+--
+-- Cost: O(segments of prev_user + segments of inst.userId). Besides the reach sets it keeps
+--   <prefix>segdirty    set of installation ids changed since the last daily sync
+--   <prefix>seginvalid  zset of non-active installation ids by statusAt (for pruning)
+--   seg:<sid> fluxAdded/fluxRemoved  counts of reach-set changes since the last sync
+-- and, while a rebuild of the segment runs (seg:<sid> field `building`), the same change in
+-- seg:<sid>:build:<env>, judged against the member set the rebuild reads (`buildSrc`).
+--
+-- Rule semantics (identical to lib/segments/rules.ts; a test runs both on the same cases):
+--   rule {all?, any?, lastSeenWithinDays?}; cond {attribute, op, value}; missing attribute
+--   => the condition is false. `environment`/`pushAuthorization` read installation fields
+--   (pushAuthorization defaults to "authorized"). eq/in compare type and value; prefix needs a
+--   string; semver* need a string "N(.N)*" with an optional "-pre"/"+build" suffix that is
+--   ignored; missing parts are 0.
+-- Everything here is `local` and prefixed `seg_` so it cannot clash with the host script.
+
+local SEG_DAY_MS = 86400000
+local SEG_OTHER = { production = "development", development = "production" }
+local SEG_INST_FIELDS = { "userId", "environment", "token", "status", "pushAuthorization",
+  "stale", "lastSeenAt", "attributes", "statusAt" }
+local seg_conf_cache = {}
+
+local function seg_semver(s)
+  if type(s) ~= "string" then return nil end
+  local core = string.match(s, "^([^%-%+]*)")
+  if core == nil or core == "" then return nil end
+  local parts = {}
+  for piece in string.gmatch(core .. ".", "([^%.]*)%.") do
+    if not string.match(piece, "^%d+$") then return nil end
+    parts[#parts + 1] = tonumber(piece)
+  end
+  return parts
+end
+
+local function seg_semver_cmp(a, b)
+  local n = math.max(#a, #b)
+  for i = 1, n do
+    local x, y = a[i] or 0, b[i] or 0
+    if x < y then return -1 end
+    if x > y then return 1 end
+  end
+  return 0
+end
+
+local function seg_scalar(v)
+  local t = type(v)
+  if t == "string" or t == "number" or t == "boolean" then return v end
+  return nil
+end
+
+local function seg_attr(inst, name)
+  if name == "environment" then
+    local v = inst.environment
+    if v == nil or v == false or v == "" then return nil end
+    return v
+  end
+  if name == "pushAuthorization" then
+    local v = inst.pushAuthorization
+    if v == nil or v == false or v == "" then return "authorized" end
+    return v
+  end
+  local attrs = inst.attributes
+  if type(attrs) ~= "table" then return nil end
+  return seg_scalar(attrs[name])
+end
+
+local function seg_same(a, b)
+  return type(a) == type(b) and a == b
+end
+
+local function seg_cond(c, inst)
+  local v = seg_attr(inst, c.attribute)
+  if v == nil then return false end
+  local op = c.op
+  if op == "eq" then return seg_same(v, c.value) end
+  if op == "in" then
+    for _, w in ipairs(c.value) do
+      if seg_same(v, w) then return true end
+    end
+    return false
+  end
+  if op == "prefix" then
+    return type(v) == "string" and string.sub(v, 1, #c.value) == c.value
+  end
+  if op == "semverGte" or op == "semverLt" then
+    local have, want = seg_semver(v), seg_semver(c.value)
+    if have == nil or want == nil then return false end
+    local cmp = seg_semver_cmp(have, want)
+    if op == "semverGte" then return cmp >= 0 end
+    return cmp < 0
+  end
+  return false
+end
+
+local function seg_ms(s)
+  if type(s) == "number" then return s end
+  if type(s) ~= "string" or not string.match(s, "^%d+$") then return nil end
+  return tonumber(s)
+end
+
+-- True when `inst` satisfies `rule` (false/nil rule = everything matches).
+local function seg_rule_match(rule, inst, now_ms)
+  if not rule then return true end
+  if type(rule.lastSeenWithinDays) == "number" then
+    local seen = seg_ms(inst.lastSeenAt)
+    if seen == nil or seen < now_ms - rule.lastSeenWithinDays * SEG_DAY_MS then return false end
+  end
+  if type(rule.all) == "table" then
+    for _, c in ipairs(rule.all) do
+      if not seg_cond(c, inst) then return false end
+    end
+  end
+  if type(rule.any) == "table" and #rule.any > 0 then
+    for _, c in ipairs(rule.any) do
+      if seg_cond(c, inst) then return true end
+    end
+    return false
+  end
+  return true
+end
+
+-- Reachable by the registry's definition, from the stored fields.
+local function seg_reachable(inst)
+  return inst ~= nil and inst.status == "active" and (inst.token or "") ~= "" and
+    inst.pushAuthorization ~= "denied" and inst.stale ~= "1" and
+    SEG_OTHER[inst.environment or ""] ~= nil
+end
+
+-- Reads an installation hash into the table shape segment_reindex receives; nil when absent.
+local function seg_load_inst(prefix, id)
+  local v = redis.call("HMGET", prefix .. "inst:" .. id, unpack(SEG_INST_FIELDS))
+  if not v[4] then return nil end
+  local inst = {}
+  for i, f in ipairs(SEG_INST_FIELDS) do
+    if v[i] then inst[f] = v[i] end
+  end
+  local attrs = {}
+  if inst.attributes and inst.attributes ~= "" then
+    local ok, decoded = pcall(cjson.decode, inst.attributes)
+    if ok and type(decoded) == "table" then attrs = decoded end
+  end
+  inst.attributes = attrs
+  return inst
+end
+
+-- Segment settings, read and decoded once per script call; false when the segment is gone.
+local function seg_conf(prefix, sid)
+  local key = prefix .. "seg:" .. sid
+  local c = seg_conf_cache[key]
+  if c == nil then
+    local h = redis.call("HMGET", key, "name", "rule", "building", "buildSrc")
+    if not h[1] then
+      c = false
+    else
+      local rule = false
+      if h[2] and h[2] ~= "" then rule = cjson.decode(h[2]) end
+      c = { key = key, rule = rule, building = h[3] or false, src = h[4] or false }
+    end
+    seg_conf_cache[key] = c
+  end
+  return c
+end
+
+-- Puts `id` in <key><kind><env> (and out of the other env), or out of both. Counts flux on the
+-- live sets.
+local function seg_write(key, kind, env, id, on, flux)
+  local added, removed = 0, 0
+  if on then
+    added = redis.call("SADD", key .. kind .. env, id)
+    removed = redis.call("SREM", key .. kind .. SEG_OTHER[env], id)
+  else
+    removed = redis.call("SREM", key .. kind .. "production", id) +
+      redis.call("SREM", key .. kind .. "development", id)
+  end
+  if flux then
+    if added > 0 then redis.call("HINCRBY", key, "fluxAdded", added) end
+    if removed > 0 then redis.call("HINCRBY", key, "fluxRemoved", removed) end
+  end
+  return added, removed
+end
+
+-- Sets installation `id`'s place in one segment's live (and building) reach sets. `user` is
+-- the user it is bound to ("" = none); `reachable` whether it can be pushed at all.
+-- Returns the number added to and removed from the live sets.
+local function seg_apply(prefix, sid, id, user, inst, reachable, now_ms)
+  local conf = seg_conf(prefix, sid)
+  if not conf then return 0, 0 end
+  local env = inst and inst.environment or ""
+  local match = reachable and inst ~= nil and SEG_OTHER[env] ~= nil and user ~= "" and
+    seg_rule_match(conf.rule, inst, now_ms)
+  local live_in = match and redis.call("SISMEMBER", conf.key .. ":members", user) == 1
+  local a, r = seg_write(conf.key, ":reach:", env, id, live_in, true)
+  if conf.building then
+    local build_in = match and redis.call("SISMEMBER", conf.src, user) == 1
+    seg_write(conf.key, ":build:", env, id, build_in, false)
+  end
+  return a, r
+end
+
+local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms)
+  now_ms = tonumber(now_ms)
+  local user = ""
+  if inst and type(inst.userId) == "string" then user = inst.userId end
+  if type(prev_user) ~= "string" then prev_user = "" end
+  -- A registry may pass nil for an installation it keeps as `deleted`: read what is stored.
+  local stored = inst or seg_load_inst(prefix, id)
+  if stored and stored.status and stored.status ~= "active" then
+    redis.call("ZADD", prefix .. "seginvalid", seg_ms(stored.statusAt) or now_ms, id)
+  else
+    redis.call("ZREM", prefix .. "seginvalid", id)
+  end
+  if user == "" and prev_user == "" then return end
+  redis.call("SADD", prefix .. "segdirty", id)
+  if prev_user ~= "" and prev_user ~= user then
+    for _, sid in ipairs(redis.call("SMEMBERS", prefix .. "useg:" .. prev_user)) do
+      seg_apply(prefix, sid, id, "", nil, false, now_ms)
+    end
+  end
+  if user ~= "" then
+    local ok = (reachable and true or false) and seg_reachable(inst)
+    for _, sid in ipairs(redis.call("SMEMBERS", prefix .. "useg:" .. user)) do
+      seg_apply(prefix, sid, id, user, inst, ok, now_ms)
+    end
+  end
+end
+
+-- segment_forget_user(prefix, user): the user is erased (DELETE /v1/apps/:appId/users/:userId).
+-- Takes the user out of every segment's members, and out of the member set a running rebuild
+-- reads (a replace upload's staging set), then drops useg:<user>. Call it after the user's
+-- installations are gone: segment_reindex needs useg to take them out of the reach sets.
+-- Ids still streaming into an upload that has not started its rebuild are beyond its reach.
+-- Returns the number of segments whose members held the user.
+local function segment_forget_user(prefix, user)
+  local ukey = prefix .. "useg:" .. user
+  local left = 0
+  for _, sid in ipairs(redis.call("SMEMBERS", ukey)) do
+    local conf = seg_conf(prefix, sid)
+    if conf then
+      left = left + redis.call("SREM", conf.key .. ":members", user)
+      if conf.building and conf.src ~= conf.key .. ":members" then
+        redis.call("SREM", conf.src, user)
+      end
+    end
+  end
+  redis.call("DEL", ukey)
+  return left
+end

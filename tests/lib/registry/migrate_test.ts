@@ -1,5 +1,7 @@
-import { createRegistry, migrateRegistry, registryKeys } from "../../../lib/registry/mod.ts";
-import { createSegments, segmentKeys } from "../../../lib/segments/mod.ts";
+import { createRegistry, migrateRegistry } from "../../../lib/registry/mod.ts";
+import { registryKeys } from "../../../lib/registry/_keys.ts";
+import { createSegments } from "../../../lib/segments/mod.ts";
+import { segmentKeys } from "../../../lib/segments/_keys.ts";
 import { assertEquals, assertOk } from "../../support/assert.ts";
 import { createV1Writer } from "../../support/registry_v1/mod.ts";
 import { startTestRedis } from "../../support/redis_server.ts";

@@ -3,8 +3,6 @@
  * memory and connections do not colour the next. Each prints its own table: the project's
  * figure beside its peer or baseline, measured in the same run on the same machine.
  *
- *   deno task bench [--only registration,send,campaign,memory,cluster,segments] [--quick]
- *
  * `--quick` shrinks every size (for a smoke run; the README's targets are stated at full size).
  *
  * @module
@@ -57,6 +55,13 @@ const BENCHES: Bench[] = [
     script: "cluster.ts",
     full: ["--duration", "10", "--recipients", "100000", "--installations", "1000000"],
     quick: ["--duration", "3", "--recipients", "20000", "--installations", "50000"],
+  },
+  {
+    name: "redis-memory",
+    what: "Redis bytes per installation and per segment membership, layout before v2 vs now",
+    script: "registry_memory.ts",
+    full: ["--installations", "1000000", "--segments", "20"],
+    quick: ["--installations", "100000", "--segments", "20"],
   },
   {
     name: "segments",

@@ -10,6 +10,8 @@
  * key (key positions from `@ioredis/commands`, as Redis Cluster clients find them) and compared
  * with the slot of the script's first key. It also checks that every script file ran.
  */
+import { migrateRegistry } from "../../lib/registry/mod.ts";
+import { createV1Writer } from "../support/registry_v1/mod.ts";
 import IORedis from "ioredis";
 import { getKeyIndexes } from "@ioredis/commands";
 import calculateSlot from "cluster-key-slot";
@@ -107,6 +109,12 @@ async function workload(url: string, seen: Seen[]) {
         segments: s.segments,
       });
     }
+    // The layout migration, over an installation the previous layout wrote.
+    await createV1Writer(redis).register(s.appId, {
+      token: "ab".repeat(32),
+      environment: "production",
+    });
+    await migrateRegistry({ redis, appIds: [s.appId] });
     // Sends: a paced campaign, a scheduled send, a cancelled one, SDK events.
     const { h, app, auth } = env;
     const patched = await h.call("PATCH", `/v1/apps/${app.appId}`, {

@@ -11,7 +11,6 @@ import { ValidationFailed } from "../../lib/errors.ts";
 import {
   acquireSyncLock,
   PutSegmentBody,
-  type RuleData,
   runSegmentSync,
   SegmentId,
   type SegmentViewData,
@@ -30,120 +29,11 @@ import {
 import type { ConsoleDeps, ConsoleEnv } from "./context.ts";
 import { Layout } from "./layout.tsx";
 import { type FormValues, formValues } from "./notification_form.tsx";
+import { readRule, RuleBuilder, type RuleRows, segmentFieldFor } from "./rule_builder.tsx";
 import { count } from "./words.ts";
 
-const OPS = [
-  { value: "eq", label: "is" },
-  { value: "in", label: "is one of (comma-separated)" },
-  { value: "prefix", label: "starts with" },
-  { value: "semverGte", label: "version at least" },
-  { value: "semverLt", label: "version below" },
-];
-
-/** Empty rows offered below the rule's conditions (more can be added with the script). */
-const SPARE_ROWS = 2;
 /** How long "Sync now" waits for the pass before answering that it runs on. */
 const SYNC_WAIT_MS = 5_000;
-const MAX_ROWS = 20;
-
-interface Row {
-  attribute: string;
-  op: string;
-  value: string;
-}
-
-function rowsOf(rule: RuleData | null | undefined): { match: "all" | "any"; rows: Row[] } {
-  const match = rule?.any && !rule.all ? "any" : "all";
-  const conds = (match === "any" ? rule?.any : rule?.all) ?? [];
-  return {
-    match,
-    rows: conds.map((c) => ({
-      attribute: c.attribute,
-      op: c.op,
-      value: Array.isArray(c.value) ? c.value.join(", ") : String(c.value),
-    })),
-  };
-}
-
-function RuleRow(props: { i: number | "__i__"; row?: Row; errors?: FieldErrors }) {
-  const { i, row, errors } = props;
-  return (
-    <div class="rule-row">
-      <Field
-        name={`cond.${i}.attribute`}
-        id={`cond-${i}-attribute`}
-        label="Attribute"
-        placeholder="e.g. locale, appVersion, environment"
-        value={row?.attribute}
-        errors={errors}
-      />
-      <div>
-        <label for={`cond-${i}-op`}>Operator</label>
-        <select id={`cond-${i}-op`} name={`cond.${i}.op`}>
-          {OPS.map((o) => <option value={o.value} selected={row?.op === o.value}>{o.label}
-          </option>)}
-        </select>
-      </div>
-      <Field
-        name={`cond.${i}.value`}
-        id={`cond-${i}-value`}
-        label="Value"
-        value={row?.value}
-        errors={errors}
-      />
-    </div>
-  );
-}
-
-/** Parses a value typed in the builder: numbers and booleans stay strings unless obvious. */
-function scalar(text: string): string | number | boolean {
-  if (text === "true") return true;
-  if (text === "false") return false;
-  return text;
-}
-
-/**
- * Reads the rule builder's fields into a rule (null when it has no condition), with the form
- * row of each condition (to place errors next to the right row).
- */
-function readRule(values: FormValues): { rule: RuleData | null; rows: number[] } {
-  const conds = [];
-  for (let i = 0; i < MAX_ROWS + SPARE_ROWS + 20; i++) {
-    const attribute = values[`cond.${i}.attribute`];
-    const op = values[`cond.${i}.op`] ?? "eq";
-    const value = values[`cond.${i}.value`] ?? "";
-    if (!attribute && !value) continue;
-    conds.push({
-      attribute: attribute ?? "",
-      op,
-      value: op === "in"
-        ? value.split(",").map((v) => v.trim()).filter(Boolean).map(scalar)
-        : ["eq"].includes(op)
-        ? scalar(value)
-        : value,
-      _row: i,
-    });
-  }
-  const days = values.lastSeenWithinDays ? Number(values.lastSeenWithinDays) : undefined;
-  const rows = conds.map((c) => c._row);
-  if (conds.length === 0 && days === undefined) return { rule: null, rows };
-  const rule: Record<string, unknown> = {};
-  const plain = conds.map(({ _row, ...c }) => c);
-  if (plain.length) rule[values.match === "any" ? "any" : "all"] = plain;
-  if (days !== undefined) rule.lastSeenWithinDays = days;
-  return { rule: rule as RuleData, rows };
-}
-
-function segmentFieldFor(rows: number[]) {
-  return (path: string): string | null => {
-    const m = /^rule\.(all|any)\.(\d+)\.(attribute|op|value)/.exec(path);
-    if (m) return `cond.${rows[Number(m[2])] ?? m[2]}.${m[3] === "op" ? "value" : m[3]}`;
-    if (path.startsWith("rule.lastSeenWithinDays")) return "lastSeenWithinDays";
-    if (path.startsWith("rule")) return "_form";
-    return path.split(".")[0] || null;
-  };
-}
-
 function Counts(props: { segment: SegmentViewData; now: number }) {
   const s = props.segment;
   return (
@@ -197,18 +87,6 @@ export function segmentPages(deps: ConsoleDeps) {
     const base = `/console/apps/${record.appId}/segments`;
     const seg = opts.segment;
     const v = opts.values;
-    const fromValues = v
-      ? {
-        match: (v.match === "any" ? "any" : "all") as "all" | "any",
-        rows: Array.from({ length: MAX_ROWS }, (_, i) => ({
-          attribute: v[`cond.${i}.attribute`] ?? "",
-          op: v[`cond.${i}.op`] ?? "eq",
-          value: v[`cond.${i}.value`] ?? "",
-        })).filter((r, i) => r.attribute || r.value || i < SPARE_ROWS),
-      }
-      : rowsOf(seg?.rule);
-    const rows = [...fromValues.rows, ...Array(v ? 0 : SPARE_ROWS).fill(undefined)];
-    const days = v?.lastSeenWithinDays ?? seg?.rule?.lastSeenWithinDays?.toString() ?? "";
     return c.html(
       <Layout
         title={seg ? `Segment: ${seg.name}` : "New segment"}
@@ -250,39 +128,7 @@ export function segmentPages(deps: ConsoleDeps) {
             value={v?.name ?? seg?.name}
             errors={opts.errors}
           />
-          <fieldset data-rule-builder>
-            <legend>Rule (optional)</legend>
-            <p class="hint">
-              Members are the uploaded users; the rule narrows which of their installations count.
-            </p>
-            <div>
-              <label class="choice">
-                <input type="radio" name="match" value="all" checked={fromValues.match === "all"} />
-                All conditions must hold
-              </label>
-              <label class="choice">
-                <input type="radio" name="match" value="any" checked={fromValues.match === "any"} />
-                Any condition is enough
-              </label>
-            </div>
-            <div data-rows>
-              {rows.map((row, i) => <RuleRow i={i} row={row} errors={opts.errors} />)}
-            </div>
-            <template>
-              <RuleRow i="__i__" />
-            </template>
-            <button type="button" class="secondary" data-add-row>Add a condition</button>
-            <Field
-              name="lastSeenWithinDays"
-              label="Last seen within (days)"
-              hint="Leave empty for no recency limit"
-              type="number"
-              min={1}
-              inputmode="numeric"
-              value={days}
-              errors={opts.errors}
-            />
-          </fieldset>
+          <RuleBuilder rule={seg?.rule} values={v} errors={opts.errors} />
           <button type="submit">{seg ? "Save segment" : "Create segment"}</button>
         </form>
         {seg && (
@@ -405,7 +251,7 @@ export function segmentPages(deps: ConsoleDeps) {
     const values = formValues(await c.req.parseBody());
     const id = segmentId ?? values.segmentId ?? "";
     const existing = segmentId ? await segments.get(appId, segmentId) : undefined;
-    let rows: number[] = [];
+    let rows: RuleRows = { all: [], any: [] };
     try {
       if (!segmentId && !SegmentId.safeParse(id).success) {
         throw new ValidationFailed("invalid", [{

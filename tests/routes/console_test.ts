@@ -360,3 +360,66 @@ Deno.test("behind trusted proxies the console compares Origin with X-Forwarded-H
     await proxied.stop();
   }
 });
+
+Deno.test("the segment form keeps a rule that mixes all and any, and puts a row's error on that row", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp();
+    const rule = {
+      all: [{ attribute: "locale", op: "eq", value: "fr_FR" }],
+      any: [
+        { attribute: "appVersion", op: "semverGte", value: "2.0" },
+        { attribute: "osVersion", op: "prefix", value: "17" },
+      ],
+    } as const;
+    await h.call("PUT", `/v1/apps/${app.appId}/segments/mixed`, {
+      headers: { authorization: `Bearer ${app.serverKey}` },
+      body: { name: "Mixed", rule },
+    });
+    const { cookie, csrf } = await session(h);
+    const path = `/console/apps/${app.appId}/segments/mixed`;
+    const html = await (await h.app.request(path, { headers: { cookie } })).text();
+    assertStringIncludes(html, 'name="cond.0.group" value="all"');
+    assertStringIncludes(html, 'name="cond.2.group" value="any"');
+    const post = (fields: Record<string, string>) =>
+      h.app.request(path, {
+        method: "POST",
+        body: new URLSearchParams({ _csrf: csrf, match: "all", ...fields }),
+        headers: { cookie, origin: ORIGIN },
+      });
+    const saved = await post({
+      name: "Mixed, renamed",
+      "cond.0.attribute": "locale",
+      "cond.0.op": "eq",
+      "cond.0.value": "fr_FR",
+      "cond.0.group": "all",
+      "cond.1.attribute": "appVersion",
+      "cond.1.op": "semverGte",
+      "cond.1.value": "2.0",
+      "cond.1.group": "any",
+      "cond.2.attribute": "osVersion",
+      "cond.2.op": "prefix",
+      "cond.2.value": "17",
+      "cond.2.group": "any",
+    });
+    assertEquals(saved.status, 303);
+    const stored = await h.services.segments.get(app.appId, "mixed");
+    assertEquals(stored.name, "Mixed, renamed");
+    assertEquals(JSON.stringify(stored.rule), JSON.stringify(rule));
+
+    const refused = await post({
+      name: "Mixed",
+      "cond.2.attribute": "appVersion",
+      "cond.2.op": "semverGte",
+      "cond.2.value": "not a version",
+    });
+    assertEquals(refused.status, 400);
+    const page = await refused.text();
+    assertStringIncludes(page, 'id="cond-2-value-error"');
+    assertStringIncludes(page, 'value="not a version"');
+    const after = await h.services.segments.get(app.appId, "mixed");
+    assertEquals(JSON.stringify(after.rule), JSON.stringify(rule), "unchanged");
+  } finally {
+    await h.stop();
+  }
+});

@@ -138,6 +138,11 @@ export interface RegistryOptions {
    * `createServices` passes the configured ones. Over a limit the call throws `RateLimited`.
    */
   rateLimits?: SdkRateLimits | null;
+  /**
+   * Draws a new installation id. Default: `in_` + 64 random bits (16 hex digits), short because
+   * every index and segment entry repeats it; a draw that exists already is drawn again.
+   */
+  newInstallationId?: () => string;
 }
 
 /** The registry returned by {@linkcode createRegistry}. */
@@ -212,6 +217,7 @@ export function createRegistry(options: RegistryOptions) {
   const { redis } = options;
   const now = options.now ?? Date.now;
   const limits = rateLimitSpec(options.rateLimits ?? null);
+  const newId = options.newInstallationId ?? (() => `in_${randomId(8)}`);
   const script = (body: string) =>
     redis.createScript<Reply>(
       // segmentReindexLua opens with the installation codec (_codec.lua) it reads through.
@@ -269,6 +275,26 @@ export function createRegistry(options: RegistryOptions) {
     return hashes.map((hash, i) => parseInstallation(appId, hash, ids[i]));
   }
 
+  /**
+   * One run of the register script, with a fresh id in case it creates an installation.
+   */
+  function registerOnce(appId: string, input: RegisterOptions, newSecret: string) {
+    return run("register", appId, [
+      input.installationId ?? "",
+      input.installationId ? secretHash(input.secret) : "",
+      newId(),
+      sha256HexSync(newSecret),
+      input.token,
+      input.environment,
+      input.userId !== undefined ? "1" : "0",
+      input.userId ?? "",
+      input.pushAuthorization ?? "",
+      input.attributes ? JSON.stringify(input.attributes) : "",
+      limits,
+      input.client ?? "unknown",
+    ]);
+  }
+
   return {
     /**
      * Registers a new installation or refreshes the one named by `installationId` when
@@ -277,20 +303,12 @@ export function createRegistry(options: RegistryOptions) {
      */
     async register(appId: string, input: RegisterOptions): Promise<RegisterResult> {
       const newSecret = randomSecret(32);
-      const reply = await run("register", appId, [
-        input.installationId ?? "",
-        input.installationId ? secretHash(input.secret) : "",
-        `in_${randomId(16)}`,
-        sha256HexSync(newSecret),
-        input.token,
-        input.environment,
-        input.userId !== undefined ? "1" : "0",
-        input.userId ?? "",
-        input.pushAuthorization ?? "",
-        input.attributes ? JSON.stringify(input.attributes) : "",
-        limits,
-        input.client ?? "unknown",
-      ]);
+      let reply: Reply;
+      let attempts = 0;
+      do {
+        reply = await registerOnce(appId, input, newSecret);
+      } while (reply[0] === "id_taken" && ++attempts < 4);
+      if (reply[0] === "id_taken") throw new Error("could not draw an unused installation id");
       if (reply[0] === "rate_limited") throw rateLimitedError(reply[1]);
       const installationId = String(reply[2]);
       if (reply[0] === "created") {

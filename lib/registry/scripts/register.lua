@@ -4,7 +4,7 @@
 -- ARGV[1]  now (epoch ms)
 -- ARGV[2]  installationId the SDK presented ("" = none)
 -- ARGV[3]  SHA-256 hex of the presented installation secret ("" = none)
--- ARGV[4]  id for a new installation (used only when one is created)
+-- ARGV[4]  id for a new installation (used only when one is created; must not exist)
 -- ARGV[5]  SHA-256 hex of the new installation's secret (idem)
 -- ARGV[6]  APNs token (lowercase hex)
 -- ARGV[7]  environment: production | development
@@ -23,7 +23,7 @@
 -- over the limit nothing is written.
 --
 -- Reply: { "created", reason or "", id } | { "refreshed", "", id } (the status is then active)
---        | { "rate_limited", ms to wait }
+--        | { "rate_limited", ms to wait } | { "id_taken" } (ARGV[4] exists; nothing written)
 local prefix, now = KEYS[1], ARGV[1]
 local req_id, secret_hash = ARGV[2], ARGV[3]
 local token, environment = ARGV[6], ARGV[7]
@@ -36,6 +36,12 @@ if req_id ~= "" then
   else
     reason = "restored"
   end
+end
+
+-- A new id is 64 random bits: a collision is unlikely (~3e-6 for 10M installations of one app)
+-- but must not overwrite another installation; the caller draws a new id.
+if before == nil and redis.call("EXISTS", inst_key(prefix, id)) == 1 then
+  return { "id_taken" }
 end
 
 local wait

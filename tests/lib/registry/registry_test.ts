@@ -1,8 +1,12 @@
 import IORedis from "ioredis";
-import { InstallationNotFound, InvalidInstallationSecret } from "../../../lib/registry/mod.ts";
+import {
+  createRegistry,
+  InstallationNotFound,
+  InvalidInstallationSecret,
+} from "../../../lib/registry/mod.ts";
 import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
-import { waitFor } from "../../support/redis_server.ts";
+import { startTestRedis, waitFor } from "../../support/redis_server.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
 import { assertRegistryInvariants } from "./invariants.ts";
 
@@ -377,4 +381,26 @@ Deno.test("200 concurrent registrations racing for one token and one installatio
       (await t.redis.scan("0", { match: `${registryKeys.prefix(appId)}tok:*`, count: 10_000 }))[1];
     assertEquals(tokKeys.length, 2, "only the two live tokens stay indexed");
   });
+});
+
+Deno.test("register draws another id when the new one exists, leaving that installation untouched", async () => {
+  const t = await startTestRedis();
+  try {
+    const ids = ["in_same", "in_same", "in_same", "in_other"];
+    const registry = createRegistry({ redis: t.redis, newInstallationId: () => ids.shift()! });
+    const appId = "app_00000000000000000000coll";
+    const a = await registry.register(appId, { token: tokenOf(1), environment: prod, userId: "u" });
+    const b = await registry.register(appId, { token: tokenOf(2), environment: prod });
+    assertEquals([a.installationId, b.installationId], ["in_same", "in_other"]);
+    const first = (await registry.get(appId, "in_same"))!;
+    assertEquals([first.token, first.userId], [tokenOf(1), "u"]);
+    assertOk(a.created && (await registry.verifySecret(appId, "in_same", a.installationSecret)));
+    await assertRegistryInvariants(t.redis, appId);
+    // By default ids are short: in_ + 16 hex digits.
+    const plain = createRegistry({ redis: t.redis });
+    const c = await plain.register(appId, { token: tokenOf(3), environment: prod });
+    assertOk(/^in_[0-9a-f]{16}$/.test(c.installationId), c.installationId);
+  } finally {
+    await t.stop();
+  }
 });

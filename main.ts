@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { parseConfig, redisMode, sdkRateLimits } from "./lib/config.ts";
+import { parseConfig, redisMode, serviceSettings } from "./lib/config.ts";
 import type { Config } from "./lib/config.ts";
 import { createSealedBox } from "./lib/crypto/sealed_box.ts";
 import { loadEmbeddedSecrets } from "./lib/embedded/secrets.ts";
@@ -221,16 +221,7 @@ async function boot(config: Config, logger: Logger): Promise<Runtime> {
     box,
     logger,
     metrics: createMetrics(),
-    apns: {
-      productionHost: config.APNS_HOST_PRODUCTION,
-      developmentHost: config.APNS_HOST_DEVELOPMENT,
-      caPem,
-      connections: config.APNS_CONNECTIONS,
-      idleCloseMs: config.APNS_IDLE_CLOSE_SECONDS * 1000,
-    },
-    sdkRateLimit: sdkRateLimits(config),
-    appCacheTtlMs: config.APP_CACHE_TTL_MS,
-    staleAfterDays: config.STALE_AFTER_DAYS,
+    ...serviceSettings(config, caPem),
   });
   shutdown.unshift(() => services.relay.close());
   return { config, services, adminToken, logger, shutdown };

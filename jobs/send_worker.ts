@@ -9,10 +9,11 @@
  *
  * This file is also a standalone entry for tests and benchmarks that spawn worker processes
  * (`deno run -A jobs/send_worker.ts --redis-url …|--redis-cluster-nodes a,b,… --master-key …
- * [--apns-production host:port]
- * [--apns-development host:port] [--apns-ca-file ca.pem] [--workers 1] [--concurrency 4]
+ * [--apns-production host:port] [--apns-development host:port] [--apns-ca-file ca.pem]
+ * [--apns-connections 2] [--stale-after-days 270] [--workers 1] [--concurrency 4]
  * [--claim-idle-ms 30000] [--uncertain skip|resend]`).
- * It reads its arguments, not the environment.
+ * It reads its arguments, not the environment; the APNs and staleness ones are validated and
+ * defaulted exactly as the server's `APNS_*` and `STALE_AFTER_DAYS` (lib/config.ts).
  *
  * @module
  */
@@ -23,6 +24,7 @@ import { createMetrics } from "../lib/observability/metrics.ts";
 import { createRedis } from "../lib/redis/mod.ts";
 import type { WorkerOptions } from "../lib/sends/mod.ts";
 import { createServices, type Services } from "../lib/services.ts";
+import { type Config, parseConfig, serviceSettings } from "../lib/config.ts";
 
 /** Options of {@linkcode startWorkers}. */
 export interface StartWorkersOptions {
@@ -81,10 +83,11 @@ async function cli(args: string[]): Promise<void> {
       "redis-url": { type: "string" },
       "redis-cluster-nodes": { type: "string" },
       "master-key": { type: "string" },
-      "apns-production": { type: "string", default: "api.push.apple.com:443" },
-      "apns-development": { type: "string", default: "api.sandbox.push.apple.com:443" },
+      "apns-production": { type: "string" },
+      "apns-development": { type: "string" },
       "apns-ca-file": { type: "string" },
-      "apns-connections": { type: "string", default: "2" },
+      "apns-connections": { type: "string" },
+      "stale-after-days": { type: "string" },
       workers: { type: "string", default: "1" },
       concurrency: { type: "string", default: "4" },
       "claim-idle-ms": { type: "string", default: "30000" },
@@ -100,6 +103,19 @@ async function cli(args: string[]): Promise<void> {
     );
     Deno.exit(2);
   }
+  // The same validation and defaults as the server's environment (lib/config.ts).
+  let config: Config;
+  try {
+    config = parseConfig({
+      APNS_HOST_PRODUCTION: values["apns-production"],
+      APNS_HOST_DEVELOPMENT: values["apns-development"],
+      APNS_CONNECTIONS: values["apns-connections"],
+      STALE_AFTER_DAYS: values["stale-after-days"],
+    });
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(2);
+  }
   const handle = cluster
     ? createRedis({ kind: "cluster", nodes: cluster.split(",") })
     : createRedis({ kind: "tcp", url: values["redis-url"]! });
@@ -112,14 +128,12 @@ async function cli(args: string[]): Promise<void> {
     box: await createSealedBox(values["master-key"]),
     logger,
     metrics: createMetrics(),
-    apns: {
-      productionHost: values["apns-production"]!,
-      developmentHost: values["apns-development"]!,
-      caPem: values["apns-ca-file"] ? await Deno.readTextFile(values["apns-ca-file"]) : undefined,
-      connections: Number(values["apns-connections"]),
-    },
+    ...serviceSettings(
+      config,
+      values["apns-ca-file"] ? await Deno.readTextFile(values["apns-ca-file"]) : undefined,
+    ),
+    // Workers serve no SDK calls.
     sdkRateLimit: null,
-    staleAfterDays: 270,
   });
   const controller = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { bareHostPort } from "./apns/transport.ts";
+import { APPLE_HOSTS, bareHostPort } from "./apns/transport.ts";
 import { parseRateRule, type SdkRateLimits } from "./ratelimit/mod.ts";
 
 const hostPort = z.string()
@@ -47,8 +47,8 @@ export const ConfigSchema = z.object({
     .optional(),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
-  APNS_HOST_PRODUCTION: hostPort.default("api.push.apple.com:443"),
-  APNS_HOST_DEVELOPMENT: hostPort.default("api.sandbox.push.apple.com:443"),
+  APNS_HOST_PRODUCTION: hostPort.default(APPLE_HOSTS.production),
+  APNS_HOST_DEVELOPMENT: hostPort.default(APPLE_HOSTS.development),
   APNS_CA_FILE: z.string().optional(),
   // Two sessions keep both ends busy (one is parsed while the other's answers are in flight):
   // +40% throughput against the mock at the same CPU per notification (tests/bench/send_bench.ts).
@@ -129,5 +129,24 @@ export function sdkRateLimits(config: Config): SdkRateLimits | null {
   return {
     address: parseRateRule(config.SDK_RATE_LIMIT_ADDRESS),
     installation: parseRateRule(config.SDK_RATE_LIMIT_INSTALLATION),
+  };
+}
+
+/**
+ * The service settings a configuration gives (everything `createServices` takes besides
+ * clients): main.ts and the standalone worker (jobs/send_worker.ts) build theirs from it.
+ */
+export function serviceSettings(config: Config, caPem?: string) {
+  return {
+    apns: {
+      productionHost: config.APNS_HOST_PRODUCTION,
+      developmentHost: config.APNS_HOST_DEVELOPMENT,
+      caPem,
+      connections: config.APNS_CONNECTIONS,
+      idleCloseMs: config.APNS_IDLE_CLOSE_SECONDS * 1000,
+    },
+    sdkRateLimit: sdkRateLimits(config),
+    appCacheTtlMs: config.APP_CACHE_TTL_MS,
+    staleAfterDays: config.STALE_AFTER_DAYS,
   };
 }

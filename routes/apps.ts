@@ -5,13 +5,10 @@
  */
 import { Hono } from "hono";
 import type { Apps } from "../lib/apps/mod.ts";
-import { AppId, CreateAppBody, UpdateAppBody } from "../lib/apps/mod.ts";
-import { z } from "zod";
+import { AppParam, CreateAppBody, UpdateAppBody } from "../lib/apps/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { adminAuth } from "./middleware/auth.ts";
 import { NoBody, NoQuery, validate } from "./middleware/validate.ts";
-
-const AppParam = z.object({ appId: AppId });
 
 /** Admin routes; mounted at `/v1/apps`. */
 export function appRoutes(deps: { apps: Apps; adminToken: string }) {

@@ -12,10 +12,9 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { Redis } from "@upstash/redis";
 import type { Apps } from "../lib/apps/mod.ts";
-import { AppId } from "../lib/apps/mod.ts";
+import { AppParam } from "../lib/apps/mod.ts";
 import { Conflict } from "../lib/errors.ts";
 import type { Logger } from "../lib/observability/logger.ts";
 import { acquireSyncLock, runSegmentSync, type Segments, SyncQuery } from "../lib/segments/mod.ts";
@@ -29,8 +28,6 @@ import type { Registry } from "../lib/registry/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
 import { NoBody, NoQuery, validate } from "./middleware/validate.ts";
-
-const AppParam = z.object({ appId: AppId });
 
 /** What {@linkcode jobRoutes} needs. */
 export interface JobRouteDeps {

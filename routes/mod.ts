@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLarge } from "../lib/errors.ts";
+import { streamedMemberFormat } from "../lib/segments/mod.ts";
 import type { Services } from "../lib/services.ts";
 import { createPreviewSender } from "../lib/test_sessions/preview.ts";
 import { appRoutes } from "./apps.ts";
@@ -97,7 +98,8 @@ function tooLarge(method: string, path: string): PayloadTooLarge {
   );
 }
 
-function isStreamedUpload(method: string, path: string, contentType = ""): boolean {
+/** A member upload that streams (the media types lib/segments reads line by line). */
+function isStreamedUpload(method: string, path: string, contentType?: string): boolean {
   return method === "POST" && (MEMBERS_PATH.test(path) || CONSOLE_MEMBERS_PATH.test(path)) &&
-    /^(text\/plain|application\/(x-)?ndjson)/i.test(contentType);
+    streamedMemberFormat(contentType) !== null;
 }

@@ -4,31 +4,25 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { Apps } from "../lib/apps/mod.ts";
-import { AppId } from "../lib/apps/mod.ts";
+import { AppParam } from "../lib/apps/mod.ts";
 import { ValidationFailed } from "../lib/errors.ts";
 import {
   MembersBody,
   MembersQuery,
   PutSegmentBody,
-  SegmentId,
+  SegmentParam,
   type Segments,
+  streamedMemberFormat,
 } from "../lib/segments/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
 import { issues, NoBody, NoQuery, validate } from "./middleware/validate.ts";
 
-const AppParam = z.object({ appId: AppId });
-
-/** Media types read as one JSON value per line. */
-const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"];
-
 /** `type/subtype` of a Content-Type header, lowercase, without parameters. */
 function mediaType(header: string | undefined): string {
   return (header ?? "").split(";")[0].trim().toLowerCase();
 }
-const SegmentParam = z.object({ appId: AppId, segmentId: SegmentId });
 
 /** Segment routes; mounted at `/v1/apps/:appId/segments`. */
 export function segmentRoutes(deps: { apps: Apps; segments: Segments }) {
@@ -65,11 +59,7 @@ export function segmentRoutes(deps: { apps: Apps; segments: Segments }) {
         const { appId, segmentId } = c.req.valid("param");
         const mode = c.req.valid("query").mode ?? "append";
         const type = mediaType(c.req.header("content-type"));
-        const streamed = type === "text/plain"
-          ? "text" as const
-          : NDJSON_TYPES.includes(type)
-          ? "ndjson" as const
-          : null;
+        const streamed = streamedMemberFormat(type);
         if (streamed) {
           const body = c.req.raw.body ?? new Response("").body!;
           return c.json(

@@ -5,16 +5,12 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { Apps } from "../lib/apps/mod.ts";
-import { AppId } from "../lib/apps/mod.ts";
-import { CreateSendBody, ListSendsQuery, SendId, type Sends } from "../lib/sends/mod.ts";
+import { AppParam } from "../lib/apps/mod.ts";
+import { CreateSendBody, ListSendsQuery, SendParam, type Sends } from "../lib/sends/mod.ts";
 import type { AppEnv } from "./context.ts";
 import { serverAuth } from "./middleware/auth.ts";
 import { NoBody, NoQuery, validate } from "./middleware/validate.ts";
-
-const AppParam = z.object({ appId: AppId });
-const SendParam = z.object({ appId: AppId, sendId: SendId });
 
 /** Send routes; mounted at `/v1/apps/:appId/sends`. */
 export function sendRoutes(deps: { apps: Apps; sends: Sends }) {

@@ -8,6 +8,9 @@ import { z } from "zod";
 /** An app id: server-issued, `app_` + 24 hex. */
 export const AppId = z.string().regex(/^app_[0-9a-f]{24}$/, "not an app id");
 
+/** The `:appId` path parameter of every `/v1/apps/:appId/…` route (and its OpenAPI entry). */
+export const AppParam = z.object({ appId: AppId });
+
 /** Token-auth APNs credential as uploaded: the .p8 key in PEM. */
 export const ApnsTokenCredentialInput = z.strictObject({
   teamId: z.string().regex(/^[A-Z0-9]{10}$/, "teamId is 10 uppercase letters or digits"),

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { AppId } from "../apps/schemas.ts";
 import { z } from "zod";
 import { IsoDateTime } from "../iso_time.ts";
 
@@ -154,9 +155,9 @@ export const EventsBody = z.strictObject({
 /** Path params. */
 export const InstallationParam = z.object({ id: InstallationId });
 /** Path params of the server routes. */
-export const ServerInstallationParam = z.object({ appId: z.string(), id: InstallationId });
+export const ServerInstallationParam = z.object({ appId: AppId, id: InstallationId });
 /** Path params of the server user routes. */
-export const ServerUserParam = z.object({ appId: z.string(), userId: UserId });
+export const ServerUserParam = z.object({ appId: AppId, userId: UserId });
 
 /** The installation as the API shows it. Times are ISO 8601, null where unset. */
 export const InstallationView = z.object({

@@ -3,11 +3,15 @@
  *
  * @module
  */
+import { AppId } from "../apps/schemas.ts";
 import { z } from "zod";
 import { Environment, PushAuthorization } from "../registry/schemas.ts";
 
 /** A segment id: 1–64 characters of `[A-Za-z0-9_.-]`. */
 export const SegmentId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "not a segment id");
+
+/** `:appId` + `:segmentId` path parameters. */
+export const SegmentParam = z.object({ appId: AppId, segmentId: SegmentId });
 
 /** A user id: 1–128 characters, no line breaks (so it survives a streamed upload). */
 export const UserId = z.string().min(1).max(128).regex(/^[^\r\n]+$/, "no line breaks allowed");
@@ -128,6 +132,23 @@ export const SegmentView = z.object({
 
 /** `GET /v1/apps/:appId/segments`. */
 export const SegmentList = z.object({ segments: z.array(SegmentView) });
+
+/**
+ * The media types a member upload may stream in (no size limit, constant memory), and how each
+ * is read: one user id per line, or one JSON value per line.
+ */
+export const STREAMED_MEMBER_TYPES: Readonly<Record<string, "text" | "ndjson">> = {
+  "text/plain": "text",
+  "application/x-ndjson": "ndjson",
+  "application/ndjson": "ndjson",
+  "application/jsonl": "ndjson",
+};
+
+/** How a member upload with this `Content-Type` streams, or null when it does not. */
+export function streamedMemberFormat(contentType: string | undefined): "text" | "ndjson" | null {
+  const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  return STREAMED_MEMBER_TYPES[type] ?? null;
+}
 
 /** `POST …/members` answer. */
 export const MembersResult = z.object({

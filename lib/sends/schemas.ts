@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { ApsSchema, NotificationSchema } from "../apns/payload.ts";
 import { PrioritySchema, PushTypeSchema } from "../apns/headers.ts";
+import { AppId } from "../apps/schemas.ts";
 import { Environment, InstallationId, SendId, UserId } from "../registry/schemas.ts";
 import { SegmentId } from "../segments/schemas.ts";
 import { IsoDateTime } from "../iso_time.ts";
@@ -104,9 +105,14 @@ export const CreateSendBody = z.strictObject({
 /** A validated send request. */
 export type CreateSendInput = z.infer<typeof CreateSendBody>;
 
-/** `:appId` + `:sendId` path parameters. */
 /** A send id. */
 export { SendId };
+
+/** The `Idempotency-Key` header of `POST …/sends`: 1–255 characters, kept (hashed) for 24 h. */
+export const IdempotencyKey = z.string().min(1).max(255);
+
+/** `:appId` + `:sendId` path parameters. */
+export const SendParam = z.object({ appId: AppId, sendId: SendId });
 
 /** `GET …/sends` query. */
 export const ListSendsQuery = z.strictObject({

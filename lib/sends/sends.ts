@@ -27,6 +27,7 @@ import { createQueue } from "./queue.ts";
 import { resolveAll } from "./resolver.ts";
 import {
   type CreateSendInput,
+  IdempotencyKey,
   MAX_WAIT_RECIPIENTS,
   type RecipientResultData,
   type SendStatusValue,
@@ -221,8 +222,10 @@ export function createSends(options: SendsOptions) {
       let idemKey: string | undefined;
       let bodyHash = "";
       if (idempotencyKey !== undefined) {
-        if (idempotencyKey.length === 0 || idempotencyKey.length > 255) {
-          throw new ValidationFailed("Idempotency-Key must be 1–255 characters");
+        if (!IdempotencyKey.safeParse(idempotencyKey).success) {
+          throw new ValidationFailed(
+            `Idempotency-Key must be 1–${IdempotencyKey.maxLength} characters`,
+          );
         }
         idemKey = sendKeys.idempotency(appId, await sha256Hex(idempotencyKey));
         bodyHash = await sha256Hex(canonicalJson(input));

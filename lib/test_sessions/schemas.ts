@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { IsoDateTime } from "../iso_time.ts";
-import { AppId } from "../apps/schemas.ts";
+import { AppId, AppParam } from "../apps/schemas.ts";
 import { Environment, InstallationId } from "../registry/schemas.ts";
 import { RecipientResult } from "../sends/schemas.ts";
 import { PushTypeSchema } from "../apns/headers.ts";
@@ -35,7 +35,7 @@ export function normalizeCode(raw: string): string {
 const CodeInput = z.string().max(64).transform(normalizeCode).pipe(TestSessionCode);
 
 /** `/v1/apps/:appId/test-sessions` path parameters. */
-export const TestSessionAppParam = z.object({ appId: AppId });
+export const TestSessionAppParam = AppParam;
 
 /** `/v1/apps/:appId/test-sessions/:code…` path parameters. */
 export const TestSessionParam = z.object({ appId: AppId, code: CodeInput });

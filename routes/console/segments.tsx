@@ -14,6 +14,7 @@ import {
   runSegmentSync,
   SegmentId,
   type SegmentViewData,
+  streamedMemberFormat,
 } from "../../lib/segments/mod.ts";
 import { issues } from "../middleware/validate.ts";
 import {
@@ -361,8 +362,7 @@ export function segmentPages(deps: ConsoleDeps) {
       const appId = c.var.consoleApp.appId;
       const segmentId = c.req.param("segmentId");
       const mode = c.req.query("mode") === "replace" ? "replace" : "append";
-      const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
-      const format = type === "text/plain" ? "text" : /ndjson|jsonl/.test(type) ? "ndjson" : null;
+      const format = streamedMemberFormat(c.req.header("content-type"));
       if (!format || !c.req.raw.body) {
         return c.json({ error: "Send the file as text/plain or NDJSON." }, 400);
       }

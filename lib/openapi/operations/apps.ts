@@ -4,8 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { AppView, CreateAppBody, CreatedApp, UpdateAppBody } from "../../apps/schemas.ts";
-import { AppParam } from "./params.ts";
+import { AppParam, AppView, CreateAppBody, CreatedApp, UpdateAppBody } from "../../apps/schemas.ts";
 import type { OperationSpec } from "../types.ts";
 
 // routes/apps.ts answers `{serverKey}` without an exported schema.

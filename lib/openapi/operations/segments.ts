@@ -3,25 +3,21 @@
  *
  * @module
  */
-import { z } from "zod";
-import { AppId } from "../../apps/schemas.ts";
+import { AppParam } from "../../apps/schemas.ts";
 import {
   MembersBody,
   MembersQuery,
   MembersResult,
   PutSegmentBody,
-  SegmentId,
   SegmentList,
+  SegmentParam,
   SegmentView,
+  STREAMED_MEMBER_TYPES,
   SyncAccepted,
   SyncQuery,
 } from "../../segments/schemas.ts";
 import { ProbeSettingsBody, ProbeStatus } from "../../probe/schemas.ts";
-import { AppParam } from "./params.ts";
 import type { OperationSpec } from "../types.ts";
-
-// routes/segments.ts keeps its param objects private; these are the same schemas.
-const SegmentParam = z.object({ appId: AppId, segmentId: SegmentId });
 
 /** Segment definitions, counts and member uploads. */
 export const segmentOperations: OperationSpec[] = [{
@@ -80,8 +76,7 @@ export const segmentOperations: OperationSpec[] = [{
   body: {
     content: {
       "application/json": MembersBody,
-      "text/plain": null,
-      "application/x-ndjson": null,
+      ...Object.fromEntries(Object.keys(STREAMED_MEMBER_TYPES).map((type) => [type, null])),
     },
   },
   responses: { 200: { description: "the member counts", schema: MembersResult } },

@@ -4,21 +4,18 @@
  * @module
  */
 import { z } from "zod";
-import { AppId } from "../../apps/schemas.ts";
+import { AppParam } from "../../apps/schemas.ts";
 import {
   CreateSendBody,
+  IdempotencyKey,
   ListSendsQuery,
   SendAccepted,
-  SendId,
   SendList,
+  SendParam,
   SendView,
   SendWaitResult,
 } from "../../sends/schemas.ts";
-import { AppParam } from "./params.ts";
 import type { OperationSpec } from "../types.ts";
-
-// routes/sends.ts keeps its param objects private; this is the same schema.
-const SendParam = z.object({ appId: AppId, sendId: SendId });
 
 /** Send relay operations. */
 export const sendOperations: OperationSpec[] = [{
@@ -31,7 +28,7 @@ export const sendOperations: OperationSpec[] = [{
   auth: "server",
   params: AppParam,
   headers: z.object({
-    "Idempotency-Key": z.string().max(128).optional().describe(
+    "Idempotency-Key": IdempotencyKey.optional().describe(
       "retries with the same key return the first answer",
     ),
   }),

@@ -286,3 +286,24 @@ Deno.test("PUT /v1/apps/:appId/jobs/token-probe stores the opt-in settings", asy
     await h.stop();
   }
 });
+
+Deno.test("POST …/members streams every NDJSON media type past the 1 MiB body limit (application/jsonl too)", async () => {
+  const { h, base, auth } = await setup();
+  try {
+    await h.call("PUT", `${base}/big`, { headers: auth, body: { name: "Big" } });
+    // 1.2 MiB of user ids: over the body limit, which streamed uploads do not have.
+    const lines = Array.from({ length: 50_000 }, (_, i) => `"user-${String(i).padStart(16, "0")}"`);
+    const raw = `${lines.join("\n")}\n`;
+    assertOk(raw.length > 1024 * 1024);
+    for (const type of ["application/x-ndjson", "application/ndjson", "application/jsonl"]) {
+      const res = await h.call("POST", `${base}/big/members?mode=replace`, {
+        headers: { ...auth, "content-type": type },
+        raw,
+      });
+      assertEquals(res.status, 200, `${type}: ${JSON.stringify(res.body).slice(0, 200)}`);
+      assertEquals(res.body.members, 50_000);
+    }
+  } finally {
+    await h.stop();
+  }
+});

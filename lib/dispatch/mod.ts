@@ -8,6 +8,7 @@
 export * from "./dispatcher.ts";
 export * from "./credential.ts";
 export * from "./render.ts";
+export * from "./schemas.ts";
 export * from "./recipients.ts";
 export * from "./feedback.ts";
 export { isTransient, MAX_ROUND_WAIT_MS } from "./retry.ts";

@@ -5,27 +5,8 @@
  *
  * @module
  */
-import {
-  buildHeaders,
-  buildPayload,
-  type Notification,
-  type Priority,
-  type PushType,
-  type RelayMessage,
-} from "../apns/mod.ts";
-
-/** What a push says, as the API's send and preview bodies give it. */
-export interface MessageInput {
-  notification?: Notification;
-  aps?: Record<string, unknown>;
-  /** Default: `alert`. */
-  pushType?: PushType;
-  /** Default: the push type's (see `defaultPriority`). */
-  priority?: Priority;
-  /** ISO date-time after which APNs stops trying; default none. */
-  expiresAt?: string;
-  collapseId?: string;
-}
+import type { MessageInput } from "./schemas.ts";
+import { buildHeaders, buildPayload, type RelayMessage } from "../apns/mod.ts";
 
 /** A message ready for the relay: payload JSON and `apns-*` headers. */
 export type RenderedMessage = RelayMessage;

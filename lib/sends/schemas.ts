@@ -4,8 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { ApsSchema, NotificationSchema } from "../apns/payload.ts";
-import { PrioritySchema, PushTypeSchema } from "../apns/headers.ts";
+import { MessageFields, requireContent } from "../dispatch/schemas.ts";
 import { AppId } from "../apps/schemas.ts";
 import { Environment, InstallationId, SendId, UserId } from "../registry/schemas.ts";
 import { SegmentId } from "../segments/schemas.ts";
@@ -54,24 +53,13 @@ export type AudienceData = z.infer<typeof Audience>;
 /** `POST /v1/apps/:appId/sends` body. */
 export const CreateSendBody = z.strictObject({
   audience: Audience,
-  notification: NotificationSchema.optional(),
-  aps: ApsSchema.optional(),
-  pushType: PushTypeSchema.optional(),
-  priority: PrioritySchema.optional(),
-  expiresAt: IsoDateTime.optional(),
-  collapseId: z.string().min(1).max(64).optional(),
+  ...MessageFields,
   environment: Environment.optional(),
   scheduleAt: IsoDateTime.optional(),
   ratePerSecond: z.number().int().min(1).max(100_000).optional(),
   wait: z.boolean().optional(),
 }).superRefine((body, ctx) => {
-  if (!body.notification && !body.aps && (body.pushType ?? "alert") !== "background") {
-    ctx.addIssue({
-      code: "custom",
-      path: ["notification"],
-      message: "a notification or an aps dictionary is required (except for background pushes)",
-    });
-  }
+  requireContent(body, ctx);
   if (body.wait && body.scheduleAt) {
     ctx.addIssue({
       code: "custom",

@@ -4,13 +4,10 @@
  * @module
  */
 import { z } from "zod";
-import { IsoDateTime } from "../iso_time.ts";
 import { AppId, AppParam } from "../apps/schemas.ts";
 import { Environment, InstallationId } from "../registry/schemas.ts";
 import { RecipientResult } from "../sends/schemas.ts";
-import { PushTypeSchema } from "../apns/headers.ts";
-import { PrioritySchema } from "../apns/headers.ts";
-import { ApsSchema, NotificationSchema } from "../apns/payload.ts";
+import { MessageFields, requireContent } from "../dispatch/schemas.ts";
 
 /** The alphabet of session codes: Crockford base32 (no I, L, O, U), 32 symbols. */
 export const CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -83,20 +80,7 @@ export const TestSessionView = z.object({
  * `POST /v1/apps/:appId/test-sessions/:code/sends` body: a send's content options, without
  * audience or scheduling (the audience is the session's devices; the preview goes out now).
  */
-export const PreviewSendBody = z.strictObject({
-  notification: NotificationSchema.optional(),
-  aps: ApsSchema.optional(),
-  pushType: PushTypeSchema.optional(),
-  priority: PrioritySchema.optional(),
-  expiresAt: IsoDateTime.optional(),
-  collapseId: z.string().min(1).max(64).optional(),
-}).refine(
-  (body) => !!body.notification || !!body.aps || (body.pushType ?? "alert") === "background",
-  {
-    path: ["notification"],
-    message: "a notification or an aps dictionary is required (except for background pushes)",
-  },
-);
+export const PreviewSendBody = z.strictObject(MessageFields).superRefine(requireContent);
 
 /** One device's APNs answer: the `wait:true` result of sends. */
 export const PreviewResult = RecipientResult;

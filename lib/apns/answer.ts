@@ -30,6 +30,7 @@ export function parseAnswer(
   status: number,
   headers: http2.IncomingHttpHeaders,
   body: Uint8Array,
+  nowMs: number = Date.now(),
 ): ApnsResponse {
   const apnsId = typeof headers["apns-id"] === "string"
     ? headers["apns-id"].slice(0, 64)
@@ -48,29 +49,33 @@ export function parseAnswer(
   }
   if (status !== 200 && result.reason === undefined) result.reason = `HTTP${status}`;
   if (status === 429 || status >= 500) {
-    const wait = retryAfterMs(headers["retry-after"]);
+    const wait = retryAfterMs(headers["retry-after"], nowMs);
     if (wait !== undefined) result.retryAfterMs = wait;
   }
   return result;
 }
 
 /**
- * The wait before retry number `attempt`: `retry-after` (seconds or an HTTP date) when APNs
- * gave one, else exponential backoff from `backoffMs` with full jitter.
+ * The wait before retry number `attempt`: `retry-after` (seconds or an HTTP date, read at
+ * `nowMs`) when APNs gave one, else exponential backoff from `backoffMs` with full jitter.
  */
 export function retryDelay(
   attempt: number,
   retryAfter: string | string[] | undefined,
   backoffMs: number,
+  nowMs: number = Date.now(),
 ): number {
-  return retryAfterMs(retryAfter) ?? Math.random() * backoffMs * 2 ** (attempt - 1);
+  return retryAfterMs(retryAfter, nowMs) ?? Math.random() * backoffMs * 2 ** (attempt - 1);
 }
 
 /** A `retry-after` header (seconds or an HTTP date) in ms; undefined when absent or unreadable. */
-function retryAfterMs(retryAfter: string | string[] | undefined): number | undefined {
+function retryAfterMs(
+  retryAfter: string | string[] | undefined,
+  nowMs: number,
+): number | undefined {
   if (typeof retryAfter !== "string" || retryAfter.trim() === "") return undefined;
   const seconds = Number(retryAfter);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(retryAfter);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

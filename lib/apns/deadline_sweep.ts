@@ -15,13 +15,15 @@ export interface Deadline {
 /** Watches deadlines with a single timer; see the module doc. */
 export class DeadlineSweep {
   #periodMs: number;
+  #now: () => number;
   #watched = new Set<Deadline>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
-  /** Sweeps every `periodMs` while anything is watched. */
-  constructor(periodMs: number) {
+  /** Sweeps every `periodMs` while anything is watched; deadlines are read on `now`. */
+  constructor(periodMs: number, now: () => number = Date.now) {
     this.#periodMs = periodMs;
+    this.#now = now;
   }
 
   /** Starts watching `d`; its `expire` runs once after its deadline unless it is unwatched. */
@@ -44,7 +46,7 @@ export class DeadlineSweep {
 
   #sweep = (): void => {
     this.#timer = undefined;
-    const now = Date.now();
+    const now = this.#now();
     for (const d of this.#watched) {
       if (d.deadline <= now) {
         this.#watched.delete(d);

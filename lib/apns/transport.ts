@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { Clock } from "../clock.ts";
 import http2 from "node:http2";
 import { type ApnsResponse, MAX_ANSWER_BYTES, parseAnswer, retryDelay } from "./answer.ts";
 import { type Deadline, DeadlineSweep } from "./deadline_sweep.ts";
@@ -93,6 +94,11 @@ export interface TransportOptions {
   idleCloseMs?: number;
   /** How long a PING may go unanswered before the connection is replaced, ms; default 10,000. */
   pingTimeoutMs?: number;
+  /**
+   * Time for deadlines, idleness and the waits between attempts (backoff, `retry-after`);
+   * default the system clock. Tests pass a manual one so retries happen without real waits.
+   */
+  clock?: Clock;
 }
 
 /** The transport failed to get an answer from APNs. */
@@ -178,6 +184,8 @@ export function createTransport(options: TransportOptions = {}): Transport {
     options.caPem && !appleHosts.has(host) ? [options.caPem] : undefined;
   const pools = new Map<string, Pool>();
   const sleeps = new Set<ReturnType<typeof setTimeout>>();
+  const now = options.clock ? () => options.clock!.now() : Date.now;
+  const wait = options.clock ? (ms: number) => options.clock!.sleep(ms) : sleep;
   const stats = { connectionsOpened: 0, retries: 0, idleClosed: 0, pingFailed: 0 };
   let closed = false;
 
@@ -223,7 +231,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
       limit: maxStreams,
       usable: true,
       settled: false,
-      lastUsed: Date.now(),
+      lastUsed: now(),
       retire,
     };
     session.on("remoteSettings", (settings) => {
@@ -254,7 +262,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
     }
     if (best) {
       best.inflight++;
-      best.lastUsed = Date.now();
+      best.lastUsed = now();
     }
     return best;
   }
@@ -268,7 +276,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
     while (!closed) {
       const best = pick(pool, host, credential);
       if (best) return best;
-      const left = deadline - Date.now();
+      const left = deadline - now();
       if (left <= 0) return undefined;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
@@ -283,7 +291,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
 
   function release(pool: Pool, conn: Connection): void {
     conn.inflight--;
-    conn.lastUsed = Date.now();
+    conn.lastUsed = now();
     // Hand the freed stream to one waiter; others stay queued (no thundering herd).
     pool.waiters.shift()?.();
     if (!conn.usable && conn.inflight === 0) conn.session.close();
@@ -294,8 +302,9 @@ export function createTransport(options: TransportOptions = {}): Transport {
     idleCloseMs: options.idleCloseMs,
     pingTimeoutMs: options.pingTimeoutMs,
     stats,
+    now,
   });
-  const sweep = new DeadlineSweep(Math.min(250, Math.max(5, Math.floor(timeoutMs / 20))));
+  const sweep = new DeadlineSweep(Math.min(250, Math.max(5, Math.floor(timeoutMs / 20))), now);
 
   // The header block is the same for every recipient of a message: it is built once per
   // (headers object, authorization) and only `:path` changes per request.
@@ -387,7 +396,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
       if (closed) throw new ApnsTransportError("ConnectionFailed", "the transport is closed");
       const host = hosts[req.environment];
       const pool = poolFor(host, req.credential);
-      const deadline = Date.now() + timeoutMs;
+      const deadline = now() + timeoutMs;
       let lastError: unknown;
       // Connections closed before the server's SETTINGS: with a client certificate, that is
       // APNs refusing the handshake (TLS 1.3 reports it only by closing the connection).
@@ -417,18 +426,18 @@ export function createTransport(options: TransportOptions = {}): Transport {
             conn.retire();
             if (!conn.settled && req.credential.kind === "certificate") refusedHandshakes++;
           }
-          if (attempt > 1) await sleep(retryDelay(attempt - 1, undefined, backoffMs));
+          if (attempt > 1) await wait(retryDelay(attempt - 1, undefined, backoffMs, now()));
           continue;
         }
         const { status, headers, body } = result;
         if ((status === 429 || status >= 500) && attempt < maxAttempts) {
-          const delay = retryDelay(attempt, headers["retry-after"], backoffMs);
-          if (delay <= maxRetryAfterMs && Date.now() + delay < deadline) {
-            await sleep(delay);
+          const delay = retryDelay(attempt, headers["retry-after"], backoffMs, now());
+          if (delay <= maxRetryAfterMs && now() + delay < deadline) {
+            await wait(delay);
             continue;
           }
         }
-        return parseAnswer(status, headers, body);
+        return parseAnswer(status, headers, body, now());
       }
       if (refusedHandshakes === maxAttempts) {
         throw new ApnsCredentialError(

@@ -5,6 +5,7 @@ import {
 } from "../../../lib/apns/transport.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { type MockApnsOptions, startMockApns } from "../../support/mock_apns.ts";
+import { manualClock } from "../../support/manual_clock.ts";
 import { waitFor } from "../../support/redis_server.ts";
 
 // An unsigned-but-well-formed token: these mocks accept unknown keys, so only shape matters.
@@ -99,14 +100,33 @@ Deno.test("transport replaces connections cut with streams in flight, and keeps 
   }
 });
 
-Deno.test("transport honours retry-after on 429", async () => {
-  await using t = await setup();
+Deno.test("transport honours retry-after on 429 (on its clock: no real wait)", async () => {
+  const clock = manualClock(Date.now());
+  await using t = await setup({}, { clock });
   t.mock.script(token(1), { status: 429, reason: "TooManyRequests", retryAfter: 1 });
-  const started = Date.now();
   const result = await t.send(1);
   assertEquals(result.status, 200);
-  assertOk(Date.now() - started >= 1000, "waited for retry-after");
+  assertEquals(clock.sleeps, [1000], "waited exactly APNs' retry-after");
   assertEquals(t.mock.countFor(token(1)), 1);
+});
+
+Deno.test("transport returns a 429 whose retry-after would outlast the request's deadline", async () => {
+  const clock = manualClock(Date.now());
+  await using t = await setup({}, { clock, timeoutMs: 5_000 });
+  t.mock.script(token(1), { status: 429, reason: "TooManyRequests", retryAfter: 6 });
+  const result = await t.send(1);
+  assertEquals(result.status, 429);
+  assertEquals(result.retryAfterMs, 6_000);
+  assertEquals(clock.sleeps, []);
+});
+
+Deno.test("transport backs off between attempts with growing, jittered waits", async () => {
+  const clock = manualClock(Date.now());
+  await using t = await setup({}, { clock, maxAttempts: 4, backoffMs: 100 });
+  t.mock.script(token(1), { status: 503 }, { status: 503 }, { status: 503 });
+  assertEquals((await t.send(1)).status, 200);
+  assertEquals(clock.sleeps.length, 3);
+  clock.sleeps.forEach((ms, i) => assertOk(ms >= 0 && ms < 100 * 2 ** i, `wait ${i}: ${ms}`));
 });
 
 Deno.test("transport retries 503 and 500, and returns the last answer when attempts run out", async () => {

@@ -1,80 +1,13 @@
 import { assertEquals, assertOk } from "../../support/assert.ts";
 import { manualClock } from "../../support/manual_clock.ts";
 import { startTestRedis } from "../../support/redis_server.ts";
-import type {
-  CredentialProblem,
-  Recipient,
-  Relay,
-  RelayApp,
-  SendBatchOptions,
-  SendResult,
-} from "../../../lib/apns/mod.ts";
-import {
-  createDispatcher,
-  type CredentialSource,
-  probeMessage,
-  renderMessage,
-} from "../../../lib/dispatch/mod.ts";
+import { createDispatcher, probeMessage, renderMessage } from "../../../lib/dispatch/mod.ts";
 import { createRegistry } from "../../../lib/registry/mod.ts";
 
+import { APP, fakeRelay, recipient, recordingCredentials, throttled } from "./_fakes.ts";
+
 const APP_ID = "app_0123456789abcdef01234567";
-const APP: RelayApp = {
-  bundleId: "com.example.dispatch",
-  credential: { kind: "token", teamId: "TEAM", keyId: "KEY", privateKeyPem: "unused" },
-};
 const message = renderMessage(APP.bundleId, { notification: { title: "Hi" } });
-
-type Answer = Omit<SendResult, "installationId" | "attempted"> & { attempted?: boolean };
-
-/**
- * A relay that answers from a script: per token, the answers of its successive requests (the
- * last one repeats). It records every batch and the options it came with.
- */
-function fakeRelay(script: Record<string, Answer[]>) {
-  const calls: Array<{ tokens: string[]; options?: SendBatchOptions }> = [];
-  const seen = new Map<string, number>();
-  const relay: Pick<Relay, "sendBatch"> = {
-    sendBatch(_app, _message, recipients, options) {
-      calls.push({ tokens: recipients.map((r) => r.token), options });
-      return Promise.resolve(recipients.map((r) => {
-        const n = seen.get(r.token) ?? 0;
-        seen.set(r.token, n + 1);
-        const answers = script[r.token] ?? [{ status: "accepted", apnsId: `id-${r.token}` }];
-        const answer = answers[Math.min(n, answers.length - 1)];
-        return { installationId: r.installationId, attempted: true, ...answer };
-      }));
-    },
-  };
-  return { relay, calls };
-}
-
-/** A fixed credential that records what the dispatcher reports refused. */
-function recordingCredentials() {
-  const refused: CredentialProblem[] = [];
-  const source: CredentialSource = {
-    load: () => Promise.resolve(APP),
-    refused: (_appId, problem) => {
-      refused.push(problem);
-      return Promise.resolve();
-    },
-  };
-  return { source, refused };
-}
-
-const recipient = (token: string, environment: Recipient["environment"] = "production") => ({
-  installationId: `inst-${token}`,
-  token,
-  environment,
-  registeredAt: 0,
-});
-
-const throttled = (retryAfterMs?: number): Answer => ({
-  status: "failed",
-  reason: "TooManyRequests",
-  transient: true,
-  apns: { status: 429 },
-  ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-});
 
 Deno.test("dispatch sends transient failures again in rounds that wait 200/400/800 ms or APNs' retry-after", async () => {
   const clock = manualClock();

@@ -79,154 +79,33 @@ export async function syncApp(
   appId: string,
   options: AppSyncOptions,
 ): Promise<AppSyncReport> {
-  const started = performance.now();
-  const { nowMs, registry } = options;
-  const mode = options.mode ?? "auto";
-  const prefix = keys.prefix(appId);
-  const progress = (e: Omit<SyncProgress, "appId">) => options.onProgress?.({ appId, ...e });
-  const beat = async () => await options.heartbeat?.();
-  const scripts = segments.scripts;
   const state = await redis.hgetall<Record<string, string>>(keys.syncState(appId)) ?? {};
-  const lastRunMs = state.lastRunAt ? Number(state.lastRunAt) : null;
-
-  // 1. stale: resume the seen range from the previous cutoff.
-  const staleCutoff = nowMs - options.staleAfterDays * DAY_MS;
-  let stale = 0;
-  await registry.scanSeen(
+  const pass: Pass = {
+    redis,
+    segments,
     appId,
-    { after: state.staleCutoff ? Number(state.staleCutoff) : -Infinity, until: staleCutoff },
-    async (ids) => {
-      stale += await registry.markStale(appId, staleCutoff, ids);
-    },
-  );
-  progress({ step: "stale", count: stale });
-  await beat();
-
-  // 2. prune invalid installations past retention.
-  const pruneCutoff = nowMs - (options.retentionDays ?? 30) * DAY_MS;
-  let pruned = 0;
-  while (true) {
-    const ids = (await redis.zrange(keys.invalid(appId), "-inf", pruneCutoff, {
-      byScore: true,
-      offset: 0,
-      count: ID_BATCH,
-    })).map(String);
-    if (!ids.length) break;
-    pruned += Number(
-      await scripts.prune.exec([prefix], [
-        String(pruneCutoff),
-        String(nowMs),
-        ...ids,
-      ]),
-    );
-  }
-  progress({ step: "prune", count: pruned });
-  await beat();
-
-  // Which segments get a full rebuild.
-  const sids = await segments.ids(appId);
-  const fullEvery = (options.fullEveryDays ?? 7) * DAY_MS;
-  const info = new Map<string, { full: boolean; windowDays: number | null }>();
-  for (const sid of sids) {
-    // With automatic deserialization off, HMGET answers an array in field order.
-    const h = await redis.hmget(keys.segment(appId, sid), "rule", "fullAt") as unknown as
-      | (string | null)[]
-      | null;
-    const rule = h?.[0] ? Rule.parse(JSON.parse(h[0])) : null;
-    const fullAt = h?.[1] ? Number(h[1]) : null;
-    const full = mode === "full" ||
-      (mode === "auto" && (fullAt === null || nowMs - fullAt >= fullEvery));
-    info.set(sid, { full, windowDays: rule?.lastSeenWithinDays ?? null });
-  }
-
-  // 3. reconcile the dirty ids and the ids that crossed a recency window.
-  const corrected = new Map<string, number>();
-  const reconcileIds = async (ids: string[]) => {
-    const out = await scripts.reconcile.exec([prefix], [String(nowMs), ...ids]);
-    for (let i = 0; i + 2 < out.length; i += 3) {
-      const sid = String(out[i]);
-      corrected.set(sid, (corrected.get(sid) ?? 0) + Number(out[i + 1]) + Number(out[i + 2]));
-    }
+    options,
+    prefix: keys.prefix(appId),
+    started: performance.now(),
+    lastRunMs: state.lastRunAt ? Number(state.lastRunAt) : null,
+    previousStaleCutoff: state.staleCutoff ? Number(state.staleCutoff) : -Infinity,
+    staleCutoff: options.nowMs - options.staleAfterDays * DAY_MS,
+    progress: (e) => options.onProgress?.({ appId, ...e }),
+    beat: async () => await options.heartbeat?.(),
   };
-  let reconciled = 0;
-  const processing = keys.dirtyProcessing(appId);
-  await scripts.dirtyTake.exec([keys.dirty(appId), processing], []);
-  const allFull = sids.every((sid) => info.get(sid)!.full);
-  if (!allFull) {
-    await scanSetIds(redis, processing, async (ids) => {
-      reconciled += ids.length;
-      await reconcileIds(ids);
-    });
-    const windows = new Set<number>();
-    for (const { full, windowDays } of info.values()) {
-      if (!full && windowDays !== null) windows.add(windowDays);
-    }
-    for (const days of windows) {
-      // Those seen in [lastRun − days, now − days) left the window since the previous pass.
-      const from = lastRunMs === null ? -Infinity : lastRunMs - days * DAY_MS - 1;
-      await registry.scanSeen(
-        appId,
-        { after: from, until: nowMs - days * DAY_MS - 1 },
-        async (ids) => {
-          reconciled += ids.length;
-          await reconcileIds(ids);
-        },
-      );
-    }
-  }
-  await redis.unlink(processing);
-  progress({ step: "reconcile", count: reconciled });
-  await beat();
-
-  // 4. rebuilds, 5. reports.
+  const stale = await markStale(pass);
+  const pruned = await prune(pass);
+  const sids = await segments.ids(appId);
+  const plan = await planRebuilds(pass, sids);
+  const { reconciled, corrected } = await reconcile(pass, plan);
   const reports: Record<string, SyncReportData> = {};
-  const syncedAt = new Date(nowMs).toISOString();
   for (const sid of sids) {
-    const segStarted = performance.now();
-    const { full } = info.get(sid)!;
-    let fixed = corrected.get(sid) ?? 0;
-    if (full) {
-      try {
-        const r = await segments.rebuild(appId, sid, { nowMs });
-        fixed += r.added + r.removed;
-      } catch (error) {
-        // A rule change or a replace upload rebuilt it meanwhile: their result is current.
-        if (
-          !(error instanceof RebuildSuperseded) && !(error instanceof SegmentNotFound)
-        ) throw error;
-      }
-      progress({ step: "rebuild", segmentId: sid });
-      await beat();
-    }
-    const p = redis.pipeline();
-    p.scard(keys.members(appId, sid));
-    p.scard(keys.reachable(appId, sid, "production"));
-    p.scard(keys.reachable(appId, sid, "development"));
-    const [users, production, development] = await p.exec<[number, number, number]>();
-    const report: SyncReportData = {
-      users: Number(users),
-      reachable: { production: Number(production), development: Number(development) },
-      added: 0,
-      removed: 0,
-      corrected: fixed,
-      mode: full ? "full" : "incremental",
-      durationMs:
-        Math.round((full ? performance.now() - segStarted : performance.now() - started) * 10) / 10,
-      syncedAt,
-    };
-    const flux = await scripts.fluxTake.exec([keys.segment(appId, sid)], [
-      syncedAt,
-      JSON.stringify(report),
-      full ? "1" : "0",
-      String(nowMs),
-    ]);
-    if (!Array.isArray(flux)) continue; // deleted meanwhile
-    reports[sid] = { ...report, added: Number(flux[0]), removed: Number(flux[1]) };
-    progress({ step: "report", segmentId: sid });
+    const report = await rebuildAndReport(pass, sid, plan.get(sid)!, corrected.get(sid) ?? 0);
+    if (report) reports[sid] = report;
   }
   await redis.hset(keys.syncState(appId), {
-    lastRunAt: String(nowMs),
-    staleCutoff: String(staleCutoff),
+    lastRunAt: String(options.nowMs),
+    staleCutoff: String(pass.staleCutoff),
   });
   return {
     appId,
@@ -234,9 +113,184 @@ export async function syncApp(
     stale,
     pruned,
     reconciled,
-    durationMs: Math.round(performance.now() - started),
+    durationMs: Math.round(performance.now() - pass.started),
     segments: reports,
   };
+}
+
+/** One app's pass: what every step reads. */
+interface Pass {
+  redis: Redis;
+  segments: Segments;
+  appId: string;
+  options: AppSyncOptions;
+  prefix: string;
+  /** `performance.now()` at the start. */
+  started: number;
+  lastRunMs: number | null;
+  previousStaleCutoff: number;
+  staleCutoff: number;
+  progress(event: Omit<SyncProgress, "appId">): void;
+  beat(): Promise<void>;
+}
+
+/** Per segment: rebuilt fully this pass, and its rule's recency window (days) if any. */
+type Plan = Map<string, { full: boolean; windowDays: number | null }>;
+
+/** 1. stale: the registry marks the installations last seen before the cutoff, resuming. */
+async function markStale(pass: Pass): Promise<number> {
+  const { registry } = pass.options;
+  let stale = 0;
+  await registry.scanSeen(
+    pass.appId,
+    { after: pass.previousStaleCutoff, until: pass.staleCutoff },
+    async (ids) => {
+      stale += await registry.markStale(pass.appId, pass.staleCutoff, ids);
+    },
+  );
+  pass.progress({ step: "stale", count: stale });
+  await pass.beat();
+  return stale;
+}
+
+/** 2. prune: invalid installations past retention are deleted with their index entries. */
+async function prune(pass: Pass): Promise<number> {
+  const { redis, appId, options } = pass;
+  const cutoff = options.nowMs - (options.retentionDays ?? 30) * DAY_MS;
+  let pruned = 0;
+  while (true) {
+    const ids = (await redis.zrange(keys.invalid(appId), "-inf", cutoff, {
+      byScore: true,
+      offset: 0,
+      count: ID_BATCH,
+    })).map(String);
+    if (!ids.length) break;
+    pruned += Number(
+      await pass.segments.scripts.prune.exec([pass.prefix], [
+        String(cutoff),
+        String(options.nowMs),
+        ...ids,
+      ]),
+    );
+  }
+  pass.progress({ step: "prune", count: pruned });
+  await pass.beat();
+  return pruned;
+}
+
+/** Which segments get a full rebuild: all in `full` mode, those due in `auto`, none else. */
+async function planRebuilds(pass: Pass, sids: readonly string[]): Promise<Plan> {
+  const { nowMs } = pass.options;
+  const mode = pass.options.mode ?? "auto";
+  const fullEvery = (pass.options.fullEveryDays ?? 7) * DAY_MS;
+  const plan: Plan = new Map();
+  for (const sid of sids) {
+    // With automatic deserialization off, HMGET answers an array in field order.
+    const h = await pass.redis.hmget(keys.segment(pass.appId, sid), "rule", "fullAt") as unknown as
+      | (string | null)[]
+      | null;
+    const rule = h?.[0] ? Rule.parse(JSON.parse(h[0])) : null;
+    const fullAt = h?.[1] ? Number(h[1]) : null;
+    const full = mode === "full" ||
+      (mode === "auto" && (fullAt === null || nowMs - fullAt >= fullEvery));
+    plan.set(sid, { full, windowDays: rule?.lastSeenWithinDays ?? null });
+  }
+  return plan;
+}
+
+/**
+ * 3. reconcile: the ids changed since the previous pass, and those that crossed a rule's
+ * recency window since then, are re-evaluated against every segment (unless every segment is
+ * rebuilt anyway). Returns how many were, and the corrections per segment.
+ */
+async function reconcile(
+  pass: Pass,
+  plan: Plan,
+): Promise<{ reconciled: number; corrected: Map<string, number> }> {
+  const { redis, appId, options } = pass;
+  const corrected = new Map<string, number>();
+  let reconciled = 0;
+  const reconcileIds = async (ids: string[]) => {
+    reconciled += ids.length;
+    const out = await pass.segments.scripts.reconcile.exec([pass.prefix], [
+      String(options.nowMs),
+      ...ids,
+    ]);
+    for (let i = 0; i + 2 < out.length; i += 3) {
+      const sid = String(out[i]);
+      corrected.set(sid, (corrected.get(sid) ?? 0) + Number(out[i + 1]) + Number(out[i + 2]));
+    }
+  };
+  const processing = keys.dirtyProcessing(appId);
+  await pass.segments.scripts.dirtyTake.exec([keys.dirty(appId), processing], []);
+  if (![...plan.values()].every((p) => p.full)) {
+    await scanSetIds(redis, processing, reconcileIds);
+    const windows = new Set<number>();
+    for (const { full, windowDays } of plan.values()) {
+      if (!full && windowDays !== null) windows.add(windowDays);
+    }
+    for (const days of windows) {
+      // Those seen in [lastRun − days, now − days) left the window since the previous pass.
+      const after = pass.lastRunMs === null ? -Infinity : pass.lastRunMs - days * DAY_MS - 1;
+      const until = options.nowMs - days * DAY_MS - 1;
+      await options.registry.scanSeen(appId, { after, until }, reconcileIds);
+    }
+  }
+  await redis.unlink(processing);
+  pass.progress({ step: "reconcile", count: reconciled });
+  await pass.beat();
+  return { reconciled, corrected };
+}
+
+/**
+ * 4. rebuild (when planned) and 5. report one segment; null when it was deleted meanwhile.
+ * `added`/`removed` are the flux since the previous sync, `corrected` what this pass changed.
+ */
+async function rebuildAndReport(
+  pass: Pass,
+  sid: string,
+  { full }: { full: boolean },
+  corrected: number,
+): Promise<SyncReportData | null> {
+  const { redis, appId, options } = pass;
+  const segStarted = performance.now();
+  let fixed = corrected;
+  if (full) {
+    try {
+      const r = await pass.segments.rebuild(appId, sid, { nowMs: options.nowMs });
+      fixed += r.added + r.removed;
+    } catch (error) {
+      // A rule change or a replace upload rebuilt it meanwhile: their result is current.
+      if (!(error instanceof RebuildSuperseded) && !(error instanceof SegmentNotFound)) throw error;
+    }
+    pass.progress({ step: "rebuild", segmentId: sid });
+    await pass.beat();
+  }
+  const p = redis.pipeline();
+  p.scard(keys.members(appId, sid));
+  p.scard(keys.reachable(appId, sid, "production"));
+  p.scard(keys.reachable(appId, sid, "development"));
+  const [users, production, development] = await p.exec<[number, number, number]>();
+  const syncedAt = new Date(options.nowMs).toISOString();
+  const report: SyncReportData = {
+    users: Number(users),
+    reachable: { production: Number(production), development: Number(development) },
+    added: 0,
+    removed: 0,
+    corrected: fixed,
+    mode: full ? "full" : "incremental",
+    durationMs: Math.round((performance.now() - (full ? segStarted : pass.started)) * 10) / 10,
+    syncedAt,
+  };
+  const flux = await pass.segments.scripts.fluxTake.exec([keys.segment(appId, sid)], [
+    syncedAt,
+    JSON.stringify(report),
+    full ? "1" : "0",
+    String(options.nowMs),
+  ]);
+  if (!Array.isArray(flux)) return null; // deleted meanwhile
+  pass.progress({ step: "report", segmentId: sid });
+  return { ...report, added: Number(flux[0]), removed: Number(flux[1]) };
 }
 
 async function scanSetIds(redis: Redis, key: string, visit: (ids: string[]) => Promise<void>) {

@@ -169,6 +169,7 @@ export function createRelay(options: RelayOptions): Relay {
     ? options.transport
     : createTransport(options.transport);
   const concurrency = options.concurrency ?? 500;
+  const now = options.now ?? Date.now;
   const sources = new Map<string, ProviderTokenSource>();
 
   function sourceFor(cred: TokenCredential): ProviderTokenSource {
@@ -187,12 +188,6 @@ export function createRelay(options: RelayOptions): Relay {
     return source;
   }
 
-  async function fingerprint(pem: string): Promise<string> {
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pem));
-    return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
-      .join("");
-  }
-
   // The newest certificate seen per bundle id: when a renewed one appears, the old one's
   // connections drain and close (a stale cache still sending with the old one reopens one).
   const newest = new Map<string, { connection: ConnectionCredential; expiresAt: string }>();
@@ -208,174 +203,248 @@ export function createRelay(options: RelayOptions): Relay {
   return {
     transport,
     async sendBatch(app, message, recipients, batchOptions = {}) {
-      const fallback = batchOptions.environmentFallback ?? true;
       const cred = app.credential;
-      const source = cred.kind === "token" ? sourceFor(cred) : undefined;
-      const connection: ConnectionCredential = cred.kind === "token"
-        ? { kind: "token", id: cred.teamId }
-        : {
-          kind: "certificate",
-          id: cred.summary?.fingerprint ?? await fingerprint(cred.certPem),
-          certPem: cred.certPem,
-          keyPem: cred.keyPem,
-        };
+      const connection = await connectionFor(cred);
       const certificate = cred.kind === "certificate" ? cred.summary : undefined;
       if (certificate) noteCertificate(app.bundleId, connection, certificate.expiresAt);
-      // What the certificate does not allow is refused here, without an APNs request.
-      const refusal = (environment: ApnsEnvironment) =>
-        certificate
-          ? certificateRefusal(certificate, {
-            environment,
-            topic: message.headers["apns-topic"],
-            now: (options.now ?? Date.now)(),
-          })
-          : null;
-      let credentialError: SendResult["credentialError"];
-      // The same `bearer …` string for every request while the token is unchanged.
-      let lastToken = "";
-      let lastBearer = "";
-      const bearer = (token: string) =>
-        token === lastToken ? lastBearer : (lastBearer = `bearer ${lastToken = token}`);
-
-      async function post(r: Recipient, environment: ApnsEnvironment): Promise<ApnsResponse> {
-        let authorization = source ? bearer(await source.current()) : undefined;
-        const request = () =>
-          transport.send({
-            environment,
-            deviceToken: r.token,
-            headers: message.headers,
-            body: message.body,
-            credential: connection,
-            authorization,
-          });
-        const first = await request();
-        if (first.reason !== "ExpiredProviderToken" || !source || !authorization) return first;
-        // One refresh (within the 20-minute rule) and one retry.
-        authorization = `bearer ${await source.refreshAfterExpired(authorization.slice(7))}`;
-        return await request();
-      }
-
-      async function one(r: Recipient): Promise<SendResult> {
-        const installationId = r.installationId;
-        if (credentialError) {
-          return {
-            installationId,
-            status: "failed",
-            reason: credentialError.reason,
-            attempted: false,
-            credentialError,
-          };
-        }
-        const refused = refusal(r.environment);
-        if (refused === "ExpiredCertificate") {
-          credentialError ??= {
-            reason: refused,
-            message: `the APNs certificate expired on ${certificate!.expiresAt}: upload a ` +
-              "renewed one (PATCH /v1/apps/:appId certificate)",
-          };
-          return {
-            installationId,
-            status: "failed",
-            reason: refused,
-            attempted: false,
-            credentialError,
-          };
-        }
-        if (refused) return { installationId, status: "failed", reason: refused, attempted: false };
-        let attempted = false;
-        try {
-          attempted = true;
-          const res = await post(r, r.environment);
-          const apns = {
-            status: res.status,
-            ...(res.timestamp ? { timestamp: res.timestamp } : {}),
-          };
-          if (res.status === 200) {
-            return { installationId, status: "accepted", apnsId: res.apnsId, attempted, apns };
-          }
-          let feedback: Feedback | undefined;
-          if (res.reason === "BadDeviceToken" && fallback && !refusal(other(r.environment))) {
-            // Sandbox/production mix-ups are common: try the other host once.
-            const retry = await post(r, other(r.environment));
-            if (retry.status === 200) {
-              return {
-                installationId,
-                status: "accepted",
-                apnsId: retry.apnsId,
-                attempted,
-                apns: { status: retry.status },
-                feedback: { kind: "environment", environment: other(r.environment) },
-              };
-            } else if (
-              retry.reason === "BadDeviceToken" || retry.reason === "DeviceTokenNotForTopic"
-            ) {
-              feedback = { kind: "bad_token" };
-            }
-          }
-          const failed: SendResult = {
-            installationId,
-            status: "failed",
-            apnsId: res.apnsId,
-            reason: res.reason,
-            attempted,
-            apns,
-          };
-          if (res.status === 429 || res.status >= 500) failed.transient = true;
-          if (res.retryAfterMs !== undefined) failed.retryAfterMs = res.retryAfterMs;
-          if (res.reason === "DeviceTokenNotForTopic") feedback = { kind: "bad_token" };
-          if (res.status === 410 && res.timestamp !== undefined && res.timestamp > r.registeredAt) {
-            feedback = { kind: "unregistered", timestamp: res.timestamp };
-          }
-          if (feedback) failed.feedback = feedback;
-          const reason = res.reason ?? "";
-          if (CREDENTIAL_REASONS.has(reason) || reason === "ExpiredProviderToken") {
-            failed.credentialError = credentialError ??= {
-              reason,
-              message: CREDENTIAL_HELP[reason] ?? `APNs refused the credential (${reason})`,
-            };
-          }
-          return failed;
-        } catch (error) {
-          if (error instanceof ApnsCredentialError) {
-            credentialError ??= { reason: error.reason, message: error.message };
-            return {
-              installationId,
-              status: "failed",
-              reason: error.reason,
-              attempted,
-              credentialError,
-            };
-          }
-          if (error instanceof ApnsTransportError) {
-            const failed: SendResult = {
-              installationId,
-              status: "failed",
-              reason: error.reason,
-              attempted,
-            };
-            if (error.reason === "ConnectionFailed") failed.transient = true;
-            return failed;
-          }
-          throw error;
-        }
-      }
-
-      // Workers pull indexes and write each result into its own slot (input order).
-      const results = new Array<SendResult>(recipients.length);
-      let next = 0;
-      const worker = async () => {
-        while (next < recipients.length) {
-          const index = next++;
-          results[index] = await one(recipients[index]);
-        }
+      const post = poster(transport, message, connection, {
+        source: cred.kind === "token" ? sourceFor(cred) : undefined,
+      });
+      const checks: Checks = {
+        fallback: batchOptions.environmentFallback ?? true,
+        // What the certificate does not allow is refused here, without an APNs request.
+        refusal: (environment) =>
+          certificate
+            ? certificateRefusal(certificate, {
+              environment,
+              topic: message.headers["apns-topic"],
+              now: now(),
+            })
+            : null,
+        certificateExpiresAt: certificate?.expiresAt,
       };
-      const workers = [];
-      for (let i = Math.min(concurrency, recipients.length); i > 0; i--) workers.push(worker());
-      await Promise.all(workers);
-      return results;
+      // After a credential error the rest is not attempted (APNs could block the key).
+      let credentialError: CredentialProblem | undefined;
+      return await inOrder(recipients, concurrency, async (r) => {
+        if (credentialError) return refusedEarlier(r, credentialError);
+        const result = await sendOne(r, post, checks);
+        credentialError ??= result.credentialError;
+        return result;
+      });
     },
     async close() {
       if (owned) await transport.close();
     },
   };
+}
+
+/**
+ * The transport credential for an app credential: token auth shares one connection pool per
+ * team; a certificate gets its own pool (mTLS), keyed by the certificate's fingerprint.
+ */
+export async function connectionFor(cred: AppCredential): Promise<ConnectionCredential> {
+  if (cred.kind === "token") return { kind: "token", id: cred.teamId };
+  return {
+    kind: "certificate",
+    id: cred.summary?.fingerprint ?? await fingerprint(cred.certPem),
+    certPem: cred.certPem,
+    keyPem: cred.keyPem,
+  };
+}
+
+async function fingerprint(pem: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pem));
+  return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** Posts the message to one recipient in one environment. */
+type Post = (r: Recipient, environment: ApnsEnvironment) => Promise<ApnsResponse>;
+
+/** What one batch checks per recipient before and after asking APNs. */
+interface Checks {
+  /** Try the other host on `BadDeviceToken`. */
+  fallback: boolean;
+  /** Why the batch's certificate cannot serve an environment, or null (always null for tokens). */
+  refusal(environment: ApnsEnvironment): ReturnType<typeof certificateRefusal>;
+  certificateExpiresAt?: string;
+}
+
+/**
+ * Builds the request function of one batch: the message, the connection credential and, for
+ * token auth, the provider token (refreshed once on `ExpiredProviderToken`, then retried).
+ */
+function poster(
+  transport: Transport,
+  message: RelayMessage,
+  connection: ConnectionCredential,
+  { source }: { source?: ProviderTokenSource },
+): Post {
+  // The same `bearer …` string for every request while the token is unchanged.
+  let lastToken = "";
+  let lastBearer = "";
+  const bearer = (token: string) =>
+    token === lastToken ? lastBearer : (lastBearer = `bearer ${lastToken = token}`);
+  return async (r, environment) => {
+    let authorization = source ? bearer(await source.current()) : undefined;
+    const request = () =>
+      transport.send({
+        environment,
+        deviceToken: r.token,
+        headers: message.headers,
+        body: message.body,
+        credential: connection,
+        authorization,
+      });
+    const first = await request();
+    if (first.reason !== "ExpiredProviderToken" || !source || !authorization) return first;
+    // One refresh (within the 20-minute rule) and one retry.
+    authorization = `bearer ${await source.refreshAfterExpired(authorization.slice(7))}`;
+    return await request();
+  };
+}
+
+/** One recipient: APNs' answer (and the other host's, on BadDeviceToken) as a result. */
+async function sendOne(r: Recipient, post: Post, checks: Checks): Promise<SendResult> {
+  const refusal = checks.refusal(r.environment);
+  if (refusal === "ExpiredCertificate") return certificateExpired(r, checks.certificateExpiresAt!);
+  if (refusal) {
+    return {
+      installationId: r.installationId,
+      status: "failed",
+      reason: refusal,
+      attempted: false,
+    };
+  }
+  try {
+    const res = await post(r, r.environment);
+    if (res.status === 200) return accepted(r, res);
+    if (
+      res.reason === "BadDeviceToken" && checks.fallback && !checks.refusal(other(r.environment))
+    ) {
+      // Sandbox/production mix-ups are common: try the other host once.
+      const retry = await post(r, other(r.environment));
+      if (retry.status === 200) {
+        return {
+          ...accepted(r, retry),
+          feedback: { kind: "environment", environment: other(r.environment) },
+        };
+      }
+      const bad = retry.reason === "BadDeviceToken" || retry.reason === "DeviceTokenNotForTopic";
+      return refused(r, res, bad);
+    }
+    return refused(r, res, false);
+  } catch (error) {
+    return failedToAsk(r, error);
+  }
+}
+
+function accepted(r: Recipient, res: ApnsResponse): SendResult {
+  return {
+    installationId: r.installationId,
+    status: "accepted",
+    apnsId: res.apnsId,
+    attempted: true,
+    apns: { status: res.status },
+  };
+}
+
+/** APNs refused the push: its reason, what the registry should learn, and whether to retry. */
+function refused(r: Recipient, res: ApnsResponse, badToken: boolean): SendResult {
+  const failed: SendResult = {
+    installationId: r.installationId,
+    status: "failed",
+    apnsId: res.apnsId,
+    reason: res.reason,
+    attempted: true,
+    apns: { status: res.status, ...(res.timestamp ? { timestamp: res.timestamp } : {}) },
+  };
+  if (res.status === 429 || res.status >= 500) failed.transient = true;
+  if (res.retryAfterMs !== undefined) failed.retryAfterMs = res.retryAfterMs;
+  if (badToken || res.reason === "DeviceTokenNotForTopic") failed.feedback = { kind: "bad_token" };
+  if (res.status === 410 && res.timestamp !== undefined && res.timestamp > r.registeredAt) {
+    failed.feedback = { kind: "unregistered", timestamp: res.timestamp };
+  }
+  const reason = res.reason ?? "";
+  if (CREDENTIAL_REASONS.has(reason) || reason === "ExpiredProviderToken") {
+    failed.credentialError = {
+      reason,
+      message: CREDENTIAL_HELP[reason] ?? `APNs refused the credential (${reason})`,
+    };
+  }
+  return failed;
+}
+
+/** The certificate's expiry passed: a credential error, found before any request. */
+function certificateExpired(r: Recipient, expiresAt: string): SendResult {
+  const credentialError = {
+    reason: "ExpiredCertificate",
+    message: `the APNs certificate expired on ${expiresAt}: upload a renewed one ` +
+      "(PATCH /v1/apps/:appId certificate)",
+  };
+  return {
+    installationId: r.installationId,
+    status: "failed",
+    reason: credentialError.reason,
+    attempted: false,
+    credentialError,
+  };
+}
+
+/** No answer to give: the credential failed before sending, or the transport gave up. */
+function failedToAsk(r: Recipient, error: unknown): SendResult {
+  const installationId = r.installationId;
+  if (error instanceof ApnsCredentialError) {
+    const credentialError = { reason: error.reason, message: error.message };
+    return {
+      installationId,
+      status: "failed",
+      reason: error.reason,
+      attempted: true,
+      credentialError,
+    };
+  }
+  if (error instanceof ApnsTransportError) {
+    const failed: SendResult = {
+      installationId,
+      status: "failed",
+      reason: error.reason,
+      attempted: true,
+    };
+    if (error.reason === "ConnectionFailed") failed.transient = true;
+    return failed;
+  }
+  throw error;
+}
+
+/** A recipient not attempted because the batch's credential was already refused. */
+function refusedEarlier(r: Recipient, credentialError: CredentialProblem): SendResult {
+  return {
+    installationId: r.installationId,
+    status: "failed",
+    reason: credentialError.reason,
+    attempted: false,
+    credentialError,
+  };
+}
+
+/** Runs `fn` over `items` with at most `concurrency` at once; results in input order. */
+async function inOrder<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  // Workers pull indexes and write each result into its own slot.
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  const workers = [];
+  for (let i = Math.min(concurrency, items.length); i > 0; i--) workers.push(worker());
+  await Promise.all(workers);
+  return results;
 }

@@ -14,7 +14,7 @@ import {
   skipReason,
   toRecipient,
 } from "../dispatch/mod.ts";
-import type { Registry } from "../registry/mod.ts";
+import type { Installation, Registry } from "../registry/mod.ts";
 import type { RecipientResultData } from "./schemas.ts";
 import type { Outcome, SendState, SendStore } from "./store.ts";
 import { whileUnavailable } from "../redis/retry.ts";
@@ -111,21 +111,19 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
   }
 
   /** Reads the claimed installations and sorts them into skips and recipients. */
-  async function sortClaimed(
+  function sortClaimed(
     send: SendState,
     chunkIds: readonly string[],
+    installations: ReadonlyArray<Installation | null>,
     flags: ReadonlyArray<"new" | "retry" | "other">,
     uncertain: "resend" | "skip",
-  ): Promise<SortedChunk> {
+  ): SortedChunk {
     const early: Outcome[] = [];
-    const claimed = chunkIds.filter((_, i) => flags[i] !== "other");
-    const installations = await deps.registry.getMany(send.appId, claimed);
     const recipients: Recipient[] = [];
-    let loaded = 0;
     chunkIds.forEach((installationId, i) => {
       const flag = flags[i];
       if (flag === "other") return;
-      const inst = installations[loaded++];
+      const inst = installations[i];
       if (flag === "retry" && uncertain === "skip") {
         early.push(failed(installationId, "Unconfirmed", true));
         return;
@@ -171,13 +169,22 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
           size = granted;
         }
         const chunkIds = pending.splice(0, size);
-        // The claim also checks for cancellation; the heartbeat runs beside it.
-        const [claim] = await Promise.all([
-          deps.store.claim(send.appId, send.sendId, seq, chunkIds),
+        // The installations are read before the claim: a Redis failure in between must not
+        // leave claimed recipients that were never sent (a retry would call them Unconfirmed).
+        const [installations] = await Promise.all([
+          deps.registry.getMany(send.appId, chunkIds),
           hooks.heartbeat?.(),
         ]);
+        // The claim also checks for cancellation.
+        const claim = await deps.store.claim(send.appId, send.sendId, seq, chunkIds);
         if (claim.stopped) return { ...report, stopped: claim.stopped };
-        const { early, recipients } = await sortClaimed(send, chunkIds, claim.flags, uncertain);
+        const { early, recipients } = sortClaimed(
+          send,
+          chunkIds,
+          installations,
+          claim.flags,
+          uncertain,
+        );
         report.results.push(...early.map(toResult));
         const sent = await deps.dispatcher.dispatch({
           appId: send.appId,

@@ -11,6 +11,8 @@ import { ValidationFailed } from "../../lib/errors.ts";
 import type { InstallationSummary } from "../../lib/registry/mod.ts";
 import { issues } from "../middleware/validate.ts";
 import { Csrf, type FieldErrors, FormError, Notice, Select, toFieldErrors } from "./components.tsx";
+import type { AppViewData } from "../../lib/apps/mod.ts";
+import type { ConsoleSession } from "../../lib/console/mod.ts";
 import type { ConsoleDeps, ConsoleEnv } from "./context.ts";
 import {
   appFieldFor,
@@ -67,6 +69,89 @@ function Installations(props: { summary: InstallationSummary }) {
   );
 }
 
+/** The forms the errors of an overview can be about. */
+type OverviewForm = "key" | "certificate" | "remove" | "server-key";
+
+/** The admin's forms: upload or rotate the key and the certificate, remove one, new server key. */
+function AdminForms(
+  props: {
+    view: AppViewData;
+    session: ConsoleSession;
+    base: string;
+    errors?: FieldErrors;
+    form?: OverviewForm;
+  },
+) {
+  const { view, session, base } = props;
+  const extra = { errors: props.errors, form: props.form };
+  return (
+    <>
+      <form
+        class="card"
+        method="post"
+        action={`${base}/credentials`}
+        enctype="multipart/form-data"
+      >
+        <h2>{view.apns ? "Rotate the .p8 key" : "Add a .p8 key"}</h2>
+        <Csrf session={session} />
+        {extra.form === "key" && <FormError errors={extra.errors} />}
+        <KeyFields
+          values={view.apns ?? undefined}
+          errors={extra.form === "key" ? extra.errors : undefined}
+          required
+        />
+        <button type="submit">Upload key</button>
+      </form>
+      <form
+        class="card"
+        method="post"
+        action={`${base}/certificate`}
+        enctype="multipart/form-data"
+      >
+        <h2>{view.certificate ? "Renew the certificate" : "Add a certificate"}</h2>
+        <Csrf session={session} />
+        {extra.form === "certificate" && <FormError errors={extra.errors} />}
+        <CertificateFields
+          errors={extra.form === "certificate" ? extra.errors : undefined}
+          required
+        />
+        <button type="submit">Upload certificate</button>
+      </form>
+      {view.apns && view.certificate && (
+        <form class="card" method="post" action={`${base}/remove-credential`}>
+          <h2>Remove a credential</h2>
+          <Csrf session={session} />
+          {extra.form === "remove" && <FormError errors={extra.errors} />}
+          <p>The app keeps pushing with the other one.</p>
+          <Select
+            name="credential"
+            label="Credential to remove"
+            options={[
+              { value: "certificate", label: "The certificate (.p12)" },
+              { value: "apns", label: "The token key (.p8)" },
+            ]}
+          />
+          <button type="submit" class="danger">Remove credential</button>
+        </form>
+      )}
+      <form class="card" method="post" action={`${base}/server-key`}>
+        <h2>Server key</h2>
+        <Csrf session={session} />
+        {extra.form === "server-key" && <FormError errors={extra.errors} />}
+        <p>
+          Issuing a new server key stops the current one at once: backends and console sessions
+          using it must switch to the new one.
+        </p>
+        <label class="choice">
+          <input type="checkbox" name="confirm" value="yes" required />
+          Yes, stop the current server key
+        </label>
+        <button type="submit" class="danger">Issue new server key</button>
+      </form>
+    </>
+  );
+}
+
 /** An app's overview page and its admin forms; mounted at `/apps/:appId`. */
 export function appOverviewPages(deps: ConsoleDeps) {
   const { apps, registry } = deps;
@@ -77,7 +162,7 @@ export function appOverviewPages(deps: ConsoleDeps) {
     extra: {
       errors?: FieldErrors;
       /** The form the errors are about. */
-      form?: "key" | "certificate" | "remove" | "server-key";
+      form?: OverviewForm;
       notice?: string;
       newServerKey?: string;
     } = {},
@@ -112,70 +197,13 @@ export function appOverviewPages(deps: ConsoleDeps) {
           <Installations summary={summary} />
         </div>
         {session.scope === "admin" && (
-          <>
-            <form
-              class="card"
-              method="post"
-              action={`${base}/credentials`}
-              enctype="multipart/form-data"
-            >
-              <h2>{view.apns ? "Rotate the .p8 key" : "Add a .p8 key"}</h2>
-              <Csrf session={session} />
-              {extra.form === "key" && <FormError errors={extra.errors} />}
-              <KeyFields
-                values={view.apns ?? undefined}
-                errors={extra.form === "key" ? extra.errors : undefined}
-                required
-              />
-              <button type="submit">Upload key</button>
-            </form>
-            <form
-              class="card"
-              method="post"
-              action={`${base}/certificate`}
-              enctype="multipart/form-data"
-            >
-              <h2>{view.certificate ? "Renew the certificate" : "Add a certificate"}</h2>
-              <Csrf session={session} />
-              {extra.form === "certificate" && <FormError errors={extra.errors} />}
-              <CertificateFields
-                errors={extra.form === "certificate" ? extra.errors : undefined}
-                required
-              />
-              <button type="submit">Upload certificate</button>
-            </form>
-            {view.apns && view.certificate && (
-              <form class="card" method="post" action={`${base}/remove-credential`}>
-                <h2>Remove a credential</h2>
-                <Csrf session={session} />
-                {extra.form === "remove" && <FormError errors={extra.errors} />}
-                <p>The app keeps pushing with the other one.</p>
-                <Select
-                  name="credential"
-                  label="Credential to remove"
-                  options={[
-                    { value: "certificate", label: "The certificate (.p12)" },
-                    { value: "apns", label: "The token key (.p8)" },
-                  ]}
-                />
-                <button type="submit" class="danger">Remove credential</button>
-              </form>
-            )}
-            <form class="card" method="post" action={`${base}/server-key`}>
-              <h2>Server key</h2>
-              <Csrf session={session} />
-              {extra.form === "server-key" && <FormError errors={extra.errors} />}
-              <p>
-                Issuing a new server key stops the current one at once: backends and console
-                sessions using it must switch to the new one.
-              </p>
-              <label class="choice">
-                <input type="checkbox" name="confirm" value="yes" required />
-                Yes, stop the current server key
-              </label>
-              <button type="submit" class="danger">Issue new server key</button>
-            </form>
-          </>
+          <AdminForms
+            view={view}
+            session={session}
+            base={base}
+            errors={extra.errors}
+            form={extra.form}
+          />
         )}
       </Layout>,
       status,

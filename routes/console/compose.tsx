@@ -108,6 +108,94 @@ export function audienceWords(input: CreateSendInput, segments: SegmentViewData[
   return `everyone${env}`;
 }
 
+/** Who gets the send: a segment, listed user ids or everyone, and the environment. */
+function AudienceFields(
+  props: { values: FormValues; errors?: FieldErrors; segments: SegmentViewData[] },
+) {
+  const v = props.values;
+  const e = props.errors;
+  const kind = v.audienceKind ?? "segment";
+  return (
+    <fieldset>
+      <legend>Audience</legend>
+      {[["segment", "A segment"], ["users", "Listed user ids"], ["all", "Everyone"]].map((
+        [value, label],
+      ) => (
+        <label class="choice">
+          <input
+            type="radio"
+            name="audienceKind"
+            value={value}
+            checked={kind === value}
+          />
+          {label}
+        </label>
+      ))}
+      {e?.audienceKind && <p class="field-error">{e.audienceKind}</p>}
+      <div data-audience="segment" class={kind === "segment" ? "" : "hidden"}>
+        <Select
+          name="segmentId"
+          label="Segment"
+          value={v.segmentId}
+          errors={e}
+          options={props.segments.length
+            ? props.segments.map((s) => ({ value: s.segmentId, label: s.name }))
+            : [{ value: "", label: "No segment yet: create one first" }]}
+        />
+      </div>
+      <div data-audience="users" class={kind === "users" ? "" : "hidden"}>
+        <Field
+          name="userIds"
+          label="User ids"
+          hint="One per line (or separated by commas), up to 10,000"
+          multiline
+          value={v.userIds}
+          errors={e}
+        />
+      </div>
+      <Select
+        name="environment"
+        label="Environment"
+        value={v.environment}
+        errors={e}
+        options={[
+          { value: "", label: "Both (production and development)" },
+          { value: "production", label: "Production only" },
+          { value: "development", label: "Development only" },
+        ]}
+      />
+    </fieldset>
+  );
+}
+
+/** The lock-screen preview, the payload size meter and the reach, kept live by the script. */
+function PreviewPanel(props: { app: AppRecord; values: FormValues }) {
+  const { app, values: v } = props;
+  return (
+    <aside class="card" aria-labelledby="preview-h">
+      <h2 id="preview-h">Preview</h2>
+      <div class="lock-screen" aria-label="Lock screen preview">
+        <div class="lock-time">9:41</div>
+        <div class="bubble">
+          <div class="app">
+            <span>{app.name}</span>
+            <span>now</span>
+          </div>
+          <div class="t" data-preview="title">{v.title}</div>
+          <div data-preview="subtitle">{v.subtitle}</div>
+          <div data-preview="body">{v.body}</div>
+          <img data-preview="image" class="hidden" alt="" />
+        </div>
+      </div>
+      <label for="size-meter">Payload size</label>
+      <meter id="size-meter" min="0" max="4096" value="0"></meter>
+      <p id="size-text" aria-live="polite"></p>
+      <p id="check-error" class="field-error" aria-live="polite"></p>
+      <p id="reach-text" aria-live="polite"></p>
+    </aside>
+  );
+}
+
 /** The composer page. */
 export function ComposePage(
   props: {
@@ -124,7 +212,6 @@ export function ComposePage(
   const v: FormValues = props.values ?? { audienceKind: "segment", pushType: "alert" };
   const e = props.errors;
   const base = `/console/apps/${app.appId}/sends`;
-  const kind = v.audienceKind ?? "segment";
   return (
     <Layout title="New send" session={c.var.session} app={app} place="new-send">
       {props.warnings?.map((w) => <Notice kind="warn">{w}</Notice>)}
@@ -144,55 +231,7 @@ export function ComposePage(
             value={v.idempotencyKey ?? crypto.randomUUID()}
           />
           <FormError errors={e} />
-          <fieldset>
-            <legend>Audience</legend>
-            {[["segment", "A segment"], ["users", "Listed user ids"], ["all", "Everyone"]].map((
-              [value, label],
-            ) => (
-              <label class="choice">
-                <input
-                  type="radio"
-                  name="audienceKind"
-                  value={value}
-                  checked={kind === value}
-                />
-                {label}
-              </label>
-            ))}
-            {e?.audienceKind && <p class="field-error">{e.audienceKind}</p>}
-            <div data-audience="segment" class={kind === "segment" ? "" : "hidden"}>
-              <Select
-                name="segmentId"
-                label="Segment"
-                value={v.segmentId}
-                errors={e}
-                options={props.segments.length
-                  ? props.segments.map((s) => ({ value: s.segmentId, label: s.name }))
-                  : [{ value: "", label: "No segment yet: create one first" }]}
-              />
-            </div>
-            <div data-audience="users" class={kind === "users" ? "" : "hidden"}>
-              <Field
-                name="userIds"
-                label="User ids"
-                hint="One per line (or separated by commas), up to 10,000"
-                multiline
-                value={v.userIds}
-                errors={e}
-              />
-            </div>
-            <Select
-              name="environment"
-              label="Environment"
-              value={v.environment}
-              errors={e}
-              options={[
-                { value: "", label: "Both (production and development)" },
-                { value: "production", label: "Production only" },
-                { value: "development", label: "Development only" },
-              ]}
-            />
-          </fieldset>
+          <AudienceFields values={v} errors={e} segments={props.segments} />
           <Select
             name="pushType"
             label="Push type"
@@ -229,27 +268,7 @@ export function ComposePage(
           <button type="submit">Send</button>
           <p class="hint">You will see how many devices it reaches and confirm before it goes.</p>
         </form>
-        <aside class="card" aria-labelledby="preview-h">
-          <h2 id="preview-h">Preview</h2>
-          <div class="lock-screen" aria-label="Lock screen preview">
-            <div class="lock-time">9:41</div>
-            <div class="bubble">
-              <div class="app">
-                <span>{app.name}</span>
-                <span>now</span>
-              </div>
-              <div class="t" data-preview="title">{v.title}</div>
-              <div data-preview="subtitle">{v.subtitle}</div>
-              <div data-preview="body">{v.body}</div>
-              <img data-preview="image" class="hidden" alt="" />
-            </div>
-          </div>
-          <label for="size-meter">Payload size</label>
-          <meter id="size-meter" min="0" max="4096" value="0"></meter>
-          <p id="size-text" aria-live="polite"></p>
-          <p id="check-error" class="field-error" aria-live="polite"></p>
-          <p id="reach-text" aria-live="polite"></p>
-        </aside>
+        <PreviewPanel app={app} values={v} />
       </div>
     </Layout>
   );

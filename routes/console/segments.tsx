@@ -27,6 +27,7 @@ import {
   toFieldErrors,
   When,
 } from "./components.tsx";
+import type { ConsoleSession } from "../../lib/console/mod.ts";
 import type { ConsoleDeps, ConsoleEnv } from "./context.ts";
 import { Layout } from "./layout.tsx";
 import { type FormValues, formValues } from "./notification_form.tsx";
@@ -66,6 +67,61 @@ function Report(props: { segment: SegmentViewData }) {
       {r.mode} sync: +{count(r.added)} / −{count(r.removed)} ({count(r.corrected)} corrected),{"  "}
       {Math.round(r.durationMs)} ms
     </span>
+  );
+}
+
+/** The member file upload (streamed by the script, with a progress bar). */
+function MemberUploadForm(props: { action: string; session: ConsoleSession | null }) {
+  return (
+    <form class="card" method="post" action={props.action} data-upload>
+      <h2>Upload members</h2>
+      <p>
+        A text file with one user id per line, or NDJSON (<code>.ndjson</code>, one{" "}
+        <code>"id"</code> or <code>{'{"userId": "id"}'}</code>{" "}
+        per line). It streams to the server, so files of millions of ids are fine.
+      </p>
+      <Csrf session={props.session} />
+      <div>
+        <label for="f-file">Member file</label>
+        <input
+          id="f-file"
+          name="file"
+          type="file"
+          accept=".txt,.csv,.ndjson,.jsonl,.json,text/plain"
+          aria-describedby="upload-error"
+        />
+        <p class="field-error" id="upload-error" data-upload-error></p>
+      </div>
+      <Select
+        name="mode"
+        label="Mode"
+        options={[
+          { value: "append", label: "Add these users to the members" },
+          { value: "replace", label: "Replace the members with this file" },
+        ]}
+      />
+      <progress class="hidden" value="0" max="1" aria-label="Upload progress"></progress>
+      <p role="status" data-upload-status></p>
+      <button type="submit">Upload members</button>
+    </form>
+  );
+}
+
+/** Deleting a segment, behind a ticked confirmation. */
+function DeleteSegmentForm(
+  props: { action: string; name: string; session: ConsoleSession | null },
+) {
+  return (
+    <form class="card" method="post" action={props.action}>
+      <h2>Delete</h2>
+      <Csrf session={props.session} />
+      <p>Deleting the segment fails sends still waiting for it.</p>
+      <label class="choice">
+        <input type="checkbox" name="confirm" value="yes" required />
+        Yes, delete "{props.name}" and its members
+      </label>
+      <button type="submit" class="danger">Delete segment</button>
+    </form>
   );
 }
 
@@ -134,52 +190,12 @@ export function segmentPages(deps: ConsoleDeps) {
         </form>
         {seg && (
           <>
-            <form
-              class="card"
-              method="post"
-              action={`${base}/${seg.segmentId}/members`}
-              data-upload
-            >
-              <h2>Upload members</h2>
-              <p>
-                A text file with one user id per line, or NDJSON (<code>.ndjson</code>, one{" "}
-                <code>"id"</code> or <code>{'{"userId": "id"}'}</code>{" "}
-                per line). It streams to the server, so files of millions of ids are fine.
-              </p>
-              <Csrf session={c.var.session} />
-              <div>
-                <label for="f-file">Member file</label>
-                <input
-                  id="f-file"
-                  name="file"
-                  type="file"
-                  accept=".txt,.csv,.ndjson,.jsonl,.json,text/plain"
-                  aria-describedby="upload-error"
-                />
-                <p class="field-error" id="upload-error" data-upload-error></p>
-              </div>
-              <Select
-                name="mode"
-                label="Mode"
-                options={[
-                  { value: "append", label: "Add these users to the members" },
-                  { value: "replace", label: "Replace the members with this file" },
-                ]}
-              />
-              <progress class="hidden" value="0" max="1" aria-label="Upload progress"></progress>
-              <p role="status" data-upload-status></p>
-              <button type="submit">Upload members</button>
-            </form>
-            <form class="card" method="post" action={`${base}/${seg.segmentId}/delete`}>
-              <h2>Delete</h2>
-              <Csrf session={c.var.session} />
-              <p>Deleting the segment fails sends still waiting for it.</p>
-              <label class="choice">
-                <input type="checkbox" name="confirm" value="yes" required />
-                Yes, delete "{seg.name}" and its members
-              </label>
-              <button type="submit" class="danger">Delete segment</button>
-            </form>
+            <MemberUploadForm action={`${base}/${seg.segmentId}/members`} session={c.var.session} />
+            <DeleteSegmentForm
+              action={`${base}/${seg.segmentId}/delete`}
+              name={seg.name}
+              session={c.var.session}
+            />
           </>
         )}
       </Layout>,

@@ -98,7 +98,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   const dispatcher = createDispatcher({
     relay,
-    credentials: appCredentialSource(apps, { now: options.now }),
+    credentials: appCredentialSource(apps),
     registry,
   });
   const sends = createSends({

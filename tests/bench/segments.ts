@@ -12,6 +12,7 @@
 import IORedis from "ioredis";
 import { startTestRedis } from "../support/redis_server.ts";
 import { createSegments, withLibrary } from "../../lib/segments/mod.ts";
+import { installationCodecLua } from "../../lib/registry/mod.ts";
 import { runSegmentSync } from "../../jobs/segment_sync.ts";
 
 const DAY = 86_400_000;
@@ -45,10 +46,17 @@ for i = from, to - 1 do
   local user = "u" .. (i % users)
   local env = (i % 10 == 0) and "development" or "production"
   local seen = now - (i % 60) * 86400000
-  redis.call("HSET", prefix .. "inst:" .. id, "id", id, "token", string.format("%064x", i),
-    "environment", env, "userId", user, "pushAuthorization", (i % 17 == 0) and "denied" or "authorized",
-    "attributes", cjson.encode({ appVersion = versions[i % 4 + 1], locale = locales[i % 5 + 1] }),
-    "status", "active", "statusAt", now, "registeredAt", now, "lastSeenAt", seen, "createdAt", now)
+  -- Stored as the registry stores it (its codec, prepended).
+  local flat = {}
+  for f, v in pairs(inst_encode({ token = string.format("%064x", i), environment = env,
+    userId = user, pushAuthorization = (i % 17 == 0) and "denied" or "authorized",
+    attributes = { appVersion = versions[i % 4 + 1], locale = locales[i % 5 + 1] },
+    status = "active", statusAt = now, registeredAt = now, lastSeenAt = seen, createdAt = now,
+    secretHash = string.format("%064x", i) })) do
+    flat[#flat + 1] = f
+    flat[#flat + 1] = v
+  end
+  redis.call("HSET", prefix .. "inst:" .. id, unpack(flat))
   redis.call("ZADD", prefix .. "user:" .. user, seen, id)
   redis.call("ZADD", prefix .. "seen", seen, id)
   if i % 17 ~= 0 then redis.call("SADD", prefix .. "reach:" .. env, id) end
@@ -73,9 +81,15 @@ const churnLua = `
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 for i = 3, #ARGV do
   local id = ARGV[i]
-  redis.call("HSET", prefix .. "inst:" .. id, "lastSeenAt", now,
-    "attributes", cjson.encode({ appVersion = "3.1", locale = "en-AU" }))
   local inst = seg_load_inst(prefix, id)
+  inst.lastSeenAt = tostring(now)
+  inst.attributes = { appVersion = "3.1", locale = "en-AU" }
+  local flat = {}
+  for f, v in pairs(inst_encode(inst)) do
+    flat[#flat + 1] = f
+    flat[#flat + 1] = v
+  end
+  redis.call("HSET", prefix .. "inst:" .. id, unpack(flat))
   redis.call("ZADD", prefix .. "user:" .. inst.userId, now, id)
   redis.call("ZADD", prefix .. "seen", now, id)
   segment_reindex(prefix, id, inst, seg_reachable(inst), inst.userId, now)
@@ -134,8 +148,8 @@ export async function runSegmentsBench(options: SegmentsBenchOptions = {}): Prom
       await segments.put(appId, `s${s}`, { name: `S${s}`, rule: rules(s) });
     }
     const seedStarted = performance.now();
-    const seed = t.redis.createScript<number>(seedLua);
-    const chunk = 20_000;
+    const seed = t.redis.createScript<number>(`${installationCodecLua}\n${seedLua}`);
+    const chunk = 2_000;
     for (let from = 0; from < n; from += chunk) {
       await seed.exec([`${prefix}seen`], [
         prefix,

@@ -44,7 +44,29 @@ local function inst_field(raw, long)
   return INST_SHORT[long]
 end
 
--- A stored hash (flat {field, value, …} from HGETALL) as a decoded table; nil when empty.
+-- An attribute's stored JSON value, decoded; the common cases without cjson (the segment
+-- rebuild decodes every member's installation). nil when it does not decode.
+local function inst_value(v)
+  local c = string.byte(v, 1)
+  if c == 34 then
+    if string.byte(v, -1) == 34 and not string.find(v, "\\", 2, true) then
+      return string.sub(v, 2, -2)
+    end
+  elseif v == "true" then
+    return true
+  elseif v == "false" then
+    return false
+  elseif c ~= nil and (c == 45 or (c >= 48 and c <= 57)) then
+    local n = tonumber(v)
+    if n ~= nil then return n end
+  end
+  local ok, value = pcall(cjson.decode, v)
+  if ok then return value end
+  return nil
+end
+
+-- A stored hash (flat {field, value, …} from HGETALL) as a decoded table, plus the stored
+-- field map; nil when empty.
 local function inst_decode(flat)
   if flat == nil or #flat == 0 then return nil end
   local raw = {}
@@ -57,25 +79,22 @@ local function inst_decode(flat)
     end
     local ok, decoded = pcall(cjson.decode, raw.attributes or "{}")
     if ok and type(decoded) == "table" then t.attributes = decoded end
-  else
-    for f, v in pairs(raw) do
-      local long = INST_LONG[f]
-      if long ~= nil then
-        t[long] = v
-      else
-        local c = string.sub(f, 1, 1)
-        local name = INST_ATTR_LONG[f] or ((c == "." and string.sub(f, 2)) or nil)
-        if name ~= nil then
-          local ok, value = pcall(cjson.decode, v)
-          if ok then t.attributes[name] = value end
-        end
-      end
-    end
-    if t.environment ~= nil then t.environment = INST_ENV_LONG[t.environment] or t.environment end
-    for f, v in pairs(INST_DEFAULTS) do
-      if t[f] == nil then t[f] = v end
+    return t, raw
+  end
+  local attrs = t.attributes
+  for f, v in pairs(raw) do
+    local long = INST_LONG[f]
+    if long ~= nil then
+      t[long] = v
+    else
+      local name = INST_ATTR_LONG[f]
+      if name == nil and string.byte(f, 1) == 46 then name = string.sub(f, 2) end
+      if name ~= nil then attrs[name] = inst_value(v) end
     end
   end
+  if t.environment ~= nil then t.environment = INST_ENV_LONG[t.environment] or t.environment end
+  if t.pushAuthorization == nil then t.pushAuthorization = "authorized" end
+  if t.status == nil then t.status = "active" end
   return t, raw
 end
 
@@ -94,7 +113,8 @@ local function inst_encode(t)
     end
   end
   for name, value in pairs(t.attributes or {}) do
-    out[INST_ATTR_SHORT[name] or ("." .. name)] = cjson.encode(value)
+    -- cjson escapes "/" as "\/"; plain "/" is the same JSON and decodes on the fast path.
+    out[INST_ATTR_SHORT[name] or ("." .. name)] = (string.gsub(cjson.encode(value), "\\/", "/"))
   end
   return out
 end

@@ -48,3 +48,38 @@ Deno.test("update merges attributes (null removes a key) and refuses a merge pas
     await assertRegistryInvariants(t.redis, appId);
   });
 });
+
+Deno.test("attribute values keep their type and text through the stored layout, Lua and TS alike", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const attributes = {
+      timezone: "Europe/Berlin",
+      quoted: 'a\\/b "q" \\',
+      numeric: "12",
+      truthy: "true",
+      empty: "",
+      n: -2.5,
+      big: 1e21,
+      zero: 0,
+      flag: false,
+      on: true,
+    };
+    const a = await registry.register(appId, { token: tokenOf(1), environment: prod, attributes });
+    assertOk(a.created);
+    assertEquals((await registry.get(appId, a.installationId))!.attributes, attributes);
+    // A no-op PATCH makes the Lua side decode and re-encode every value: nothing may change.
+    const raw = await t.redis.hgetall(registryKeys.installation(appId, a.installationId));
+    const same = await registry.update(appId, a.installationId, {
+      secret: a.installationSecret,
+      attributes: { extra: 1 },
+    });
+    const { extra: _extra, ...rest } = same.attributes;
+    assertEquals(rest, attributes);
+    const after = await t.redis.hgetall<Record<string, string>>(
+      registryKeys.installation(appId, a.installationId),
+    );
+    for (const [field, value] of Object.entries(raw!)) {
+      if (field !== "ls") assertEquals(after![field], value, field);
+    }
+    assertEquals(after!["@z"], '"Europe/Berlin"');
+  });
+});

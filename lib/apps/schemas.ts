@@ -8,8 +8,17 @@ import { z } from "zod";
 /** An app id: server-issued, `app_` + 24 hex. */
 export const AppId = z.string().regex(/^app_[0-9a-f]{24}$/, "not an app id");
 
-/** The `:appId` path parameter of every `/v1/apps/:appId/…` route (and its OpenAPI entry). */
-export const AppParam = z.object({ appId: AppId });
+/**
+ * The `:appId` path parameter of every `/v1/apps/:appId/…` route (and its OpenAPI entry). Any id
+ * edgepush never issued names an unknown app (404), as for installations, sends and users; only
+ * an id no id could be (over 64 characters, or other characters) is a 400.
+ */
+export const AppParam = z.object({
+  appId: z.string().min(1).max(64).regex(
+    /^[A-Za-z0-9_-]+$/,
+    "app ids are letters, digits, '_' and '-'",
+  ),
+});
 
 /** Token-auth APNs credential as uploaded: the .p8 key in PEM. */
 export const ApnsTokenCredentialInput = z.strictObject({

@@ -118,3 +118,30 @@ Deno.test("PATCH and DELETE /v1/apps/:appId", async () => {
     await h.stop();
   }
 });
+
+Deno.test("an app id edgepush never issued is 404 on every admin route; an impossible one 400", async () => {
+  const h = await startHarness();
+  try {
+    for (const id of ["does-not-exist", "app_000000000000000000000000"]) {
+      for (
+        const [method, path] of [["GET", ""], ["PATCH", ""], ["DELETE", ""], [
+          "POST",
+          "/server-keys",
+        ]]
+      ) {
+        const body = method === "PATCH" ? { name: "x" } : undefined;
+        const res = await h.call(method, `/v1/apps/${id}${path}`, { headers: admin, body });
+        assertEquals(res.status, 404, `${method} ${id}${path}: ${JSON.stringify(res.body)}`);
+        assertEquals(res.body.error.code, "not_found");
+      }
+    }
+    for (const id of ["x".repeat(65), "a.b"]) {
+      const res = await h.call("GET", `/v1/apps/${id}`, { headers: admin });
+      assertEquals(res.status, 400, id);
+      assertEquals(res.body.error.code, "validation_failed");
+    }
+    assertEquals(await keyCount(h), 0);
+  } finally {
+    await h.stop();
+  }
+});

@@ -25,7 +25,12 @@ import {
   PUSH_TYPES,
   type PushType,
 } from "../apns/mod.ts";
-import { certificateRefusal, type CertificateSummary, daysLeft } from "../apns/certificate.ts";
+import {
+  CERTIFICATE_WARNING_DAYS,
+  certificateRefusal,
+  type CertificateSummary,
+  daysLeft,
+} from "../apns/certificate.ts";
 import { readCertificateFiles } from "../apns/certificate_files.ts";
 import { createDispatcher, type DispatchOutcome } from "./dispatcher.ts";
 import { staticCredentialSource } from "./credential.ts";
@@ -294,6 +299,9 @@ function describeCertificate(
     TopicDisallowed: `it does not list the topic ${push.topic}: APNs will answer TopicDisallowed`,
   };
   if (refusal) io.stdout(`  ! ${warning[refusal]}`);
+  else if (days <= CERTIFICATE_WARNING_DAYS) {
+    io.stdout(`  ! it expires in ${days} days: renew it in the Apple Developer portal`);
+  }
 }
 
 /** Prints APNs' answer (and what it usually means); the exit code: 0 only when accepted. */

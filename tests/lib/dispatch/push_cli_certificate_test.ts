@@ -59,6 +59,11 @@ Deno.test("push CLI: a .p12 with its password prints what the certificate allows
   assertStringIncludes(t.text(), "accepted: 200");
   assertEquals(t.mock.accepted[0].auth.kind, "certificate");
 
+  assertEquals(t.text().includes("! it expires"), false);
+  const soon = await t.mock.ca.issueApns({ bundleId: BUNDLE, endDays: 12 });
+  assertEquals(await t.run(["--cert", await t.writeP12(await soon.p12(""), "soon.p12")]), 0);
+  assertStringIncludes(t.text(), "! it expires in 11 days");
+
   assertEquals(await t.run(["--cert", p12, "--password", "nope"]), 2);
   assertStringIncludes(t.text(), "password is wrong");
   const encrypted = `${t.dir}/key.enc.pem`;

@@ -6,7 +6,11 @@
  * and a client process running the GOAWAY scenarios of tests/lib/apns/transport_test.ts through
  * edgepush's transport; it repeats that and counts, per side, the runs that aborted.
  *
- *   deno run -A tests/bench/goaway_abort_probe.ts [--runs 30] [--rounds 20]
+ *   deno run -A tests/bench/goaway_abort_probe.ts [--runs 30] [--rounds 20] [--sends 2000]
+ *     [--goaway-after 40] [--fault-rate 0.2]
+ *
+ * Each round sends `--sends` notifications with up to 1000 streams in flight on two
+ * connections, then closes the transport (the client's GOAWAY), as a benchmark run ends.
  *
  * @module
  */
@@ -18,6 +22,9 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "30" },
     rounds: { type: "string", default: "20" },
+    sends: { type: "string", default: "2000" },
+    "goaway-after": { type: "string", default: "40" },
+    "fault-rate": { type: "string", default: "0.2" },
     client: { type: "boolean" },
     production: { type: "string" },
     ca: { type: "string" },
@@ -41,16 +48,20 @@ if (values.client) {
       caPem,
       maxAttempts: 8,
       backoffMs: 2,
+      connections: 2,
+      maxStreams: 1000,
     });
-    const results = await Promise.all(Array.from({ length: 300 }, (_, i) =>
-      transport.send({
-        environment: "production",
-        deviceToken: (round * 1000 + i).toString(16).padStart(64, "0"),
-        headers,
-        body: '{"aps":{"alert":"hi"}}',
-        credential: { kind: "token", id: "T" },
-        authorization: AUTH,
-      }).then((r) => r.status, () => 0)));
+    const results = await Promise.all(
+      Array.from({ length: Number(values.sends) }, (_, i) =>
+        transport.send({
+          environment: "production",
+          deviceToken: (round * 100_000 + i).toString(16).padStart(64, "0"),
+          headers,
+          body: '{"aps":{"alert":"hi"}}',
+          credential: { kind: "token", id: "T" },
+          authorization: AUTH,
+        }).then((r) => r.status, () => 0)),
+    );
     failed += results.filter((s) => s !== 200).length;
     await transport.close();
   }
@@ -67,8 +78,10 @@ async function run(): Promise<{ client: string; mock: string }> {
       "-A",
       MOCK_CLI,
       ...["--port", "0", "--quiet", "--ca-out", `${dir}/ca.pem`],
-      // GOAWAY every 40 streams plus 20% random faults (429, 503, GOAWAY), as the suite does.
-      ...["--goaway-after", "40", "--fault-rate", "0.2"],
+      // By default GOAWAY every 40 streams plus 20% random faults (429, 503, GOAWAY), as the
+      // suite does; `--goaway-after 0 --fault-rate 0` leaves only the client's closing GOAWAY.
+      ...(Number(values["goaway-after"]) > 0 ? ["--goaway-after", values["goaway-after"]!] : []),
+      ...(Number(values["fault-rate"]) > 0 ? ["--fault-rate", values["fault-rate"]!] : []),
     ],
     stdin: "null",
     stdout: "piped",
@@ -96,7 +109,8 @@ async function run(): Promise<{ client: string; mock: string }> {
         "-A",
         HERE,
         "--client",
-        ...["--rounds", values.rounds!, "--production", hosts.production, "--ca", `${dir}/ca.pem`],
+        ...["--rounds", values.rounds!, "--sends", values.sends!],
+        ...["--production", hosts.production, "--ca", `${dir}/ca.pem`],
       ],
       stdin: "null",
     }).output();

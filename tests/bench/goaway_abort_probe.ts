@@ -2,20 +2,30 @@
  * Which side of an HTTP/2 GOAWAY hits Deno's nghttp2 abort (denoland/deno#36788,
  * "find_stream_on_goaway_func: Assertion … failed")? The suite's GOAWAY tests run the mock APNs
  * and edgepush's transport in one process, so an abort there names neither. This probe runs them
- * in two: the mock (`deno task mock-apns`, or `--mock-runtime node` for the Node build of it)
- * and a client process running the GOAWAY scenarios of tests/lib/apns/transport_test.ts through
- * edgepush's transport; it repeats that and counts, per side, the runs that aborted.
+ * in two: the mock (`deno task mock-apns`) and a client process sending through edgepush's relay
+ * or transport; it repeats that and counts, per side, the runs that aborted (the
+ * nghttp2 assertion) or otherwise crashed (SIGSEGV, "free(): invalid pointer").
  *
  *   deno run -A tests/bench/goaway_abort_probe.ts [--runs 30] [--rounds 20] [--sends 2000]
- *     [--goaway-after 40] [--fault-rate 0.2]
+ *     [--goaway-after 40] [--fault-rate 0.2] [--via relay|transport]
+ *
+ * `--via relay` (the default) sends as the send benchmark does, through the relay in batches of
+ * 5,000 to one token; `--via transport` through the bare transport to distinct tokens.
  *
  * Each round sends `--sends` notifications with up to 1000 streams in flight on two
- * connections, then closes the transport (the client's GOAWAY), as a benchmark run ends.
+ * connections; the client then closes (its GOAWAY), as a benchmark run ends. Found with it on
+ * 2026-12-02 (`--runs 6 --rounds 1 --sends 20000 --goaway-after 0 --fault-rate 0`): the mock
+ * process crashed after the relay's close in 5 of 6 runs, the client in none.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { buildHeaders } from "../../lib/apns/headers.ts";
+import { buildPayload } from "../../lib/apns/payload.ts";
+import { createRelay, type Recipient } from "../../lib/apns/relay.ts";
 import { createTransport } from "../../lib/apns/transport.ts";
+import { generateApnsKey } from "../support/mock_apns_keys.ts";
+import { startTestRedis } from "../support/redis_server.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -27,6 +37,7 @@ const { values } = parseArgs({
     "fault-rate": { type: "string", default: "0.2" },
     client: { type: "boolean" },
     production: { type: "string" },
+    via: { type: "string", default: "relay" },
     ca: { type: "string" },
   },
 });
@@ -41,6 +52,11 @@ if (values.client) {
   }.c2ln`;
   const headers = { "apns-push-type": "alert", "apns-topic": "com.example", "apns-priority": "10" };
   const caPem = await Deno.readTextFile(values.ca!);
+  if (values.via === "relay") {
+    // The send benchmark's pattern: edgepush's relay, batches of 5,000 at 1,000 in flight.
+    console.log(JSON.stringify({ failed: await throughRelay(caPem) }));
+    Deno.exit(0);
+  }
   let failed = 0;
   for (let round = 0; round < Number(values.rounds); round++) {
     const transport = createTransport({
@@ -69,6 +85,51 @@ if (values.client) {
   Deno.exit(0);
 }
 
+async function throughRelay(caPem: string): Promise<number> {
+  const redis = await startTestRedis();
+  const key = await generateApnsKey();
+  const relay = createRelay({
+    redis: redis.redis,
+    transport: {
+      hosts: { production: values.production! },
+      caPem,
+      maxStreams: 1000,
+      connections: 2,
+    },
+    concurrency: 1000,
+  });
+  const app = {
+    bundleId: "com.example",
+    credential: {
+      kind: "token" as const,
+      teamId: "T",
+      keyId: "K",
+      privateKeyPem: key.privateKeyPem,
+    },
+  };
+  const message = {
+    body: buildPayload({ pushType: "alert", notification: { title: "Hi" } }).body,
+    headers: buildHeaders({ bundleId: "com.example", pushType: "alert" }),
+  };
+  const recipients: Recipient[] = Array.from({ length: 5_000 }, (_, i) => ({
+    installationId: `i${i}`,
+    token: "d".repeat(64),
+    environment: "production",
+    registeredAt: 0,
+  }));
+  let failed = 0;
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (let sent = 0; sent < Number(values.sends); sent += recipients.length) {
+      const batch = recipients.slice(0, Math.min(recipients.length, Number(values.sends) - sent));
+      const results = await relay.sendBatch(app, message, batch);
+      failed += results.filter((r) => r.status !== "accepted").length;
+    }
+  }
+  await relay.close();
+  await redis.stop();
+  return failed;
+}
+
 /** One run: a fresh mock process and a fresh client process. */
 async function run(): Promise<{ client: string; mock: string }> {
   const dir = await Deno.makeTempDir({ prefix: "edgepush-goaway-probe-" });
@@ -88,6 +149,8 @@ async function run(): Promise<{ client: string; mock: string }> {
     stderr: "piped",
   }).spawn();
   const mockErr = new Response(mock.stderr).text();
+  let mockExited = false;
+  mock.status.then(() => (mockExited = true));
   const reader = mock.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let first = "";
   while (!first.includes("\n")) {
@@ -109,7 +172,7 @@ async function run(): Promise<{ client: string; mock: string }> {
         "-A",
         HERE,
         "--client",
-        ...["--rounds", values.rounds!, "--sends", values.sends!],
+        ...["--rounds", values.rounds!, "--sends", values.sends!, "--via", values.via!],
         ...["--production", hosts.production, "--ca", `${dir}/ca.pem`],
       ],
       stdin: "null",
@@ -118,27 +181,31 @@ async function run(): Promise<{ client: string; mock: string }> {
     if (text.includes(ABORT)) client = "abort";
     else if (!out.success) client = `exit ${out.code}: ${text.split("\n").slice(-3).join(" ")}`;
   }
+  // The mock only ends when told to: gone before SIGTERM means it crashed.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const crashed = mockExited;
   try {
     mock.kill("SIGTERM");
   } catch { /* already gone */ }
   const status = await mock.status;
-  const err = await mockErr;
+  const err = (await mockErr).trim().split("\n")[0] ?? "";
   if (err.includes(ABORT)) mockSide = "abort";
-  else if (mockSide === "ok" && !status.success && status.signal !== "SIGTERM") {
-    mockSide = `exit ${status.code}`;
-  }
+  else if (crashed) mockSide = `crash (${status.signal ?? status.code}: ${err || "no message"})`;
   await Deno.remove(dir, { recursive: true });
   return { client, mock: mockSide };
 }
 
-const counts = { runs: 0, clientAborts: 0, mockAborts: 0, other: [] as string[] };
+const counts = { runs: 0, clientAborts: 0, mockAborts: 0, mockCrashes: 0, other: [] as string[] };
 for (let i = 0; i < Number(values.runs); i++) {
   const r = await run();
   counts.runs++;
   if (r.client === "abort") counts.clientAborts++;
   if (r.mock === "abort") counts.mockAborts++;
+  if (r.mock.startsWith("crash")) counts.mockCrashes++;
   for (const [side, what] of Object.entries(r)) {
-    if (what !== "ok" && what !== "abort") counts.other.push(`${side}: ${what}`);
+    if (what !== "ok" && what !== "abort" && !what.startsWith("crash")) {
+      counts.other.push(`${side}: ${what}`);
+    }
   }
   console.error(`run ${i + 1}: client ${r.client}, mock ${r.mock}`);
 }

@@ -1,5 +1,5 @@
 /**
- * Operations endpoints: liveness, Redis readiness and Prometheus metrics.
+ * Operations endpoints: where to go from `/`, liveness, Redis readiness and Prometheus metrics.
  *
  * @module
  */
@@ -9,9 +9,21 @@ import { Unavailable } from "../lib/errors.ts";
 import type { Metrics } from "../lib/observability/metrics.ts";
 import type { AppEnv } from "./context.ts";
 
-/** `/healthz`, `/readyz`, `/metrics`; mounted at `/`. */
+/** What `GET /` answers: the entry points a person or a client looks for first. */
+const INDEX = {
+  service: "edgepush",
+  console: "/console",
+  docs: "/docs",
+  openapi: "/openapi.json",
+  health: "/healthz",
+  ready: "/readyz",
+  metrics: "/metrics",
+} as const;
+
+/** `/` (an index of entry points), `/healthz`, `/readyz`, `/metrics`; mounted at `/`. */
 export function opsRoutes(deps: { redis: Redis; metrics: Metrics }) {
   return new Hono<AppEnv>()
+    .get("/", (c) => c.json(INDEX))
     .get("/healthz", (c) => c.json({ status: "ok" }))
     .get("/readyz", async (c) => {
       const pong = await Promise.race([

@@ -33,6 +33,21 @@ function find(all: Sample[], name: string, labels: Record<string, string>): Samp
   );
 }
 
+Deno.test("GET / points a newcomer at the console, the docs and the ops endpoints, each of which answers", async () => {
+  const h = await startHarness();
+  try {
+    const index = await h.call("GET", "/");
+    assertEquals(index.status, 200);
+    assertEquals(index.body.console, "/console");
+    assertEquals(index.body.docs, "/docs");
+    for (const path of Object.values(index.body).filter((v) => String(v).startsWith("/"))) {
+      assertEquals((await h.call("GET", String(path))).status, 200, String(path));
+    }
+  } finally {
+    await h.stop();
+  }
+});
+
 Deno.test("GET /healthz answers 200 JSON and /readyz 200 while Redis is up", async () => {
   const h = await startHarness();
   try {

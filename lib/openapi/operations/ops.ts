@@ -9,6 +9,26 @@ import type { OperationSpec } from "../types.ts";
 /** Liveness, readiness, metrics and the API reference itself. */
 export const opsOperations: OperationSpec[] = [{
   method: "get",
+  path: "/",
+  summary: "Where to go: the console, this reference and the ops endpoints, by path",
+  tags: ["ops"],
+  auth: "none",
+  responses: {
+    200: {
+      description: "the entry points",
+      schema: z.object({
+        service: z.literal("edgepush"),
+        console: z.string(),
+        docs: z.string(),
+        openapi: z.string(),
+        health: z.string(),
+        ready: z.string(),
+        metrics: z.string(),
+      }),
+    },
+  },
+}, {
+  method: "get",
   path: "/healthz",
   summary: "Liveness",
   tags: ["ops"],

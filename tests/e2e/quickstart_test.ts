@@ -178,6 +178,11 @@ Deno.test({
         }).output()).stdout,
       );
       assertStringIncludes(step5, "Hello from edgepush");
+      // Step 4 went out with the .p8 key; step 8, after the key was taken away, with the
+      // certificate (mTLS), as a foreign APNs would see it.
+      const pushes = step5.trim().split("\n").map((line) => JSON.parse(line));
+      assertEquals(pushes.map((p) => p.auth.kind), ["token", "certificate"], step5);
+      assertStringIncludes(pushes[1].auth.subject, "com.example.quickstart");
       // The development installation reached the mock's development host.
       assertStringIncludes(step5, '"environment":"development"');
     } finally {

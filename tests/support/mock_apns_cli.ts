@@ -90,6 +90,10 @@ function onAccepted(push: AcceptedPush): void {
     apnsId: push.apnsId,
     topic: push.headers["apns-topic"],
     pushType: push.headers["apns-push-type"],
+    // How the provider authenticated: a provider token's key id, or the client certificate.
+    auth: push.auth.kind === "token"
+      ? { kind: "token", teamId: push.auth.teamId, keyId: push.auth.keyId }
+      : { kind: "certificate", subject: push.auth.subject },
     payload: push.payload,
   });
   if (!values.quiet) console.log(line);

@@ -15,3 +15,4 @@ export * from "./deliver.ts";
 export * from "./events.ts";
 export { resolveStep } from "./resolver.ts";
 export { partitionOf, QUEUE_PARTITIONS } from "./_keys.ts";
+export * from "./recorder.ts";

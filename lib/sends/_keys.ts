@@ -24,8 +24,9 @@ export const sendKeys = {
   send: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}`,
   /**
    * Hash: the per-send record of handled installations: id → the batch number that claimed
-   * it, then `a` once APNs accepted it or `d` once it failed or was skipped. SDK events count
-   * only for installations that are `a` or still pending.
+   * it, then `a` once APNs accepted it, `u` once it failed `Unconfirmed` (a crash left its fate
+   * unknown) or `d` once it failed otherwise or was skipped. SDK events count only for
+   * installations that are `a`, `u` or still pending; one for `u` settles it as `a`.
    */
   handled: (appId: string, sendId: string) => `ep:v1:{${appId}}:send:${sendId}:handled`,
   /** Hash: APNs reason → number of failed recipients. */

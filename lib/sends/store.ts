@@ -246,6 +246,7 @@ export function createSendStore(options: SendStoreOptions) {
           sendKeys.send(appId, sendId),
           sendKeys.handled(appId, sendId),
           sendKeys.failures(appId, sendId),
+          sendKeys.eventsSeen(appId, sendId),
         ], args),
       );
     },

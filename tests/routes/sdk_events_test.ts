@@ -100,3 +100,68 @@ Deno.test("POST /v1/sdk/events rejects a malformed or oversized batch whole (400
     await h.stop();
   }
 });
+
+Deno.test("POST /v1/sdk/events settles a recipient a crash left Unconfirmed: it moves to accepted, in either order", async () => {
+  const env = await startSendEnv();
+  try {
+    const { h, app } = env;
+    const headers = { "x-app-key": app.appKey };
+    const [a, b, c, d] = await env.registerMany(4);
+    const res = await h.call("POST", `/v1/apps/${app.appId}/sends`, {
+      headers: env.auth,
+      body: { audience: { installationIds: [a, b, c, d] }, notification: { title: "Hi" } },
+    });
+    assertEquals(res.status, 202);
+    const sendId = res.body.sendId;
+    // A worker claimed a, b and d for batch 0 and died before writing their outcomes.
+    const store = h.services.sends.store;
+    assertEquals((await store.claim(app.appId, sendId, 0, [a, b, d])).flags, [
+      "new",
+      "new",
+      "new",
+    ]);
+    // d's device reports the push before the send has recorded anything for d.
+    const early = await h.call("POST", "/v1/sdk/events", {
+      headers,
+      body: { events: [{ type: "delivered", sendId, installationId: d }] },
+    });
+    assertEquals(early.body, { accepted: 1, duplicates: 0, rejected: 0 });
+    const workers = env.startWorkers(1);
+    const done = await env.waitSend(sendId, (v) => v.status === "completed");
+    await workers.stop();
+    // The retried batch (skip mode) reports a and b Unconfirmed; d's receipt already proved it.
+    assertEquals(done.counts.accepted, 2);
+    assertEquals(done.counts.failed, 2);
+    assertEquals(done.failures, { Unconfirmed: 2 });
+    const late = await h.call("POST", "/v1/sdk/events", {
+      headers,
+      body: {
+        events: [
+          { type: "delivered", sendId, installationId: a },
+          { type: "opened", sendId, installationId: a },
+          { type: "opened", sendId, installationId: b },
+          { type: "delivered", sendId, installationId: a },
+        ],
+      },
+    });
+    assertEquals(late.body, { accepted: 3, duplicates: 1, rejected: 0 });
+    const view = await h.services.sends.get(app.appId, sendId);
+    assertEquals(view.counts, {
+      targeted: 4,
+      attempted: 4,
+      accepted: 4,
+      failed: 0,
+      invalidated: 0,
+      skipped: 0,
+      delivered: 2,
+      opened: 2,
+    });
+    assertEquals(view.failures, {});
+    assertEquals(
+      view.counts.targeted,
+      view.counts.accepted + view.counts.failed + view.counts.skipped,
+    );
+  } finally {
+    await env.stop();
+  }
+});

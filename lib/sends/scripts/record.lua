@@ -4,8 +4,11 @@
 --
 -- KEYS[1]  the send hash
 -- KEYS[2]  the send's recipient hash (installation id -> batch number; once done "a" when APNs
---          accepted it, else "d": SDK events count only for "a" or a pending batch number)
+--          accepted it, "u" when it failed `Unconfirmed` (its fate unknown after a crash), else
+--          "d": SDK events count only for "a", "u" or a pending batch number)
 -- KEYS[3]  the send's failures hash (APNs reason -> count)
+-- KEYS[4]  the send's set of SDK events already counted ("delivered:<id>", "opened:<id>"): an
+--          `Unconfirmed` recipient the SDK already reported is recorded accepted instead
 -- ARGV[1]  now (epoch ms)
 -- ARGV[2…] groups of five, one per recipient:
 --            installation id,
@@ -21,9 +24,17 @@ local counts = { a = 0, f = 0, s = 0 }
 local attempted, invalidated, recorded = 0, 0, 0
 for i = 2, #ARGV, 5 do
   local done = redis.call("HGET", KEYS[2], ARGV[i])
-  if done ~= "d" and done ~= "a" then
-    local outcome = ARGV[i + 1]
-    redis.call("HSET", KEYS[2], ARGV[i], outcome == "a" and "a" or "d")
+  if done ~= "d" and done ~= "a" and done ~= "u" then
+    local outcome, mark = ARGV[i + 1], "d"
+    if outcome == "f" and ARGV[i + 4] == "Unconfirmed" then
+      mark = "u"
+      if redis.call("SISMEMBER", KEYS[4], "delivered:" .. ARGV[i]) == 1
+        or redis.call("SISMEMBER", KEYS[4], "opened:" .. ARGV[i]) == 1 then
+        outcome = "a"
+      end
+    end
+    if outcome == "a" then mark = "a" end
+    redis.call("HSET", KEYS[2], ARGV[i], mark)
     recorded = recorded + 1
     counts[outcome] = counts[outcome] + 1
     if ARGV[i + 2] == "1" then attempted = attempted + 1 end

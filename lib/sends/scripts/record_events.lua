@@ -1,5 +1,5 @@
 -- record_events: POST /v1/sdk/events — counts delivered/opened events once per
--- (send, installation, type).
+-- (send, installation, type), and lets a receipt settle a recipient whose fate was unknown.
 --
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
 -- ARGV[1]  seconds to remember which events were counted (dedup window)
@@ -9,11 +9,17 @@
 -- ARGV[5…] triples: type ("delivered" | "opened"), sendId, installationId
 --
 -- An event is rejected (not counted, not remembered, nothing written) unless the send targeted
--- that installation and APNs accepted it or its answer is still pending: the send's recipient
--- hash (send:<sendId>:handled) holds "a" or a batch number for it, not "d". So an unknown send,
--- another app's installation, or one the send never reached cannot move the funnel, and
--- delivered/opened never exceed accepted. The recipient hash is kept for the send's bookkeeping
--- retention (7 days after it finishes); later events are rejected.
+-- that installation and APNs accepted it, its answer is still pending, or it was recorded failed
+-- `Unconfirmed`: the send's recipient hash (send:<sendId>:handled) holds "a", a batch number or
+-- "u" for it, not "d". So an unknown send, another app's installation, or one the send never
+-- reached cannot move the funnel, and delivered/opened never exceed accepted. The recipient hash
+-- is kept for the send's bookkeeping retention (7 days after it finishes); later events are
+-- rejected.
+-- Settling: a receipt for a "u" recipient proves APNs accepted the push, so in the same step it
+-- moves from failed `Unconfirmed` to accepted: the hash says "a", the send's `accepted` goes up
+-- and `failed` and failures[Unconfirmed] down (targeted = accepted + failed + skipped holds). A
+-- receipt for a pending recipient stays in the dedup set, which record.lua reads, so an
+-- `Unconfirmed` recorded later is recorded accepted instead.
 -- Counters: HINCRBY send:<sendId>:events <type>. Dedup: SADD send:<sendId>:events:seen
 -- "<type>:<installationId>" with the window as its TTL.
 -- Reply: { accepted, duplicates, rejected } | { "rate_limited", ms to wait } (nothing written)
@@ -29,12 +35,22 @@ for i = 5, #ARGV, 3 do
   local outcome = redis.call("HGET", send .. ":handled", inst_id)
   if not outcome or outcome == "d" then
     rejected = rejected + 1
-  elseif redis.call("SADD", send .. ":events:seen", kind .. ":" .. inst_id) == 1 then
-    redis.call("HINCRBY", send .. ":events", kind, 1)
-    redis.call("EXPIRE", send .. ":events:seen", ttl)
-    accepted = accepted + 1
   else
-    duplicates = duplicates + 1
+    if outcome == "u" and redis.call("EXISTS", send) == 1 then
+      redis.call("HSET", send .. ":handled", inst_id, "a")
+      redis.call("HINCRBY", send, "accepted", 1)
+      redis.call("HINCRBY", send, "failed", -1)
+      if redis.call("HINCRBY", send .. ":failures", "Unconfirmed", -1) <= 0 then
+        redis.call("HDEL", send .. ":failures", "Unconfirmed")
+      end
+    end
+    if redis.call("SADD", send .. ":events:seen", kind .. ":" .. inst_id) == 1 then
+      redis.call("HINCRBY", send .. ":events", kind, 1)
+      redis.call("EXPIRE", send .. ":events:seen", ttl)
+      accepted = accepted + 1
+    else
+      duplicates = duplicates + 1
+    end
   end
 end
 return { accepted, duplicates, rejected }

@@ -166,3 +166,29 @@ Deno.test("SendStore.takeTokens hands out a burst, then paces at the rate", asyn
     await r.stop();
   }
 });
+
+Deno.test("SendStore.record marks Unconfirmed recipients apart, and records one the SDK already reported as accepted", async () => {
+  const r = await startTestRedis();
+  try {
+    const store = createSendStore({ redis: r.redis });
+    await store.create(newSend("s6"));
+    await r.redis.sadd(sendKeys.eventsSeen(appId, "s6"), "opened:seen");
+    const unconfirmed = (id: string) => ({
+      installationId: id,
+      outcome: "failed" as const,
+      attempted: true,
+      invalidated: false,
+      reason: "Unconfirmed",
+    });
+    assertEquals(await store.record(appId, "s6", [unconfirmed("lost"), unconfirmed("seen")]), 2);
+    assertEquals(await store.record(appId, "s6", [unconfirmed("lost")]), 0, "once only");
+    assertEquals(await r.redis.hget(sendKeys.handled(appId, "s6"), "lost"), "u");
+    assertEquals(await r.redis.hget(sendKeys.handled(appId, "s6"), "seen"), "a");
+    const send = (await store.load(appId, "s6"))!;
+    assertEquals(send.counts.accepted, 1);
+    assertEquals(send.counts.failed, 1);
+    assertEquals(await store.failures(appId, "s6"), { Unconfirmed: 1 });
+  } finally {
+    await r.stop();
+  }
+});

@@ -11,7 +11,8 @@
  * (`deno run -A jobs/send_worker.ts --redis-url …|--redis-cluster-nodes a,b,… --master-key …
  * [--apns-production host:port] [--apns-development host:port] [--apns-ca-file ca.pem]
  * [--apns-connections 2] [--stale-after-days 270] [--workers 1] [--concurrency 4]
- * [--claim-idle-ms 30000] [--uncertain skip|resend]`).
+ * [--claim-idle-ms 30000] [--uncertain skip|resend] [--stats-every-ms 0]`; with stats on,
+ * SIGUSR1 prints a last line and freezes the process, for crash tests).
  * It reads its arguments, not the environment; the APNs and staleness ones are validated and
  * defaulted exactly as the server's `APNS_*` and `STALE_AFTER_DAYS` (lib/config.ts).
  *
@@ -93,6 +94,7 @@ async function cli(args: string[]): Promise<void> {
       "claim-idle-ms": { type: "string", default: "30000" },
       uncertain: { type: "string", default: "skip" },
       "log-level": { type: "string", default: "warn" },
+      "stats-every-ms": { type: "string", default: "0" },
     },
   });
   const cluster = values["redis-cluster-nodes"];
@@ -141,6 +143,7 @@ async function cli(args: string[]): Promise<void> {
   }
   await services.sends.queue.ensureGroup();
   console.log(JSON.stringify({ ready: true, pid: Deno.pid }));
+  const ticker = crashProbe(services, Number(values["stats-every-ms"]));
   await runWorkerCommand({
     services,
     count: Number(values.workers),
@@ -151,7 +154,30 @@ async function cli(args: string[]): Promise<void> {
       uncertain: values.uncertain === "resend" ? "resend" : "skip",
     },
   });
+  clearInterval(ticker);
   await handle.close();
+}
+
+/**
+ * For crash tests: what the worker holds (claims on their way, pushes in flight, outcomes not
+ * yet written), printed every `everyMs`; on SIGUSR1 one last line, then the process freezes,
+ * its state exactly as reported, until the test kills it.
+ */
+function crashProbe(
+  services: Services,
+  everyMs: number,
+): ReturnType<typeof setInterval> | undefined {
+  if (!(everyMs > 0)) return undefined;
+  const stats = () => {
+    const { inFlight, answered, claiming } = services.sends.deliverer.stats;
+    const unrecorded = services.sends.recorder.pending;
+    return { at: Date.now(), inFlight, answered, unrecorded, claiming };
+  };
+  Deno.addSignalListener("SIGUSR1", () => {
+    console.log(JSON.stringify({ stats: { ...stats(), frozen: true } }));
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+  });
+  return setInterval(() => console.log(JSON.stringify({ stats: stats() })), everyMs);
 }
 
 if (import.meta.main) await cli(Deno.args);

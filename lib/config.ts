@@ -57,6 +57,7 @@ export const ConfigSchema = z.object({
   // idle one never receives APNs' GOAWAY. 0 keeps connections open (PINGed) indefinitely.
   APNS_IDLE_CLOSE_SECONDS: intFrom(0, 86_400).default(600),
   WORKERS: intFrom(0, 64).default(1),
+  SEND_UNCERTAIN: z.enum(["skip", "resend"]).default("skip"),
   SEGMENT_SYNC_CRON: z.string().default("0 3 * * *"),
   STALE_AFTER_DAYS: intFrom(1, 3650).default(270),
   // Until 2026-12 one limit per app and client address; now two scopes (lib/ratelimit). A value
@@ -148,5 +149,6 @@ export function serviceSettings(config: Config, caPem?: string) {
     sdkRateLimit: sdkRateLimits(config),
     appCacheTtlMs: config.APP_CACHE_TTL_MS,
     staleAfterDays: config.STALE_AFTER_DAYS,
+    sendUncertain: config.SEND_UNCERTAIN,
   };
 }

@@ -41,6 +41,11 @@ export interface ServiceOptions {
   appCacheTtlMs?: number;
   /** Days without `lastSeenAt` after which an installation is stale. */
   staleAfterDays: number;
+  /**
+   * What a retried batch does with recipients a crashed worker left of unknown fate: `skip`
+   * (nobody twice; counted failed `Unconfirmed`) or `resend` (nobody missed). Default: `skip`.
+   */
+  sendUncertain?: "skip" | "resend";
   /** Clock, for tests. Default: `Date.now`. */
   now?: () => number;
 }
@@ -107,6 +112,7 @@ export function createServices(options: ServiceOptions): Services {
     segments,
     dispatcher,
     logger: options.logger,
+    uncertain: options.sendUncertain,
     now: options.now,
     credentialWarnings: (appId) => apps.sendingWarnings(appId),
   });

@@ -94,6 +94,11 @@ export interface SendBatchOptions {
    * the environment it was asked about.
    */
   environmentFallback?: boolean;
+  /**
+   * Called with each recipient's result as soon as it is known (before the batch ends), with
+   * the recipient's index in the input. Default: none.
+   */
+  onResult?: (index: number, result: SendResult) => void;
 }
 
 /** Options of {@linkcode createRelay}. */
@@ -225,10 +230,13 @@ export function createRelay(options: RelayOptions): Relay {
       };
       // After a credential error the rest is not attempted (APNs could block the key).
       let credentialError: CredentialProblem | undefined;
-      return await inOrder(recipients, concurrency, async (r) => {
-        if (credentialError) return refusedEarlier(r, credentialError);
-        const result = await sendOne(r, post, checks);
+      const onResult = batchOptions.onResult;
+      return await inOrder(recipients, concurrency, async (r, index) => {
+        const result = credentialError
+          ? refusedEarlier(r, credentialError)
+          : await sendOne(r, post, checks);
         credentialError ??= result.credentialError;
+        onResult?.(index, result);
         return result;
       });
     },
@@ -432,7 +440,7 @@ function refusedEarlier(r: Recipient, credentialError: CredentialProblem): SendR
 async function inOrder<T, R>(
   items: readonly T[],
   concurrency: number,
-  fn: (item: T) => Promise<R>,
+  fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   // Workers pull indexes and write each result into its own slot.
   const results = new Array<R>(items.length);
@@ -440,7 +448,7 @@ async function inOrder<T, R>(
   const worker = async () => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await fn(items[index]);
+      results[index] = await fn(items[index], index);
     }
   };
   const workers = [];

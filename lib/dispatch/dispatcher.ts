@@ -15,7 +15,7 @@
 import type { CredentialProblem, Recipient, Relay, SendResult } from "../apns/mod.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { CredentialSource } from "./credential.ts";
-import { applyFeedbackAll, type FeedbackRegistry } from "./feedback.ts";
+import { applyFeedback, type FeedbackRegistry } from "./feedback.ts";
 import { whileUnavailable } from "../redis/retry.ts";
 import type { RenderedMessage } from "./render.ts";
 import { sendInRounds } from "./retry.ts";
@@ -52,6 +52,12 @@ export interface DispatchRequest {
   mode?: DispatchMode;
   /** Runs around each wait between rounds (a send worker keeps its queue claim alive). */
   heartbeat?: () => Promise<void>;
+  /**
+   * Hears each recipient's outcome (and its index in `recipients`) as soon as it is final,
+   * feedback applied, before the dispatch ends: a send records outcomes as APNs answers.
+   * Default: none.
+   */
+  onOutcome?: (outcome: DispatchOutcome, index: number) => void;
 }
 
 /** The outcome for one recipient. */
@@ -97,27 +103,34 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (request.recipients.length === 0) return { outcomes: [], credentialError: null };
       const check = request.mode === "check";
       const app = await deps.credentials.load(request.appId);
+      const registry = check ? undefined : deps.registry;
+      const outcomes = new Array<DispatchOutcome>(request.recipients.length);
+      const settle = (i: number, result: SendResult, invalidated: boolean) => {
+        outcomes[i] = toOutcome(result, invalidated);
+        request.onOutcome?.(outcomes[i], i);
+      };
+      const feedback: Promise<void>[] = [];
       const results = await sendInRounds(app, request.message, request.recipients, {
         relay: deps.relay,
         clock,
         rounds: check ? 0 : transientRounds,
         batch: { environmentFallback: !check },
         heartbeat: request.heartbeat,
+        onFinal(i, result) {
+          if (!registry || !result.feedback) return settle(i, result, false);
+          // APNs has answered: a short Redis outage (a cluster failover) must not lose its
+          // feedback and leave the recipient of unknown fate, so the feedback waits it out.
+          const applied = whileUnavailable(() =>
+            applyFeedback(registry, request.appId, request.recipients[i], result)
+          ).then((invalidated) => settle(i, result, invalidated));
+          applied.catch(() => {}); // awaited below: a registry failure fails the dispatch
+          feedback.push(applied);
+        },
       });
-      // APNs has answered: a short Redis outage (a cluster failover) must not lose its feedback
-      // and leave the recipients of unknown fate, so the feedback waits it out.
-      const registry = deps.registry;
-      const invalidated = registry && !check
-        ? await whileUnavailable(() =>
-          applyFeedbackAll(registry, request.appId, request.recipients, results)
-        )
-        : results.map(() => false);
+      await Promise.all(feedback);
       const credentialError = results.find((r) => r.credentialError)?.credentialError ?? null;
       if (credentialError) await deps.credentials.refused(request.appId, credentialError);
-      return {
-        outcomes: results.map((result, i) => toOutcome(result, invalidated[i])),
-        credentialError,
-      };
+      return { outcomes, credentialError };
     },
   };
 }

@@ -33,6 +33,11 @@ export interface RoundsOptions {
   batch?: SendBatchOptions;
   /** Runs before and after each wait between rounds (a worker keeps its claim alive). */
   heartbeat?: () => Promise<void>;
+  /**
+   * Called once per recipient (its index in `recipients`) as soon as its result is final: on
+   * APNs' answer, unless another round follows. Default: none.
+   */
+  onFinal?: (index: number, result: SendResult) => void;
 }
 
 /**
@@ -40,7 +45,7 @@ export interface RoundsOptions {
  * `rounds` more times; the wait doubles from 200 ms and is at least APNs' `retry-after`. A
  * recipient asked to wait longer than {@linkcode MAX_ROUND_WAIT_MS} keeps APNs' answer. After
  * a credential error no more rounds run: the ones held back fail with it too.
- * Returns one result per recipient, in input order.
+ * Returns one result per recipient, in input order; `onFinal` hears each one as it is known.
  */
 export async function sendInRounds(
   app: RelayApp,
@@ -49,29 +54,38 @@ export async function sendInRounds(
   options: RoundsOptions,
 ): Promise<SendResult[]> {
   const results = new Array<SendResult>(recipients.length);
+  const final = (i: number, result: SendResult) => {
+    results[i] = result;
+    options.onFinal?.(i, result);
+  };
   let pending = recipients.map((_, i) => i);
   for (let round = 0; pending.length > 0; round++) {
     const batch = pending.map((i) => recipients[i]);
-    const answers = await options.relay.sendBatch(app, message, batch, options.batch);
+    const current = pending;
     const again: number[] = [];
     let wait = 100 * 2 ** (round + 1);
-    answers.forEach((answer, i) => {
-      const retryAfter = answer.retryAfterMs ?? 0;
-      if (round < options.rounds && isTransient(answer) && retryAfter <= MAX_ROUND_WAIT_MS) {
-        again.push(pending[i]);
-        wait = Math.max(wait, retryAfter);
-      } else results[pending[i]] = answer;
+    let credentialError: SendResult["credentialError"];
+    // Each answer is sorted as it arrives: final (handed on at once) or held for another round.
+    await options.relay.sendBatch(app, message, batch, {
+      ...options.batch,
+      onResult(i, answer) {
+        credentialError ??= answer.credentialError;
+        const retryAfter = answer.retryAfterMs ?? 0;
+        if (round < options.rounds && isTransient(answer) && retryAfter <= MAX_ROUND_WAIT_MS) {
+          again.push(current[i]);
+          wait = Math.max(wait, retryAfter);
+        } else final(current[i], answer);
+      },
     });
-    const credentialError = answers.find((a) => a.credentialError)?.credentialError;
     if (credentialError) {
       for (const i of again) {
-        results[i] = {
+        final(i, {
           installationId: recipients[i].installationId,
           status: "failed",
           reason: credentialError.reason,
           attempted: true,
           credentialError,
-        };
+        });
       }
       break;
     }

@@ -1,7 +1,7 @@
 /**
  * Delivery of one batch of a send: claim the recipients chunk by chunk (checking for
  * cancellation and taking rate tokens before each chunk), skip the unreachable, dispatch the
- * rest through the one push path, and record every outcome once.
+ * rest through the one push path, and record every outcome once, as APNs answers.
  *
  * @module
  */
@@ -16,8 +16,8 @@ import {
 } from "../dispatch/mod.ts";
 import type { Installation, Registry } from "../registry/mod.ts";
 import type { RecipientResultData } from "./schemas.ts";
+import { createRecorder, type Recorder } from "./recorder.ts";
 import type { Outcome, SendState, SendStore } from "./store.ts";
-import { whileUnavailable } from "../redis/retry.ts";
 
 /** What delivery needs. */
 export interface DeliverDeps {
@@ -32,16 +32,21 @@ export interface DeliverDeps {
   clock?: Clock;
   /**
    * What a retried batch does with recipients it claimed before it crashed, whose outcome was
-   * never recorded (APNs may or may not have them):
+   * never recorded (APNs may or may not have them). Outcomes are recorded as APNs answers
+   * (recorder.ts), so these are only the pushes in flight at the crash plus those answered in
+   * the last recording interval:
    * - `"skip"` (default): record them as failed with reason `Unconfirmed` without sending
-   *   again. Nobody gets the send twice. Claims are per chunk, so these are only the chunks the
-   *   dead worker had in flight; the pushes among them it had not yet written are lost (in the
-   *   crash tests, 0–250 of 500 unconfirmed), and the funnel shows them as `Unconfirmed`.
-   * - `"resend"`: send them again. Nobody is lost; the in-flight pushes that had reached APNs
-   *   go out twice (0–500 in the crash tests).
+   *   again. Nobody gets the send twice; the ones that had not reached APNs are lost, and an SDK
+   *   receipt later moves any that did arrive to accepted.
+   * - `"resend"`: send them again. Nobody is lost; those that had reached APNs go out twice.
    * Exactly-once across a crash is not possible: APNs has no idempotency key.
    */
   uncertain?: "resend" | "skip";
+  /**
+   * Writes outcomes as APNs answers (see recorder.ts). Default: a recorder over `store` with its
+   * default interval.
+   */
+  recorder?: Recorder;
 }
 
 /** What delivering a batch did. */
@@ -60,11 +65,24 @@ export interface DeliverHooks {
   uncertain?: "resend" | "skip";
 }
 
+/** What a deliverer holds right now (for crash tests and metrics). */
+export interface DeliverStats {
+  /** Recipients whose claim is on its way to Redis and back; they are dispatched right after. */
+  readonly claiming: number;
+  /** Recipients dispatched whose outcome is not yet known (sent and not yet answered). */
+  readonly inFlight: number;
+  /** Outcomes known so far. */
+  readonly answered: number;
+}
+
 /** The batch deliverer. */
 export interface Deliverer {
+  /** What it holds right now. */
+  readonly stats: DeliverStats;
   /**
-   * Delivers `ids` (batch `seq`) of `send`. Returns per-recipient results and whether the send
-   * stopped. Throws only on infrastructure errors (Redis); the batch is then retried.
+   * Delivers `ids` (batch `seq`) of `send`. Each outcome goes to the recorder as APNs answers;
+   * the batch returns once they are all written. Returns per-recipient results and whether the
+   * send stopped. Throws only on infrastructure errors (Redis); the batch is then retried.
    */
   deliver(
     send: SendState,
@@ -84,6 +102,8 @@ interface SortedChunk {
 export function createDeliverer(deps: DeliverDeps): Deliverer {
   const chunkSize = deps.chunkSize ?? 250;
   const clock = deps.clock ?? systemClock;
+  const recorder = deps.recorder ?? createRecorder({ store: deps.store });
+  const stats = { claiming: 0, inFlight: 0, answered: 0 };
 
   /** Takes up to `wanted` tokens of the send's rate; waits while none are left. */
   async function takeRate(send: SendState, wanted: number): Promise<number | null> {
@@ -110,7 +130,7 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
     return undefined;
   }
 
-  /** Reads the claimed installations and sorts them into skips and recipients. */
+  /** Sorts a claimed chunk (installations read before the claim) into skips and recipients. */
   function sortClaimed(
     send: SendState,
     chunkIds: readonly string[],
@@ -154,62 +174,73 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
   }
 
   return {
+    stats,
     async deliver(send, seq, ids, hooks = {}) {
       const report: DeliverReport = { results: [] };
       const uncertain = hooks.uncertain ?? deps.uncertain ?? "skip";
       const pending = [...new Set(ids)];
       const message = { body: send.body, headers: send.headers };
-      // Chunk by chunk: check for cancellation, take rate tokens, claim, send, record. Claiming
-      // per chunk keeps the recipients of unknown fate after a crash to the chunk in flight.
+      const { appId, sendId } = send;
+      const writes = new Set<Promise<void>>();
+      const record = (outcome: Outcome) => writes.add(recorder.add(appId, sendId, [outcome]));
+      // Every return waits until the outcomes handed to the recorder are written; a failed
+      // write throws, and the batch is retried.
+      const written = async (stopped?: DeliverReport["stopped"]): Promise<DeliverReport> => {
+        await recorder.flush(appId, sendId);
+        await Promise.all(writes);
+        return stopped ? { ...report, stopped } : report;
+      };
+      // Chunk by chunk: check for cancellation, take rate tokens, claim, dispatch. Claiming per
+      // chunk keeps the recipients of unknown fate after a crash to the chunk in flight, and
+      // recording each answer as it arrives keeps them to the pushes not yet answered.
       while (pending.length > 0) {
         let size = Math.min(chunkSize, pending.length);
         if (send.ratePerSecond) {
           const granted = await takeRate(send, size);
-          if (granted === null) return { ...report, stopped: await stoppedStatus(send) };
+          if (granted === null) return await written(await stoppedStatus(send));
           size = granted;
         }
         const chunkIds = pending.splice(0, size);
-        // The installations are read before the claim: a Redis failure in between must not
-        // leave claimed recipients that were never sent (a retry would call them Unconfirmed).
+        // The installations are read before the claim: nothing but the claim's own answer stands
+        // between claiming a recipient and sending to it, so neither a Redis failure nor a crash
+        // in between leaves claimed recipients that were never sent (a retry would call them
+        // Unconfirmed).
         const [installations] = await Promise.all([
-          deps.registry.getMany(send.appId, chunkIds),
+          deps.registry.getMany(appId, chunkIds),
           hooks.heartbeat?.(),
         ]);
         // The claim also checks for cancellation.
-        const claim = await deps.store.claim(send.appId, send.sendId, seq, chunkIds);
-        if (claim.stopped) return { ...report, stopped: claim.stopped };
-        const { early, recipients } = sortClaimed(
-          send,
-          chunkIds,
-          installations,
-          claim.flags,
-          uncertain,
-        );
-        report.results.push(...early.map(toResult));
+        stats.claiming += chunkIds.length;
+        const claim = await deps.store.claim(appId, sendId, seq, chunkIds)
+          .finally(() => stats.claiming -= chunkIds.length);
+        if (claim.stopped) return await written(claim.stopped);
+        const sorted = sortClaimed(send, chunkIds, installations, claim.flags, uncertain);
+        for (const o of sorted.early) record(o);
+        report.results.push(...sorted.early.map(toResult));
+        stats.inFlight += sorted.recipients.length;
+        let settled = 0;
         const sent = await deps.dispatcher.dispatch({
-          appId: send.appId,
+          appId,
           message,
-          recipients,
+          recipients: sorted.recipients,
           heartbeat: hooks.heartbeat,
-        });
-        // Skips and APNs outcomes of the chunk in one atomic step. The recipients a credential
-        // failure stopped had their APNs request: they count as attempted and failed, so the
-        // funnel of a failed send still adds up.
-        // APNs has answered: the record must not be lost to a short Redis outage (a cluster
-        // failover), or the chunk's recipients would be left of unknown fate.
-        await whileUnavailable(() =>
-          deps.store.record(send.appId, send.sendId, [
-            ...early,
-            ...sent.outcomes.map(toOutcome),
-          ])
-        );
+          onOutcome(outcome) {
+            settled++;
+            stats.inFlight--;
+            stats.answered++;
+            // The recipients a credential failure stopped count as attempted and failed, so
+            // the funnel of a failed send still adds up.
+            record(toOutcome(outcome));
+          },
+        }).finally(() => stats.inFlight -= sorted.recipients.length - settled);
         report.results.push(...sent.outcomes.map(toResult));
         if (sent.credentialError) {
+          await written();
           await failSend(send, sent);
           return { ...report, stopped: "failed" };
         }
       }
-      return report;
+      return await written();
     },
   };
 }

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { whileUnavailable } from "../redis/retry.ts";
 import type { Outcome, SendStore } from "./store.ts";
 
 /** Options of {@linkcode createRecorder}. */
@@ -44,8 +45,11 @@ export interface Recorder {
    * silently). It is the same promise for every outcome in one write.
    */
   add(appId: string, sendId: string, outcomes: readonly Outcome[]): Promise<void>;
-  /** Issues the writes of everything queued now and waits for them. */
-  flush(): Promise<void>;
+  /**
+   * Issues the writes of everything queued now (or only of one send's outcomes, when named) and
+   * waits for them. A batch's end flushes its send, so the batch need not wait for the timer.
+   */
+  flush(appId?: string, sendId?: string): Promise<void>;
   /** Outcomes queued and not yet written (for tests and metrics). */
   readonly pending: number;
 }
@@ -86,7 +90,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
   function write(key: string, buffer: Buffer): Promise<void> {
     buffers.delete(key);
     pending -= buffer.outcomes.length;
-    options.store.record(buffer.appId, buffer.sendId, buffer.outcomes).then(
+    // APNs has answered: a short Redis outage (a cluster failover) must not lose the write and
+    // leave these recipients of unknown fate, so it waits the outage out (recording is
+    // idempotent per recipient).
+    whileUnavailable(() => options.store.record(buffer.appId, buffer.sendId, buffer.outcomes)).then(
       () => buffer.settle(),
       (error) => buffer.settle(error instanceof Error ? error : new Error(String(error))),
     );
@@ -122,8 +129,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
       }
       return written;
     },
-    async flush() {
-      await Promise.all(writeAll());
+    async flush(appId, sendId) {
+      if (appId === undefined || sendId === undefined) return void await Promise.all(writeAll());
+      const key = `${appId}/${sendId}`;
+      const buffer = buffers.get(key);
+      if (!buffer) return;
+      await write(key, buffer);
     },
     get pending() {
       return pending;

@@ -24,6 +24,7 @@ import type { Segments } from "../segments/mod.ts";
 import { sendKeys } from "./_keys.ts";
 import { createDeliverer } from "./deliver.ts";
 import { createQueue } from "./queue.ts";
+import { createRecorder } from "./recorder.ts";
 import { resolveAll } from "./resolver.ts";
 import {
   type CreateSendInput,
@@ -87,9 +88,11 @@ export function createSends(options: SendsOptions) {
   const idempotencyTtlMs = options.idempotencyTtlMs ?? 86_400_000;
   const store = createSendStore({ redis, now });
   const queue = createQueue({ redis });
+  const recorder = createRecorder({ store });
   const deliverer = createDeliverer({
     store,
     dispatcher: options.dispatcher,
+    recorder,
     registry,
     chunkSize: options.chunkSize,
     uncertain: options.uncertain,
@@ -204,6 +207,10 @@ export function createSends(options: SendsOptions) {
   return {
     store,
     queue,
+    /** Writes outcomes as APNs answers; `pending` is what is answered but not yet written. */
+    recorder,
+    /** The batch deliverer (its `stats.claiming`: claims on their way, for crash tests). */
+    deliverer,
 
     /**
      * Creates a send. Renders and size-checks the payload first, so a bad request writes

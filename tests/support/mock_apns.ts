@@ -78,12 +78,21 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
   const record = options.record ?? true;
   const keys = new Map<string, { teamId: string; key: CryptoKey }>();
   const verified = new Map<string, { keyId: string; teamId: string; iat: number }>();
+  const verifying = new Map<string, Promise<boolean>>();
   const devices = new Map<string, MockDevice>();
   const topics = new Map<string, Set<string>>();
   const scripts = new Map<string, ScriptedResponse[]>();
   const counts = new Map<string, number>();
   const accepted: AcceptedPush[] = [];
-  const stats = { requests: 0, accepted: 0, sessions: 0, peakStreams: 0 };
+  const stats = {
+    requests: 0,
+    accepted: 0,
+    sessions: 0,
+    peakStreams: 0,
+    firstAcceptedAt: 0,
+    lastAcceptedAt: 0,
+    firstAccepts: [] as number[],
+  };
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const sessions = new Set<http2.ServerHttp2Session>();
   let goAwayAfter = options.goAwayAfter;
@@ -133,6 +142,7 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
       const result = await verifyProviderToken(req.headers["authorization"], {
         keys,
         verified,
+        verifying,
         acceptUnknownKeys: options.acceptUnknownKeys ?? false,
         now: now(),
         maxAgeMs: options.tokenMaxAgeMs ?? 3_600_000,
@@ -275,9 +285,14 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
       };
       counts.set(push.token, (counts.get(push.token) ?? 0) + 1);
       stats.accepted++;
+      // Wall-clock times (not the injected clock): benchmarks compare them across processes.
+      stats.lastAcceptedAt = Date.now();
+      stats.firstAcceptedAt ||= stats.lastAcceptedAt;
+      if (stats.firstAccepts.length < 10) stats.firstAccepts.push(stats.lastAcceptedAt);
       if (record) accepted.push(push);
       options.onAccepted?.(push);
-      answer(stream, 200, apnsId);
+      if (options.latencyMs) later(options.latencyMs, () => answer(stream, 200, apnsId), stream);
+      else answer(stream, 200, apnsId);
     });
   }
 

@@ -110,6 +110,8 @@ export async function verifyProviderToken(
   ctx: {
     keys: Map<string, { teamId: string; key: CryptoKey }>;
     verified: Map<string, { keyId: string; teamId: string; iat: number }>;
+    /** Signature checks under way, by token: concurrent first requests share one. */
+    verifying?: Map<string, Promise<boolean>>;
     acceptUnknownKeys: boolean;
     now: number;
     maxAgeMs: number;
@@ -134,12 +136,18 @@ export async function verifyProviderToken(
     }
     const known = ctx.keys.get(header.kid);
     if (known) {
-      const ok = await crypto.subtle.verify(
-        { name: "ECDSA", hash: "SHA-256" },
-        known.key,
-        fromBase64url(parts[2]) as Uint8Array<ArrayBuffer>,
-        new TextEncoder().encode(`${parts[0]}.${parts[1]}`),
-      );
+      let verifying = ctx.verifying?.get(jwt);
+      if (!verifying) {
+        verifying = crypto.subtle.verify(
+          { name: "ECDSA", hash: "SHA-256" },
+          known.key,
+          fromBase64url(parts[2]) as Uint8Array<ArrayBuffer>,
+          new TextEncoder().encode(`${parts[0]}.${parts[1]}`),
+        );
+        ctx.verifying?.set(jwt, verifying);
+        verifying.catch(() => false).then(() => ctx.verifying?.delete(jwt));
+      }
+      const ok = await verifying;
       if (!ok || known.teamId !== body.iss) return reject(403, "InvalidProviderToken");
     } else if (!ctx.acceptUnknownKeys) {
       return reject(403, "InvalidProviderToken");

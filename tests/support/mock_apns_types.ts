@@ -68,6 +68,8 @@ export interface MockApnsOptions {
   goAwayAfter?: number;
   /** Random faults; default none. */
   faults?: FaultOptions;
+  /** Every accepted push is answered this long after it arrived, ms; default 0 (at once). */
+  latencyMs?: number;
   /** Keep every accepted push in `accepted`; default true (counts are always kept). */
   record?: boolean;
   /** Called for every accepted push (the CLI logs with it). */
@@ -127,8 +129,20 @@ export interface MockApns {
   readonly accepted: readonly AcceptedPush[];
   /** Accepted pushes for one token. */
   countFor(token: string): number;
-  /** Counters: requests seen, accepted, connections opened, peak in-flight streams per connection. */
-  readonly stats: { requests: number; accepted: number; sessions: number; peakStreams: number };
+  /**
+   * Counters: requests seen, accepted, connections opened, peak in-flight streams per connection,
+   * and when the first and the latest push were accepted (epoch ms, wall clock; 0 before any),
+   * and the times of the first ten.
+   */
+  readonly stats: {
+    requests: number;
+    accepted: number;
+    sessions: number;
+    peakStreams: number;
+    firstAcceptedAt: number;
+    lastAcceptedAt: number;
+    firstAccepts: number[];
+  };
   /** Open client connections by the SHA-256 fingerprint of their client certificate. */
   openSessionsByCertificate(): Map<string, number>;
   /** Stops both listeners and removes a generated CA. */

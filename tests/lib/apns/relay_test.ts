@@ -68,6 +68,32 @@ Deno.test("sendBatch accepts, in input order, with apns ids", async () => {
   assertEquals(t.mock.accepted[0].headers["apns-topic"], "com.example.relay");
 });
 
+Deno.test("sendBatch hands each result to onResult as it arrives, before a slow one answers", async () => {
+  await using t = await setup("TEAMOK0001");
+  // Recipient 1's answer is held until the test has seen recipient 0's result.
+  t.mock.script(token(1), { status: 200, delayMs: 10_000 });
+  let firstSeen!: (r: { index: number; status: string }) => void;
+  const first = new Promise<{ index: number; status: string }>((r) => firstSeen = r);
+  const seen: number[] = [];
+  let finished = false;
+  const batch = t.relay.sendBatch(t.app, message, [recipient(0), recipient(1)], {
+    onResult(index, result) {
+      seen.push(index);
+      if (index === 0) firstSeen({ index, status: result.status });
+    },
+  }).then((results) => {
+    finished = true;
+    return results;
+  });
+  assertEquals(await first, { index: 0, status: "accepted" });
+  assertEquals(finished, false, "the batch is still waiting on recipient 1");
+  assertEquals(seen, [0]);
+  t.mock.dropConnections(); // ends the held stream; the transport retries it, now unscripted
+  const results = await batch;
+  assertEquals(seen.sort(), [0, 1]);
+  assertEquals(results.map((r) => r.status), ["accepted", "accepted"]);
+});
+
 Deno.test("sendBatch turns 410 into unregistered feedback only when later than registeredAt", async () => {
   await using t = await setup("TEAM410001");
   t.mock.device(token(1), { unregisteredAt: 5_000 });

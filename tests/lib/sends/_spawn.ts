@@ -14,6 +14,24 @@ export interface WorkerProcess {
   child: Deno.ChildProcess;
   /** Kills with `signal` (default SIGTERM) and waits for exit; safe to call twice. */
   stop(signal?: Deno.Signal): Promise<void>;
+  /** The latest `--stats-every-ms` samples the worker printed, oldest first (at most 100). */
+  readonly samples: readonly WorkerSample[];
+}
+
+/** One stats line of a worker started with `--stats-every-ms`. */
+export interface WorkerSample {
+  /** When it was taken (epoch ms, the worker's clock). */
+  at: number;
+  /** Recipients dispatched (sent to APNs) and not yet answered. */
+  inFlight: number;
+  /** Outcomes known so far. */
+  answered: number;
+  /** Outcomes answered and not yet handed to Redis by the recorder. */
+  unrecorded: number;
+  /** Recipients whose claim is on its way to Redis and back, sent right after it. */
+  claiming: number;
+  /** Set on the line printed on SIGUSR1, after which the worker is frozen. */
+  frozen?: boolean;
 }
 
 /** Options of {@linkcode spawnWorker}. */
@@ -73,16 +91,35 @@ export async function spawnWorker(options: SpawnOptions): Promise<WorkerProcess>
     await child.status;
     throw error;
   }
-  // Keep draining stdout so the child never blocks on a full pipe.
+  // Keep draining stdout so the child never blocks on a full pipe; keep its stats lines.
+  const samples: WorkerSample[] = [];
+  const take = (line: string) => {
+    if (!line.startsWith('{"stats"')) return;
+    try {
+      samples.push(JSON.parse(line).stats);
+      if (samples.length > 100) samples.shift();
+    } catch { /* not a stats line */ }
+  };
+  buffered = buffered.slice(buffered.indexOf('"ready":true'));
   const drained = (async () => {
     try {
-      while (!(await reader.read()).done) { /* discard */ }
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffered += value;
+        let at: number;
+        while ((at = buffered.indexOf("\n")) >= 0) {
+          take(buffered.slice(0, at));
+          buffered = buffered.slice(at + 1);
+        }
+      }
     } catch { /* closed */ }
   })();
   let stopped: Promise<void> | undefined;
   return {
     pid: child.pid,
     child,
+    samples,
     stop(signal: Deno.Signal = "SIGTERM") {
       stopped ??= (async () => {
         try {

@@ -32,7 +32,11 @@ export interface WorkerOptions {
   concurrency?: number;
   /** An item idle this long (ms) is taken over from its worker. Default: 30,000. */
   claimIdleMs?: number;
-  /** Longest pause between polls when the queue is empty, ms. Default: 200. */
+  /**
+   * Longest pause between polls when the queue is empty, ms. While every loop of a worker is
+   * idle only one of them polls (the others wait for it to find work), so an idle worker makes
+   * at most 1,000 / maxIdleMs reads a second. Default: 100.
+   */
   maxIdleMs?: number;
   /** How often scheduled sends are checked, ms. Default: 1,000. */
   scheduleEveryMs?: number;
@@ -69,12 +73,51 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
   const consumer = options.consumer ?? `w-${randomId(6)}`;
   const concurrency = options.concurrency ?? 4;
   const claimIdleMs = options.claimIdleMs ?? 30_000;
-  const maxIdleMs = options.maxIdleMs ?? 200;
+  const maxIdleMs = options.maxIdleMs ?? 100;
   const scheduleEveryMs = options.scheduleEveryMs ?? 1_000;
   const sweepEveryMs = options.sweepEveryMs ?? 30_000;
   let lastSchedule = 0;
   let lastSweep = 0;
   let lastReclaim = 0;
+  // Idle loops: one polls, the rest wait until it (or a resolution step) finds work.
+  const idle = { poller: false, waiters: new Set<() => void>() };
+
+  /** Ends every idle loop's pause: there may be work to take right now. */
+  function wake(): void {
+    const waiters = [...idle.waiters];
+    idle.waiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /** Waits for `wake`, `signal` or, when given, `ms`. */
+  function pause(signal: AbortSignal, ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+      idle.waiters.add(done);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        idle.waiters.delete(done);
+        resolve();
+      }
+    });
+  }
+
+  // Batches a resolution step issues wake the idle loops, so the first batch goes out while the
+  // step is still resolving the next ones.
+  const resolverDeps: ResolverDeps = {
+    ...deps,
+    queue: {
+      ...queue,
+      async push(item) {
+        const id = await queue.push(item);
+        wake();
+        return id;
+      },
+    },
+  };
 
   async function promoteDue(): Promise<number> {
     if (now() - lastSchedule < scheduleEveryMs) return 0;
@@ -114,7 +157,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
       return await queue.ack(entry.id);
     }
     if (item.kind === "resolve") {
-      if (send.status !== "completed") await resolveStep(deps, send, item.at);
+      if (send.status !== "completed") await resolveStep(resolverDeps, send, item.at);
       return await queue.ack(entry.id);
     }
     // Touching the entry before each chunk keeps a slow but live worker from losing it.
@@ -161,8 +204,11 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
   }
 
   async function loop(signal: AbortSignal, deadline: number, counter: { n: number }) {
-    let idle = 5;
+    let backoff = 5;
     let idlePolls = 0;
+    let polling = false;
+    // `drain` (a deadline) keeps every loop polling: each must see the queue empty to return.
+    const shared = deadline === Infinity;
     while (!signal.aborted && now() < deadline) {
       let worked = false;
       try {
@@ -172,15 +218,25 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
       }
       if (worked) {
         counter.n++;
-        idle = 5;
+        backoff = 5;
         idlePolls = 0;
+        if (polling) idle.poller = polling = false;
+        wake(); // more may be waiting behind this item
         continue;
       }
       idlePolls++;
-      if (deadline !== Infinity && idlePolls >= 3) return;
-      await pause(idle, signal);
-      idle = Math.min(idle * 2, maxIdleMs);
+      if (!shared && idlePolls >= 3) return;
+      if (shared && !polling) {
+        if (idle.poller) {
+          await pause(signal);
+          continue;
+        }
+        idle.poller = polling = true;
+      }
+      await pause(signal, backoff);
+      backoff = Math.min(backoff * 2, maxIdleMs);
     }
+    if (polling) idle.poller = false;
   }
 
   /** Creates the queue's groups, retrying with backoff while Redis is unreachable. */
@@ -195,7 +251,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
           error: (error as Error).message,
           retryInMs: wait,
         });
-        await pause(wait, signal);
+        await pause(signal, wait);
         wait = Math.min(wait * 2, 5_000);
       }
     }
@@ -230,17 +286,4 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
  */
 function isPermanent(error: unknown): error is EdgepushError {
   return error instanceof EdgepushError && !(error instanceof Unavailable);
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

@@ -4,7 +4,11 @@
  * Printed beside a relay-only row (the same relay called directly, same mock process) and the
  * rows of `tests/bench/send_bench.ts` when that runs.
  *
- * `deno run -A tests/bench/campaign.ts [--recipients 100000] [--workers 1] [--concurrency 4]`
+ * `deno run -A tests/bench/campaign.ts [--recipients 20000,100000] [--workers 1] [--concurrency 4]`
+ *
+ * Each size runs on a fresh Redis, worker and mock. Beside the end-to-end rate it prints how soon
+ * the first push was accepted after the `POST`, the rate from the first accepted push to the
+ * last, and h2load's rate against the same mock (a fresh process of it: the ceiling).
  *
  * @module
  */
@@ -22,6 +26,7 @@ import { generateApnsKey } from "../support/harness.ts";
 import { startTestRedis } from "../support/redis_server.ts";
 import { clusterAsTestRedis, startTestCluster } from "../support/redis_cluster.ts";
 import { spawnWorker, type WorkerProcess } from "../lib/sends/_spawn.ts";
+import { runH2load } from "./h2load.ts";
 
 /** Options of {@linkcode runCampaignBench}. */
 export interface CampaignBenchOptions {
@@ -53,6 +58,18 @@ export interface CampaignBenchRow {
   peakRssMb: number | null;
   accepted: number;
   mockAccepted: number;
+  /** From the `POST` (sends.create) to the first push the mock accepted, ms. */
+  firstPushMs?: number | null;
+  /** The same for the one-device send that warms the fresh worker up (connect, token). */
+  coldFirstPushMs?: number | null;
+  /** From the `POST` until the whole audience was resolved into batches, ms (±50). */
+  resolvedMs?: number | null;
+  /** Accepted pushes per second from the first accepted push to the last. */
+  firstToLastPerSecond?: number | null;
+  /** h2load against a mock process of the same kind, requests/s (the ceiling). */
+  h2loadPerSecond?: number | null;
+  /** firstToLastPerSecond / h2loadPerSecond. */
+  ofCeiling?: number | null;
 }
 
 const SEED_LUA = `
@@ -154,7 +171,7 @@ export async function runCampaignBench(
     }).spawn();
     const lines = mockProc.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
-    let mockStats = { accepted: 0 };
+    let mockStats = { accepted: 0, lastAcceptedAt: 0, firstAccepts: [] as number[] };
     const nextLine = async (): Promise<string | null> => {
       while (!buffer.includes("\n")) {
         const { value, done } = await lines.read();
@@ -192,10 +209,26 @@ export async function runCampaignBench(
       w.child.status.then((st) => died ||= `worker ${w.pid} exited (code ${st.code})`);
     }
     mockProc.status.then((st) => died ||= `mock APNs process exited (code ${st.code})`);
+    const record = await services.apps.get(appId);
+    // A one-device send first: a worker in production holds long-lived APNs connections and a
+    // shared provider token, so the timed campaign starts warm. Its own first push is reported
+    // as the cold start.
+    const warmPostedAt = Date.now();
+    const warm = await services.sends.create(record, {
+      audience: { installationIds: ["b0"] },
+      notification: { title: "Warm-up" },
+    });
+    while ((await services.sends.get(appId, warm.body.sendId)).status !== "completed") {
+      if (died) throw new Error(`campaign bench aborted: ${died}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    while (mockStats.accepted < 1) await new Promise((r) => setTimeout(r, 50));
+    const coldFirstPushMs = mockStats.firstAccepts[0] - warmPostedAt;
+    const warmAccepted = mockStats.accepted;
     const cpuBefore = await Promise.all(workers.map((w) => procStats(w.pid)));
     log(`idle worker RSS peak so far: ${cpuBefore.map((s) => s?.hwmKb).join(", ")} kB`);
-    const record = await services.apps.get(appId);
     const started = performance.now();
+    const postedAt = Date.now();
     const { body } = await services.sends.create(record, {
       audience: { segment: "bench" },
       notification: { title: "Bench", body: "A campaign notification" },
@@ -203,10 +236,14 @@ export async function runCampaignBench(
     const sendId = body.sendId;
     let view = await services.sends.get(appId, sendId);
     let lastLog = 0;
+    let resolvedAt = 0;
     while (view.status !== "completed" && view.status !== "failed") {
       if (died) throw new Error(`campaign bench aborted: ${died}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 50));
       view = await services.sends.get(appId, sendId);
+      if (!resolvedAt && (await services.sends.store.load(appId, sendId))?.resolved) {
+        resolvedAt = Date.now();
+      }
       if (performance.now() - lastLog > 5_000) {
         lastLog = performance.now();
         log(`${view.status} accepted=${view.counts.accepted}`);
@@ -220,7 +257,9 @@ export async function runCampaignBench(
     );
     const hwm = Math.max(...cpuAfter.map((s) => s?.hwmKb ?? 0));
     await new Promise((r) => setTimeout(r, 600)); // the mock reports its stats every 500 ms
-    const campaignMockAccepted = mockStats.accepted;
+    const campaignMockAccepted = mockStats.accepted - warmAccepted;
+    const firstAcceptedAt = mockStats.firstAccepts.find((t) => t >= postedAt) ?? 0;
+    const { lastAcceptedAt } = mockStats;
     // Relay-only runs while the workers still hold their idle connections: Deno's HTTP/2 server
     // can abort inside nghttp2 when a client's GOAWAY arrives (denoland/deno#36788), and a
     // worker's graceful stop sends one, so the mock is used for nothing after that.
@@ -237,6 +276,10 @@ export async function runCampaignBench(
     } catch { /* already gone: see above */ }
     await mockProc.status;
     await reading;
+    // h2load gets a fresh mock process of the same kind: any client's closing GOAWAY may have
+    // taken the first one down (see above).
+    const ceiling = await h2loadCeiling(keyFile, key, Math.min(recipients, 100_000));
+    if (ceiling.note) log(`h2load: ${ceiling.note}`);
     const rows: CampaignBenchRow[] = [{
       name: `campaign: segment → ${workerCount} worker process(es) → mock APNs process` +
         (cluster ? " (cluster mode)" : ""),
@@ -247,8 +290,16 @@ export async function runCampaignBench(
       peakRssMb: hwm ? Number((hwm / 1024).toFixed(1)) : null,
       accepted: view.counts.accepted,
       mockAccepted: campaignMockAccepted,
+      ...flowFigures({ postedAt, firstAcceptedAt, lastAcceptedAt, accepted: campaignMockAccepted }),
+      h2loadPerSecond: ceiling.perSecond,
+      coldFirstPushMs,
+      resolvedMs: resolvedAt ? resolvedAt - postedAt : null,
     }];
     if (relayRow) rows.push(relayRow);
+    const flow = rows[0].firstToLastPerSecond;
+    rows[0].ofCeiling = flow && ceiling.perSecond
+      ? Number((flow / ceiling.perSecond).toFixed(2))
+      : null;
     return rows;
   } finally {
     for (const w of workers) await w.stop("SIGKILL");
@@ -261,6 +312,60 @@ export async function runCampaignBench(
     await cluster?.stop();
     await Deno.remove(keyFile).catch(() => {});
   }
+}
+
+/** h2load against a fresh `campaign_mock_process.ts`. */
+async function h2loadCeiling(
+  keyFile: string,
+  key: { teamId: string; keyId: string; privateKeyPem: string },
+  n: number,
+): Promise<{ perSecond: number | null; note: string }> {
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      ...[
+        "run",
+        "-A",
+        "--no-check",
+        new URL("./campaign_mock_process.ts", import.meta.url).pathname,
+      ],
+      ...["--key-file", keyFile, "--key-id", key.keyId, "--team-id", key.teamId],
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) return { perSecond: null, note: "the mock process exited" };
+      text += value;
+    }
+    const hosts = JSON.parse(text.slice(0, text.indexOf("\n"))).hosts;
+    const host = String(hosts.production).replace(/^localhost:/, "127.0.0.1:");
+    return await runH2load({ n, host, key, topic: "com.example.bench" });
+  } finally {
+    try {
+      proc.kill("SIGTERM"); // it removes its CA file on SIGTERM
+    } catch { /* gone */ }
+    await reader.cancel().catch(() => {});
+    await proc.status;
+  }
+}
+
+/** First push after the POST, and the rate from the first accepted push to the last. */
+function flowFigures(at: {
+  postedAt: number;
+  firstAcceptedAt: number;
+  lastAcceptedAt: number;
+  accepted: number;
+}): Pick<CampaignBenchRow, "firstPushMs" | "firstToLastPerSecond"> {
+  if (!at.firstAcceptedAt) return { firstPushMs: null, firstToLastPerSecond: null };
+  const span = (at.lastAcceptedAt - at.firstAcceptedAt) / 1000;
+  return {
+    firstPushMs: at.firstAcceptedAt - at.postedAt,
+    firstToLastPerSecond: span > 0 ? Math.round((at.accepted - 1) / span) : null,
+  };
 }
 
 /**
@@ -350,20 +455,39 @@ if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      recipients: { type: "string", default: "100000" },
+      recipients: { type: "string", default: "20000,100000" },
       workers: { type: "string", default: "1" },
       concurrency: { type: "string", default: "4" },
       "no-relay": { type: "boolean", default: false },
       "v8-flags": { type: "string", default: "" },
     },
   });
-  const rows: unknown[] = await runCampaignBench({
-    recipients: Number(values.recipients),
-    workers: Number(values.workers),
-    concurrency: Number(values.concurrency),
-    v8Flags: values["v8-flags"] ? values["v8-flags"].split(",") : undefined,
-    verbose: true,
-  });
-  if (!values["no-relay"]) rows.push(...await relayOnlyRows(Number(values.recipients)));
+  const sizes = values.recipients.split(",").map(Number);
+  const rows: unknown[] = [];
+  const flow: unknown[] = [];
+  for (const recipients of sizes) {
+    const [campaign, relay] = await runCampaignBench({
+      recipients,
+      workers: Number(values.workers),
+      concurrency: Number(values.concurrency),
+      v8Flags: values["v8-flags"] ? values["v8-flags"].split(",") : undefined,
+      verbose: true,
+    });
+    rows.push(campaign, ...(relay ? [relay] : []));
+    flow.push({
+      recipients,
+      "first push after POST (ms)": campaign.firstPushMs,
+      "fresh worker's first push (ms)": campaign.coldFirstPushMs,
+      "audience resolved (ms)": campaign.resolvedMs,
+      "first→last accepted/s": campaign.firstToLastPerSecond,
+      "h2load ceiling/s (same mock)": campaign.h2loadPerSecond,
+      "of ceiling": campaign.ofCeiling,
+      "POST→completed/s": campaign.notificationsPerSecond,
+    });
+  }
+  if (!values["no-relay"]) rows.push(...await relayOnlyRows(Math.max(...sizes)));
   console.table(rows);
+  console.log("\ncampaign flow beside h2load, same mock process (targets: first push ≤ 300 ms;");
+  console.log("20k ≥ 0.7 and 100k ≥ 0.8 of the ceiling, first accepted push to last):");
+  console.table(flow);
 }

@@ -36,9 +36,9 @@ const BENCHES: Bench[] = [
   },
   {
     name: "campaign",
-    what: "segment in Redis → workers → mock APNs, end to end, beside relay-only",
+    what: "segment in Redis → workers → mock APNs, end to end, beside relay-only and h2load",
     script: "campaign.ts",
-    full: ["--recipients", "100000"],
+    full: ["--recipients", "20000,100000"],
     quick: ["--recipients", "20000"],
   },
   {

@@ -13,6 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import IORedis from "ioredis";
 import { createSealedBox, generateMasterKey } from "../../lib/crypto/sealed_box.ts";
 import { silentLogger } from "../../lib/observability/logger.ts";
 import { createMetrics } from "../../lib/observability/metrics.ts";
@@ -56,6 +57,8 @@ export interface CampaignBenchRow {
   cpuMsPer1k: number | null;
   /** Highest peak RSS (VmHWM) among the workers, MB. */
   peakRssMb: number | null;
+  /** Redis' CPU per 1,000 notifications (INFO cpu, the bench's own status polls included). */
+  redisCpuMsPer1k?: number | null;
   accepted: number;
   mockAccepted: number;
   /** From the `POST` (sends.create) to the first push the mock accepted, ms. */
@@ -100,6 +103,19 @@ async function procStats(pid: number): Promise<{ cpuMs: number; hwmKb: number } 
     return { cpuMs: ticks * 10, hwmKb: hwm };
   } catch {
     return null;
+  }
+}
+
+/** Redis' own CPU so far (user + system, main thread and children), ms. */
+async function redisCpuMs(url: string): Promise<number> {
+  const client = new IORedis.default(url);
+  try {
+    const text = await client.info("cpu");
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(text)?.[1] ?? 0);
+    return (field("used_cpu_sys") + field("used_cpu_user")) * 1000;
+  } finally {
+    client.disconnect();
   }
 }
 
@@ -226,6 +242,7 @@ export async function runCampaignBench(
     const coldFirstPushMs = mockStats.firstAccepts[0] - warmPostedAt;
     const warmAccepted = mockStats.accepted;
     const cpuBefore = await Promise.all(workers.map((w) => procStats(w.pid)));
+    const redisCpuBefore = await redisCpuMs(redis.url);
     log(`idle worker RSS peak so far: ${cpuBefore.map((s) => s?.hwmKb).join(", ")} kB`);
     const started = performance.now();
     const postedAt = Date.now();
@@ -251,6 +268,7 @@ export async function runCampaignBench(
     }
     const seconds = (performance.now() - started) / 1000;
     const cpuAfter = await Promise.all(workers.map((w) => procStats(w.pid)));
+    const redisCpu = await redisCpuMs(redis.url) - redisCpuBefore;
     const cpuMs = cpuAfter.reduce(
       (sum, s, i) => sum + (s && cpuBefore[i] ? s.cpuMs - cpuBefore[i]!.cpuMs : 0),
       0,
@@ -288,6 +306,7 @@ export async function runCampaignBench(
       notificationsPerSecond: Math.round(view.counts.accepted / seconds),
       cpuMsPer1k: cpuMs ? Number((cpuMs / (view.counts.accepted / 1000)).toFixed(1)) : null,
       peakRssMb: hwm ? Number((hwm / 1024).toFixed(1)) : null,
+      redisCpuMsPer1k: Number((redisCpu / (view.counts.accepted / 1000)).toFixed(1)),
       accepted: view.counts.accepted,
       mockAccepted: campaignMockAccepted,
       ...flowFigures({ postedAt, firstAcceptedAt, lastAcceptedAt, accepted: campaignMockAccepted }),
@@ -483,6 +502,8 @@ if (import.meta.main) {
       "h2load ceiling/s (same mock)": campaign.h2loadPerSecond,
       "of ceiling": campaign.ofCeiling,
       "POST→completed/s": campaign.notificationsPerSecond,
+      "worker CPU ms/1k": campaign.cpuMsPer1k,
+      "Redis CPU ms/1k": campaign.redisCpuMsPer1k,
     });
   }
   if (!values["no-relay"]) rows.push(...await relayOnlyRows(Math.max(...sizes)));

@@ -267,6 +267,9 @@ export async function runCampaignBench(
       }
     }
     const seconds = (performance.now() - started) / 1000;
+    if (view.counts.accepted < recipients) {
+      log(`not accepted: ${JSON.stringify(view.counts)} failures ${JSON.stringify(view.failures)}`);
+    }
     const cpuAfter = await Promise.all(workers.map((w) => procStats(w.pid)));
     const redisCpu = await redisCpuMs(redis.url) - redisCpuBefore;
     const cpuMs = cpuAfter.reduce(

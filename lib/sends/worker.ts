@@ -160,13 +160,23 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
       if (send.status !== "completed") await resolveStep(resolverDeps, send, item.at);
       return await queue.ack(entry.id);
     }
-    // Touching the entry before each chunk keeps a slow but live worker from losing it.
-    const report = await deps.deliverer.deliver(send, item.seq, item.ids, {
-      heartbeat: () => queue.touch(consumer, entry.id),
-      uncertain: options.uncertain,
-    });
-    if (!report.stopped) await store.progress(item.appId, item.sendId, { batchDone: item.seq });
-    await queue.ack(entry.id);
+    // Touching the entry before each chunk, and every third of the claim idle time while the
+    // batch runs, keeps a slow but live worker from losing it (a reclaimed batch would count
+    // its pushes in flight Unconfirmed while they are still being answered).
+    const heartbeat = () => queue.touch(consumer, entry.id);
+    const keepAlive = setInterval(() => heartbeat().catch(() => {}), Math.max(claimIdleMs / 3, 50));
+    try {
+      const report = await deps.deliverer.deliver(send, item.seq, item.ids, {
+        heartbeat,
+        uncertain: options.uncertain,
+      });
+      if (!report.stopped) {
+        await store.progress(item.appId, item.sendId, { batchDone: item.seq });
+      }
+      await queue.ack(entry.id);
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   /** One item; true when there was one. Errors leave the item pending for a retry. */

@@ -116,7 +116,7 @@ async function crashCampaign(mode: Mode, how: "cli" | "task"): Promise<CrashRepo
         masterKey: env.masterKey,
         mock,
         args: [
-          ...["--claim-idle-ms", "2000", "--concurrency", "2", "--uncertain", mode],
+          ...["--claim-idle-ms", "3000", "--concurrency", "2", "--uncertain", mode],
           ...["--stats-every-ms", "10"],
         ],
       });

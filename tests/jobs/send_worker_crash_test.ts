@@ -15,7 +15,7 @@ import { waitFor } from "../support/redis_server.ts";
 import { type SendEnv, startSendEnv, token } from "../lib/sends/_env.ts";
 import { spawnWorker, type WorkerProcess, type WorkerSample } from "../lib/sends/_spawn.ts";
 import { RECORD_EVERY_MS } from "../../lib/sends/mod.ts";
-import { sendKeys } from "../../lib/sends/_keys.ts";
+import { QUEUE_PARTITIONS, sendKeys } from "../../lib/sends/_keys.ts";
 import { ADMIN_TOKEN } from "../support/harness.ts";
 
 const RECIPIENTS = 20_000;
@@ -76,13 +76,20 @@ async function spawnTaskWorker(env: SendEnv, mode: Mode): Promise<WorkerProcess>
   };
 }
 
-/** Consumers the queue's group knows: a worker appears once it has polled. */
+/** Consumers the queue's groups know: a worker appears once it has read an entry. */
 async function consumers(env: SendEnv): Promise<number> {
-  const info = await env.h.testRedis.redis.xinfo(sendKeys.queue(), {
-    type: "CONSUMERS",
-    group: sendKeys.group(),
-  }).catch(() => []);
-  return Array.isArray(info) ? info.length : 0;
+  const names = new Set<string>();
+  for (let partition = 0; partition < QUEUE_PARTITIONS; partition++) {
+    const info = await env.h.testRedis.redis.xinfo(sendKeys.queue(partition), {
+      type: "CONSUMERS",
+      group: sendKeys.group(),
+    }).catch(() => []);
+    for (const c of Array.isArray(info) ? info : []) {
+      // XINFO CONSUMERS answers one flat [name, <name>, pending, n, …] list per consumer.
+      if (Array.isArray(c) && c[0] === "name") names.add(String(c[1]));
+    }
+  }
+  return names.size;
 }
 
 /**

@@ -66,17 +66,23 @@ export async function sendInRounds(
     let wait = 100 * 2 ** (round + 1);
     let credentialError: SendResult["credentialError"];
     // Each answer is sorted as it arrives: final (handed on at once) or held for another round.
-    await options.relay.sendBatch(app, message, batch, {
+    const sorted = new Array<boolean>(batch.length);
+    const sort = (i: number, answer: SendResult) => {
+      if (sorted[i]) return;
+      sorted[i] = true;
+      credentialError ??= answer.credentialError;
+      const retryAfter = answer.retryAfterMs ?? 0;
+      if (round < options.rounds && isTransient(answer) && retryAfter <= MAX_ROUND_WAIT_MS) {
+        again.push(current[i]);
+        wait = Math.max(wait, retryAfter);
+      } else final(current[i], answer);
+    };
+    const answers = await options.relay.sendBatch(app, message, batch, {
       ...options.batch,
-      onResult(i, answer) {
-        credentialError ??= answer.credentialError;
-        const retryAfter = answer.retryAfterMs ?? 0;
-        if (round < options.rounds && isTransient(answer) && retryAfter <= MAX_ROUND_WAIT_MS) {
-          again.push(current[i]);
-          wait = Math.max(wait, retryAfter);
-        } else final(current[i], answer);
-      },
+      onResult: sort,
     });
+    // A relay that does not report as it goes is sorted here, at the end of the batch.
+    answers.forEach((answer, i) => sort(i, answer));
     if (credentialError) {
       for (const i of again) {
         final(i, {

@@ -219,12 +219,14 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
         report.results.push(...sorted.early.map(toResult));
         stats.inFlight += sorted.recipients.length;
         let settled = 0;
+        const heard = new Array<boolean>(sorted.recipients.length);
         const sent = await deps.dispatcher.dispatch({
           appId,
           message,
           recipients: sorted.recipients,
           heartbeat: hooks.heartbeat,
-          onOutcome(outcome) {
+          onOutcome(outcome, i) {
+            heard[i] = true;
             settled++;
             stats.inFlight--;
             stats.answered++;
@@ -233,6 +235,8 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
             record(toOutcome(outcome));
           },
         }).finally(() => stats.inFlight -= sorted.recipients.length - settled);
+        // A dispatcher that does not report as it goes is recorded here, at the chunk's end.
+        sent.outcomes.forEach((o, i) => heard[i] || record(toOutcome(o)));
         report.results.push(...sent.outcomes.map(toResult));
         if (sent.credentialError) {
           await written();

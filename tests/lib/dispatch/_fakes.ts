@@ -25,20 +25,24 @@ export type Answer = Omit<SendResult, "installationId" | "attempted"> & { attemp
 
 /**
  * A relay that answers from a script: per token, the answers of its successive requests (the
- * last one repeats). It records every batch and the options it came with.
+ * last one repeats), reporting each to `onResult` as the relay does. It records every batch and
+ * the options it came with (but `onResult`).
  */
 export function fakeRelay(script: Record<string, Answer[]>) {
   const calls: Array<{ tokens: string[]; options?: SendBatchOptions }> = [];
   const seen = new Map<string, number>();
   const relay: Pick<Relay, "sendBatch"> = {
     sendBatch(_app, _message, recipients, options) {
-      calls.push({ tokens: recipients.map((r) => r.token), options });
-      return Promise.resolve(recipients.map((r) => {
+      const { onResult, ...rest } = options ?? {};
+      calls.push({ tokens: recipients.map((r) => r.token), options: rest });
+      return Promise.resolve(recipients.map((r, i) => {
         const n = seen.get(r.token) ?? 0;
         seen.set(r.token, n + 1);
         const answers = script[r.token] ?? [{ status: "accepted", apnsId: `id-${r.token}` }];
         const answer = answers[Math.min(n, answers.length - 1)];
-        return { installationId: r.installationId, attempted: true, ...answer };
+        const result = { installationId: r.installationId, attempted: true, ...answer };
+        onResult?.(i, result); // as the relay reports each answer when it arrives
+        return result;
       }));
     },
   };

@@ -10,7 +10,15 @@ import { UpdateAppBody } from "../../lib/apps/mod.ts";
 import { ValidationFailed } from "../../lib/errors.ts";
 import type { InstallationSummary } from "../../lib/registry/mod.ts";
 import { issues } from "../middleware/validate.ts";
-import { Csrf, type FieldErrors, FormError, Notice, Select, toFieldErrors } from "./components.tsx";
+import {
+  Csrf,
+  Field,
+  type FieldErrors,
+  FormError,
+  Notice,
+  Select,
+  toFieldErrors,
+} from "./components.tsx";
 import type { AppViewData } from "../../lib/apps/mod.ts";
 import type { ConsoleSession } from "../../lib/console/mod.ts";
 import type { ConsoleDeps, ConsoleEnv } from "./context.ts";
@@ -70,7 +78,7 @@ function Installations(props: { summary: InstallationSummary }) {
 }
 
 /** The forms the errors of an overview can be about. */
-type OverviewForm = "key" | "certificate" | "remove" | "server-key";
+type OverviewForm = "settings" | "key" | "certificate" | "remove" | "server-key";
 
 /** The admin's forms: upload or rotate the key and the certificate, remove one, new server key. */
 function AdminForms(
@@ -86,6 +94,26 @@ function AdminForms(
   const extra = { errors: props.errors, form: props.form };
   return (
     <>
+      <form class="card" method="post" action={`${base}/settings`}>
+        <h2>Settings</h2>
+        <Csrf session={session} />
+        {extra.form === "settings" && <FormError errors={extra.errors} />}
+        <Field
+          name="name"
+          label="Name"
+          required
+          value={view.name}
+          errors={extra.form === "settings" ? extra.errors : undefined}
+        />
+        <Field
+          name="urlScheme"
+          label="URL scheme"
+          hint="Needed for test devices; leave empty to remove it"
+          value={view.urlScheme}
+          errors={extra.form === "settings" ? extra.errors : undefined}
+        />
+        <button type="submit">Save settings</button>
+      </form>
       <form
         class="card"
         method="post"
@@ -214,7 +242,7 @@ export function appOverviewPages(deps: ConsoleDeps) {
   async function update(
     c: Context<ConsoleEnv>,
     patch: Record<string, unknown>,
-    form: "key" | "certificate" | "remove",
+    form: "settings" | "key" | "certificate" | "remove",
     done: string,
   ) {
     try {
@@ -225,18 +253,34 @@ export function appOverviewPages(deps: ConsoleDeps) {
       return await overview(c, { errors: toFieldErrors(error, appFieldFor), form }, 400);
     }
     c.set("consoleApp", await apps.get(c.var.consoleApp.appId));
-    return await overview(c, { notice: `${done}; the next pushes use it.` });
+    return await overview(c, { notice: `${done}.` });
   }
 
   return new Hono<ConsoleEnv>()
     .get("/", (c) => overview(c))
+    .post("/settings", async (c) => {
+      requireAdmin(c);
+      const form = await c.req.parseBody();
+      const text = (key: string) => typeof form[key] === "string" ? String(form[key]).trim() : "";
+      return await update(
+        c,
+        { name: text("name"), urlScheme: text("urlScheme") || null },
+        "settings",
+        "Settings saved",
+      );
+    })
     .post("/credentials", async (c) => {
       requireAdmin(c);
       const form = await readForm(c);
       const errors: FieldErrors = { ...form.fileErrors };
       if (!form.privateKey && !errors.keyFile) errors.keyFile = "Choose the .p8 key file.";
       if (Object.keys(errors).length) return await overview(c, { errors, form: "key" }, 400);
-      return await update(c, { apns: credentialsOf(form).apns }, "key", "The new key is stored");
+      return await update(
+        c,
+        { apns: credentialsOf(form).apns },
+        "key",
+        "The new key is stored; the next pushes use it",
+      );
     })
     .post("/certificate", async (c) => {
       requireAdmin(c);
@@ -250,7 +294,7 @@ export function appOverviewPages(deps: ConsoleDeps) {
         c,
         { certificate: credentialsOf(form).certificate },
         "certificate",
-        "The certificate is stored",
+        "The certificate is stored; the next pushes use it",
       );
     })
     .post("/remove-credential", async (c) => {
@@ -262,7 +306,12 @@ export function appOverviewPages(deps: ConsoleDeps) {
           form: "remove",
         }, 400);
       }
-      return await update(c, { [which]: null }, "remove", "The credential is removed");
+      return await update(
+        c,
+        { [which]: null },
+        "remove",
+        "The credential is removed; the next pushes use the other one",
+      );
     })
     .post("/server-key", async (c) => {
       requireAdmin(c);

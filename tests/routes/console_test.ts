@@ -423,3 +423,30 @@ Deno.test("the segment form keeps a rule that mixes all and any, and puts a row'
     await h.stop();
   }
 });
+
+Deno.test("the admin sets an app's URL scheme from the console, so test sessions can start", async () => {
+  const h = await startHarness();
+  try {
+    const app = await h.createTestApp({ urlScheme: undefined });
+    const { cookie, csrf } = await session(h);
+    const post = (path: string, body: Record<string, string>) =>
+      h.app.request(path, {
+        method: "POST",
+        body: new URLSearchParams({ _csrf: csrf, ...body }),
+        headers: { cookie, origin: ORIGIN },
+      });
+    const base = `/console/apps/${app.appId}`;
+    const bad = await post(`${base}/settings`, { name: "Test app", urlScheme: "1bad" });
+    assertEquals(bad.status, 400);
+    assertStringIncludes(await bad.text(), 'id="f-urlScheme-error"');
+    const ok = await post(`${base}/settings`, { name: "Renamed", urlScheme: "shopapp" });
+    assertEquals(ok.status, 200);
+    assertStringIncludes(await ok.text(), "Settings saved.");
+    const stored = await h.services.apps.get(app.appId);
+    assertEquals([stored.name, stored.urlScheme], ["Renamed", "shopapp"]);
+    const started = await post(`${base}/test-devices`, {});
+    assertEquals(started.status, 303);
+  } finally {
+    await h.stop();
+  }
+});

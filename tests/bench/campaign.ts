@@ -153,7 +153,7 @@ export async function runCampaignBench(
     await services.segments.put(appId, "bench", { name: "Bench" });
     const seedStart = performance.now();
     const seed = services.redis.createScript<number>(SEED_LUA);
-    const step = 10_000;
+    const step = 2_000;
     for (let first = 0; first < recipients; first += step * 4) {
       await Promise.all([0, 1, 2, 3].map((k) => {
         const from = first + k * step;
@@ -267,6 +267,9 @@ export async function runCampaignBench(
       }
     }
     const seconds = (performance.now() - started) / 1000;
+    if (view.status === "failed") {
+      throw new Error(`the campaign failed: ${JSON.stringify(view)}`);
+    }
     if (view.counts.accepted < recipients) {
       log(`not accepted: ${JSON.stringify(view.counts)} failures ${JSON.stringify(view.failures)}`);
     }

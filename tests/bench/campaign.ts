@@ -267,8 +267,8 @@ export async function runCampaignBench(
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    if (view.status === "failed") {
-      throw new Error(`the campaign failed: ${JSON.stringify(view)}`);
+    if (view.status === "failed" || view.counts.targeted !== recipients) {
+      throw new Error(`the campaign failed or missed recipients: ${JSON.stringify(view)}`);
     }
     if (view.counts.accepted < recipients) {
       log(`not accepted: ${JSON.stringify(view.counts)} failures ${JSON.stringify(view.failures)}`);

@@ -167,6 +167,10 @@ export async function runCampaignBench(
         ]);
       }));
     }
+    const seeded = Number(
+      await services.redis.scard(segmentKeys.reachable(appId, "bench", "production")),
+    );
+    if (seeded !== recipients) throw new Error(`seeded ${seeded} of ${recipients} recipients`);
     log(`seeded ${recipients} in ${((performance.now() - seedStart) / 1000).toFixed(1)}s`);
 
     mockProc = new Deno.Command(Deno.execPath(), {

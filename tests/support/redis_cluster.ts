@@ -46,7 +46,11 @@ export interface TestCluster {
 
 /** Options of {@linkcode startTestCluster}. */
 export interface TestClusterOptions {
-  /** `cluster-node-timeout`, ms: how soon a dead master's replica takes over. Default: 1000. */
+  /**
+   * `cluster-node-timeout`, ms: how soon a dead master's replica takes over. Default: 5000, so a
+   * master slowed by a loaded machine is not failed over by mistake (which loses its latest
+   * writes); failover tests pass 1000.
+   */
   nodeTimeoutMs?: number;
 }
 
@@ -80,11 +84,12 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const command = (port: number, ...args: (string | number)[]) =>
     adminClient(port).call(String(args[0]), ...args.slice(1).map(String));
   try {
+    const taken = new Set<number>();
     for (let i = 0; i < 6; i++) {
-      const port = freePort();
+      const port = clusterPort(taken);
       const dir = `${root}/${port}`;
       await Deno.mkdir(dir);
-      children.set(port, spawnNode(port, dir, options.nodeTimeoutMs ?? 1_000));
+      children.set(port, spawnNode(port, dir, options.nodeTimeoutMs ?? 5_000));
       nodes.push({ port, url: `redis://127.0.0.1:${port}`, alive: true });
     }
     for (const node of nodes) {
@@ -270,4 +275,23 @@ export async function keysOn(
     keys.push(...batch);
   } while (cursor !== "0");
   return keys;
+}
+
+/**
+ * A free port for a cluster node: distinct from the others, and with its cluster bus port
+ * (port + 10000) free too.
+ */
+function clusterPort(taken: Set<number>): number {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = freePort();
+    if (port > 55_535 || taken.has(port) || taken.has(port + 10_000)) continue;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port: port + 10_000 }).close();
+    } catch {
+      continue;
+    }
+    taken.add(port).add(port + 10_000);
+    return port;
+  }
+  throw new Error("no free port pair (port, port + 10000) for a cluster node");
 }

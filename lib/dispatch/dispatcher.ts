@@ -102,7 +102,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     async dispatch(request) {
       if (request.recipients.length === 0) return { outcomes: [], credentialError: null };
       const check = request.mode === "check";
-      const app = await deps.credentials.load(request.appId);
+      // A campaign's recipients are already claimed here: a short Redis outage (a cluster
+      // failover) while reading the credential must be waited out, not leave them unsent.
+      const app = await whileUnavailable(() => deps.credentials.load(request.appId));
       const registry = check ? undefined : deps.registry;
       const outcomes = new Array<DispatchOutcome>(request.recipients.length);
       const settle = (i: number, result: SendResult, invalidated: boolean) => {

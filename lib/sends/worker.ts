@@ -163,8 +163,10 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
     // Touching the entry before each chunk, and every third of the claim idle time while the
     // batch runs, keeps a slow but live worker from losing it (a reclaimed batch would count
     // its pushes in flight Unconfirmed while they are still being answered).
-    const heartbeat = () => queue.touch(consumer, entry.id);
-    const keepAlive = setInterval(() => heartbeat().catch(() => {}), Math.max(claimIdleMs / 3, 50));
+    // A heartbeat that cannot reach Redis (a failover) must not abort pushes already claimed:
+    // at worst the item is reclaimed after `claimIdleMs`, and the handled set skips the done.
+    const heartbeat = () => queue.touch(consumer, entry.id).catch(() => {});
+    const keepAlive = setInterval(heartbeat, Math.max(claimIdleMs / 3, 50));
     try {
       const report = await deps.deliverer.deliver(send, item.seq, item.ids, {
         heartbeat,

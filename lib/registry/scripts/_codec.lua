@@ -98,6 +98,18 @@ local function inst_decode(flat)
   return t, raw
 end
 
+-- An attribute value as stored JSON: strings without quotes, backslashes or control
+-- characters and booleans without cjson; "/" is left unescaped (cjson writes "\/", the same JSON).
+local function inst_json(value)
+  local kind = type(value)
+  if kind == "string" then
+    if not string.find(value, '[%c"\\]') then return '"' .. value .. '"' end
+  elseif kind == "boolean" then
+    return value and "true" or "false"
+  end
+  return (string.gsub(cjson.encode(value), "\\/", "/"))
+end
+
 -- A decoded table as the v2 field → value map to store.
 local function inst_encode(t)
   local out = {}
@@ -113,8 +125,7 @@ local function inst_encode(t)
     end
   end
   for name, value in pairs(t.attributes or {}) do
-    -- cjson escapes "/" as "\/"; plain "/" is the same JSON and decodes on the fast path.
-    out[INST_ATTR_SHORT[name] or ("." .. name)] = (string.gsub(cjson.encode(value), "\\/", "/"))
+    out[INST_ATTR_SHORT[name] or ("." .. name)] = inst_json(value)
   end
   return out
 end

@@ -103,7 +103,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   const dispatcher = createDispatcher({
     relay,
-    credentials: appCredentialSource(apps),
+    credentials: appCredentialSource(apps, { now: options.now }),
     registry,
   });
   const sends = createSends({

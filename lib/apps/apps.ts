@@ -115,6 +115,10 @@ export function createApps(options: AppsOptions) {
   const now = options.now ?? Date.now;
   const ttl = options.sdkCacheTtlMs ?? 2_000;
   const sdkCache = new Map<string, { record: AppRecord; until: number }>();
+  const credentialListeners = new Set<(appId: string) => void>();
+  const credentialsChanged = (appId: string) => {
+    for (const listener of credentialListeners) listener(appId);
+  };
   const updateScript = redis.createScript<number>(updateAppLua);
 
   async function load(appId: string): Promise<AppRecord | null> {
@@ -264,8 +268,19 @@ export function createApps(options: AppsOptions) {
         );
       }
       sdkCache.clear();
+      if (patch.apns !== undefined || patch.certificate !== undefined) credentialsChanged(appId);
       const view = this.view(await this.get(appId));
       return userSigningSecret ? { ...view, userSigningSecret } : view;
+    },
+
+    /**
+     * Calls `listener` with the app id whenever this process adds, replaces or removes an app's
+     * credentials or deletes the app, so that caches of decrypted credentials drop it at once.
+     * @returns a function that removes the listener.
+     */
+    onCredentialsChange(listener: (appId: string) => void): () => void {
+      credentialListeners.add(listener);
+      return () => credentialListeners.delete(listener);
     },
 
     /** Deletes an app and, in bounded SCAN batches, every key it owns. @throws {AppNotFound} */
@@ -273,6 +288,7 @@ export function createApps(options: AppsOptions) {
       const removed = await redis.del(appKeys.app(appId));
       await redis.srem(appKeys.index(), appId);
       sdkCache.clear();
+      credentialsChanged(appId);
       if (!removed) throw new AppNotFound();
       let cursor = "0";
       do {

@@ -1,7 +1,7 @@
 /**
  * Which APNs credential an app's pushes use, decided in one function, and where the dispatcher
- * gets it from: the apps store (read per dispatch, decrypted once per credential) or a fixed
- * credential (the push CLI).
+ * gets it from: the apps store (decrypted, cached briefly, dropped when this process changes it)
+ * or a fixed credential (the push CLI).
  *
  * @module
  */
@@ -35,42 +35,51 @@ export interface CredentialSource {
   refused(appId: string, problem: CredentialProblem): Promise<void>;
 }
 
+/** Options of {@linkcode appCredentialSource}. */
+export interface AppCredentialSourceOptions {
+  /** How long a decrypted credential is reused, ms. Default: 10,000. */
+  cacheMs?: number;
+  /** Clock (epoch ms). Default: `Date.now`. */
+  now?: () => number;
+}
+
 /**
- * Credentials from the apps store, chosen by {@linkcode chooseCredential}. Every load reads the
- * app's record (one Redis read), so a credential added, replaced or removed with
- * `PATCH /v1/apps/:appId` is what the very next push uses; only the decryption is cached, for as
- * long as the record holds the same sealed credentials. A refusal is recorded on the app
- * (`GET /v1/apps/:appId` shows it) and drops the cached one.
+ * Credentials from the apps store: decrypted on first use, chosen by
+ * {@linkcode chooseCredential}, reused for `cacheMs` without a Redis read (a campaign's batches
+ * go out right after their claim); a refusal is recorded on the app (`GET /v1/apps/:appId`
+ * shows it) and drops the cached one. A credential changed through this process's apps store
+ * (`PATCH /v1/apps/:appId`, the console) drops it too, so the very next push uses the new one;
+ * workers in other processes pick it up within `cacheMs`.
  * @throws {AppNotFound} from `load` when the app is gone.
  */
 export function appCredentialSource(
-  apps: Pick<Apps, "get" | "credentials" | "recordCredentialError">,
+  apps:
+    & Pick<Apps, "get" | "credentials" | "recordCredentialError">
+    & Partial<Pick<Apps, "onCredentialsChange">>,
+  options: AppCredentialSourceOptions = {},
 ): CredentialSource {
-  const cache = new Map<string, { stamp: string; credential: AppCredential }>();
+  const cacheMs = options.cacheMs ?? 10_000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { app: RelayApp; until: number }>();
+  apps.onCredentialsChange?.((appId) => cache.delete(appId));
   return {
     async load(appId) {
-      const record = await apps.get(appId);
-      const stamp = credentialStamp(record);
       const cached = cache.get(appId);
-      if (cached?.stamp === stamp) {
-        return { bundleId: record.bundleId, credential: cached.credential };
-      }
-      const credential = chooseCredential(record, await apps.credentials(record));
+      if (cached && cached.until > now()) return cached.app;
+      const record = await apps.get(appId);
+      const app: RelayApp = {
+        bundleId: record.bundleId,
+        credential: chooseCredential(record, await apps.credentials(record)),
+      };
       if (cache.size > 1_000) cache.clear();
-      cache.set(appId, { stamp, credential });
-      return { bundleId: record.bundleId, credential };
+      cache.set(appId, { app, until: now() + cacheMs });
+      return app;
     },
     async refused(appId, problem) {
       cache.delete(appId);
       await apps.recordCredentialError(appId, problem);
     },
   };
-}
-
-/** What identifies the credentials a record holds: their sealed (encrypted) forms. */
-function credentialStamp(record: AppRecord): string {
-  const { apns, certificate } = record;
-  return JSON.stringify([apns?.teamId, apns?.keyId, apns?.sealedKey, certificate?.sealed]);
 }
 
 /** A fixed credential (the push CLI's, read from files); refusals are only reported back. */

@@ -75,7 +75,8 @@ Deno.test("a credential changed with PATCH is what the very next push uses", asy
       return env.mock.accepted.at(-1)!.auth;
     };
     assertEquals((await sendNow()).kind, "token");
-    // The first push decrypted and cached the token credential; the change must not wait it out.
+    // The first push decrypted and cached the token credential for 10 s; a change made through
+    // this process drops it at once.
     const fingerprint = await useCertificate(env);
     const auth = await sendNow();
     assertEquals(auth.kind === "certificate" && auth.fingerprint, fingerprint);

@@ -91,34 +91,73 @@ export async function runPushCli(
   io: CliIo,
   defaults: PushCliDefaults = {},
 ): Promise<number> {
-  let values;
+  const parsed = parseCli(args, io);
+  if (typeof parsed === "number") return parsed;
+  const { values, environment, pushType } = parsed;
+  let message: RenderedMessage;
+  let credential: AppCredential;
+  let certificate: CertificateSummary | undefined;
+  let caPem: string | undefined;
   try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        key: { type: "string" },
-        "key-id": { type: "string" },
-        "team-id": { type: "string" },
-        cert: { type: "string" },
-        "cert-key": { type: "string" },
-        password: { type: "string" },
-        topic: { type: "string" },
-        token: { type: "string" },
-        env: { type: "string", default: "development" },
-        title: { type: "string" },
-        body: { type: "string" },
-        image: { type: "string" },
-        url: { type: "string" },
-        payload: { type: "string" },
-        "push-type": { type: "string", default: "alert" },
-        priority: { type: "string" },
-        host: { type: "string" },
-        ca: { type: "string" },
-        "timeout-ms": { type: "string", default: "10000" },
-        help: { type: "boolean" },
-      },
-    }));
+    message = await cliMessage(values, pushType);
+    ({ credential, certificate } = await cliCredential(values));
+    if (certificate) {
+      describeCertificate(certificate, { environment, topic: message.headers["apns-topic"] }, io);
+    }
+    const caFile = values.ca ?? defaults.caFile;
+    caPem = caFile ? await readFileOption(values.ca ? "--ca" : "APNS_CA_FILE", caFile) : undefined;
+  } catch (error) {
+    io.stderr(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  const outcome = await pushOnce({
+    message,
+    credential,
+    topic: values.topic!,
+    token: values.token!,
+    environment,
+    host: values.host ?? defaults.hosts?.[environment],
+    caPem,
+    timeoutMs: Number(values["timeout-ms"]),
+  });
+  return explain(outcome, environment, io, certificate);
+}
+
+const OPTIONS = {
+  key: { type: "string" },
+  "key-id": { type: "string" },
+  "team-id": { type: "string" },
+  cert: { type: "string" },
+  "cert-key": { type: "string" },
+  password: { type: "string" },
+  topic: { type: "string" },
+  token: { type: "string" },
+  env: { type: "string", default: "development" },
+  title: { type: "string" },
+  body: { type: "string" },
+  image: { type: "string" },
+  url: { type: "string" },
+  payload: { type: "string" },
+  "push-type": { type: "string", default: "alert" },
+  priority: { type: "string" },
+  host: { type: "string" },
+  ca: { type: "string" },
+  "timeout-ms": { type: "string", default: "10000" },
+  help: { type: "boolean" },
+} as const;
+
+/** The parsed flags. */
+type CliValues = Partial<Record<Exclude<keyof typeof OPTIONS, "help">, string>> & {
+  help?: boolean;
+};
+
+/** The checked flags, or the exit code when there is nothing to send (usage, help). */
+function parseCli(args: string[], io: CliIo):
+  | number
+  | { values: CliValues; environment: "development" | "production"; pushType: PushType } {
+  let values: CliValues;
+  try {
+    values = parseArgs({ args, strict: true, options: OPTIONS }).values as CliValues;
   } catch (error) {
     io.stderr(`${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -142,36 +181,25 @@ export async function runPushCli(
     io.stderr(`${problems.join("\n")}\n${USAGE}`);
     return 2;
   }
-  const environment = env as "development" | "production";
+  return { values, environment: env as "development" | "production", pushType };
+}
 
-  let message: RenderedMessage;
-  let credential: AppCredential;
-  let certificate: CertificateSummary | undefined;
-  try {
-    message = await cliMessage(values, pushType);
-    ({ credential, certificate } = await cliCredential(values));
-    if (certificate) {
-      describeCertificate(certificate, { environment, topic: message.headers["apns-topic"] }, io);
-    }
-  } catch (error) {
-    io.stderr(`error: ${(error as Error).message}`);
-    return 2;
-  }
-
-  const host = values.host ?? defaults.hosts?.[environment];
-  const caFile = values.ca ?? defaults.caFile;
-  let caPem: string | undefined;
-  try {
-    caPem = caFile ? await readFileOption(values.ca ? "--ca" : "APNS_CA_FILE", caFile) : undefined;
-  } catch (error) {
-    io.stderr(`error: ${(error as Error).message}`);
-    return 2;
-  }
+/** One push through the dispatch path in `check` mode, over a relay of its own. */
+async function pushOnce(push: {
+  message: RenderedMessage;
+  credential: AppCredential;
+  topic: string;
+  token: string;
+  environment: "development" | "production";
+  host?: string;
+  caPem?: string;
+  timeoutMs: number;
+}): Promise<DispatchOutcome> {
   const relay = createRelay({
     transport: {
-      hosts: host ? { [environment]: host } : undefined,
-      caPem,
-      timeoutMs: Number(values["timeout-ms"]),
+      hosts: push.host ? { [push.environment]: push.host } : undefined,
+      caPem: push.caPem,
+      timeoutMs: push.timeoutMs,
       maxAttempts: 2,
     },
     tokenSource: (token) => createMemoryTokenSource(token),
@@ -179,15 +207,20 @@ export async function runPushCli(
   try {
     const dispatcher = createDispatcher({
       relay,
-      credentials: staticCredentialSource({ bundleId: values.topic!, credential }),
+      credentials: staticCredentialSource({ bundleId: push.topic, credential: push.credential }),
     });
     const { outcomes: [outcome] } = await dispatcher.dispatch({
       appId: "cli",
-      message,
-      recipients: [{ installationId: "cli", token: values.token!, environment, registeredAt: 0 }],
+      message: push.message,
+      recipients: [{
+        installationId: "cli",
+        token: push.token,
+        environment: push.environment,
+        registeredAt: 0,
+      }],
       mode: "check",
     });
-    return explain(outcome, environment, io, certificate);
+    return outcome;
   } finally {
     await relay.close();
   }

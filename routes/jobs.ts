@@ -5,9 +5,10 @@
  * `GET /token-probe` answers the settings and `lastReport` (the daily probe's last findings, or
  * `null`).
  *
- * `POST /segment-sync[?mode=auto|full|incremental]` answers 202 once it holds the app's sync
- * lock and runs the pass in the background; while another run holds the lock it answers 409
- * `conflict` (the caller retries later; nothing is queued).
+ * `POST /segment-sync[?mode=auto|full|incremental]` answers 202 `started` once it holds the app's
+ * sync lock and runs the pass in the background; while another run holds the lock it answers 202
+ * `queued` and that run passes once more when it ends, so the request still covers every change
+ * made before it.
  *
  * @module
  */
@@ -15,9 +16,14 @@ import { Hono } from "hono";
 import type { Redis } from "@upstash/redis";
 import type { Apps } from "../lib/apps/mod.ts";
 import { AppParam } from "../lib/apps/mod.ts";
-import { Conflict } from "../lib/errors.ts";
 import type { Logger } from "../lib/observability/logger.ts";
-import { acquireSyncLock, runSegmentSync, type Segments, SyncQuery } from "../lib/segments/mod.ts";
+import {
+  acquireSyncLock,
+  requestSyncRerun,
+  runSegmentSync,
+  type Segments,
+  SyncQuery,
+} from "../lib/segments/mod.ts";
 import {
   ProbeSettingsBody,
   readProbeReport,
@@ -51,8 +57,14 @@ export function jobRoutes(deps: JobRouteDeps) {
       async (c) => {
         const { appId } = c.req.valid("param");
         const mode = c.req.valid("query").mode ?? "auto";
-        const lock = await acquireSyncLock(deps.redis, appId);
-        if (!lock) throw new Conflict("a segment sync is already running for this app");
+        let lock = await acquireSyncLock(deps.redis, appId);
+        if (!lock) {
+          // A run holds the lock: ask it to pass once more when it ends, then look again in case
+          // it released the lock before it could see the request.
+          await requestSyncRerun(deps.redis, appId);
+          lock = await acquireSyncLock(deps.redis, appId);
+          if (!lock) return c.json({ appId, status: "queued" as const, mode }, 202);
+        }
         const logger = c.var.logger ?? deps.logger;
         runSegmentSync({
           redis: deps.redis,

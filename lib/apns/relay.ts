@@ -413,13 +413,15 @@ function failedToAsk(r: Recipient, error: unknown): SendResult {
     };
   }
   if (error instanceof ApnsTransportError) {
+    // A request that never left the process (no stream came free in time) was not an attempt,
+    // and a later round may well find a stream: retry it like a connection failure.
     const failed: SendResult = {
       installationId,
       status: "failed",
       reason: error.reason,
-      attempted: true,
+      attempted: !error.unsent,
     };
-    if (error.reason === "ConnectionFailed") failed.transient = true;
+    if (error.reason === "ConnectionFailed" || error.unsent) failed.transient = true;
     return failed;
   }
   throw error;

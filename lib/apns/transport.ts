@@ -106,9 +106,16 @@ export class ApnsTransportError extends Error {
   override name = "ApnsTransportError";
   /** `Timeout` or `ConnectionFailed`. */
   readonly reason: "Timeout" | "ConnectionFailed";
-  constructor(reason: "Timeout" | "ConnectionFailed", message: string, options?: ErrorOptions) {
+  /** True when the request never left this process (no stream came free): APNs never saw it. */
+  readonly unsent: boolean;
+  constructor(
+    reason: "Timeout" | "ConnectionFailed",
+    message: string,
+    options?: ErrorOptions & { unsent?: boolean },
+  ) {
     super(message, options);
     this.reason = reason;
+    this.unsent = options?.unsent ?? false;
   }
 }
 
@@ -407,7 +414,9 @@ export function createTransport(options: TransportOptions = {}): Transport {
         const conn = (!closed && pick(pool, host, req.credential)) ||
           await acquire(pool, host, req.credential, deadline);
         if (!conn) {
-          throw new ApnsTransportError("Timeout", `no APNs stream free within ${timeoutMs} ms`);
+          throw new ApnsTransportError("Timeout", `no APNs stream free within ${timeoutMs} ms`, {
+            unsent: true,
+          });
         }
         let result: Exchange;
         try {

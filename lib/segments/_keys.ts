@@ -44,6 +44,8 @@ export const segmentKeys = {
   invalid: (appId: string) => `ep:v1:{${appId}}:seginvalid`,
   /** Hash: sync state: lastRunAt, staleCutoff (ms). */
   syncState: (appId: string) => `ep:v1:{${appId}}:segsync`,
+  /** String: set when a sync was asked for while another held the lock; that run passes again. */
+  syncRerun: (appId: string) => `ep:v1:{${appId}}:segsync:rerun`,
   /** String: the per-app sync lock (value = owner token). */
   syncLock: (appId: string) => `ep:v1:{${appId}}:segsync:lock`,
 };

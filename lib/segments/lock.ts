@@ -31,3 +31,20 @@ export async function acquireSyncLock(
   if (!lock) return null;
   return { appId, token: lock.token, extend: lock.extend, release: lock.release };
 }
+
+/**
+ * Asks the run that holds the app's sync lock to pass once more when it finishes, so a sync
+ * asked for mid-run still covers every change made before the request.
+ */
+export async function requestSyncRerun(
+  redis: Redis,
+  appId: string,
+  ttlMs = SYNC_LOCK_TTL_MS,
+): Promise<void> {
+  await redis.set(segmentKeys.syncRerun(appId), "1", { px: ttlMs });
+}
+
+/** Takes (and clears) a pending rerun request: true when one was asked for. */
+export async function takeSyncRerun(redis: Redis, appId: string): Promise<boolean> {
+  return (await redis.del(segmentKeys.syncRerun(appId))) > 0;
+}

@@ -162,10 +162,13 @@ export const SyncQuery = z.strictObject({
   mode: z.enum(["auto", "full", "incremental"]).optional(),
 });
 
-/** `POST /v1/apps/:appId/jobs/segment-sync` answer (202). */
+/**
+ * `POST /v1/apps/:appId/jobs/segment-sync` answer (202): `started` (this request runs the pass) or
+ * `queued` (the run already going passes once more when it ends).
+ */
 export const SyncAccepted = z.object({
   appId: z.string(),
-  status: z.literal("started"),
+  status: z.enum(["started", "queued"]),
   mode: z.enum(["auto", "full", "incremental"]),
 });
 

@@ -8,9 +8,12 @@
 import type { Redis } from "@upstash/redis";
 import { listAppIds } from "../apps/mod.ts";
 import { createRegistry, type Registry } from "../registry/mod.ts";
-import { acquireSyncLock, type SyncLock } from "./lock.ts";
+import { acquireSyncLock, type SyncLock, takeSyncRerun } from "./lock.ts";
 import { createSegments, type Segments } from "./segments.ts";
 import { type AppSyncReport, syncApp, type SyncMode, type SyncProgress } from "./sync.ts";
+
+/** Passes one app gets in one run: its own, plus reruns asked for meanwhile. */
+const MAX_PASSES = 3;
 
 /** Options for {@linkcode runSegmentSync}. */
 export interface SegmentSyncOptions {
@@ -65,8 +68,12 @@ export async function runSegmentSync(options: SegmentSyncOptions): Promise<Segme
       continue;
     }
     try {
-      apps.push(
-        await syncApp(redis, segments, appId, {
+      let report: AppSyncReport;
+      let passes = 0;
+      // A sync asked for while this one ran (requestSyncRerun) gets one more pass, so it covers
+      // what changed before it was asked; bounded so a stream of requests cannot hold the lock.
+      do {
+        report = await syncApp(redis, segments, appId, {
           nowMs: now(),
           registry,
           staleAfterDays: options.staleAfterDays,
@@ -76,8 +83,9 @@ export async function runSegmentSync(options: SegmentSyncOptions): Promise<Segme
           heartbeat: async () => {
             if (!(await lock.extend())) throw new Error(`lost the sync lock of ${appId}`);
           },
-        }),
-      );
+        });
+      } while (++passes < MAX_PASSES && await takeSyncRerun(redis, appId));
+      apps.push(report);
     } catch (error) {
       apps.push({ appId, status: "failed", error: (error as Error).message });
     } finally {

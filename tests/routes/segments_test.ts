@@ -1,7 +1,7 @@
 import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 import { waitFor } from "../support/redis_server.ts";
-import { acquireSyncLock } from "../../lib/segments/mod.ts";
+import { acquireSyncLock, runSegmentSync } from "../../lib/segments/mod.ts";
 import { segmentKeys } from "../../lib/segments/_keys.ts";
 import { registryKeys } from "../../lib/registry/_keys.ts";
 
@@ -223,20 +223,12 @@ Deno.test("segment reachable set contains a device registered today by a member,
   }
 });
 
-Deno.test("POST /v1/apps/:appId/jobs/segment-sync answers 202, writes reports, and 409 while locked", async () => {
+Deno.test("POST /v1/apps/:appId/jobs/segment-sync answers 202, writes reports, and queues a rerun while locked", async () => {
   const { h, app, base, auth } = await setup();
   try {
     await h.call("PUT", `${base}/s`, { headers: auth, body: { name: "S" } });
     await h.call("POST", `${base}/s/members`, { headers: auth, body: { add: ["alice"] } });
     await register(h, app.appKey, { token: token(9), environment: "production", userId: "alice" });
-    const lock = await acquireSyncLock(h.testRedis.redis, app.appId);
-    assertOk(lock);
-    const busy = await h.call("POST", `/v1/apps/${app.appId}/jobs/segment-sync`, {
-      headers: auth,
-    });
-    assertEquals(busy.status, 409);
-    assertEquals(busy.body.error.code, "conflict");
-    await lock.release();
     const started = await h.call("POST", `/v1/apps/${app.appId}/jobs/segment-sync`, {
       headers: auth,
     });
@@ -256,6 +248,28 @@ Deno.test("POST /v1/apps/:appId/jobs/segment-sync answers 202, writes reports, a
       { what: "lock release" },
     );
     assertEquals(await h.testRedis.redis.exists(registryKeys.seen(app.appId)), 1);
+    // While another run holds the lock, a request is queued for that run to pass once more.
+    const lock = await acquireSyncLock(h.testRedis.redis, app.appId);
+    assertOk(lock);
+    const busy = await h.call("POST", `/v1/apps/${app.appId}/jobs/segment-sync`, {
+      headers: auth,
+    });
+    assertEquals(busy.status, 202);
+    assertEquals(busy.body, { appId: app.appId, status: "queued", mode: "auto" });
+    assertEquals(await h.testRedis.redis.exists(segmentKeys.syncRerun(app.appId)), 1);
+    const syncedBefore = seg.syncedAt;
+    const run = await runSegmentSync({
+      redis: h.testRedis.redis,
+      appIds: [app.appId],
+      staleAfterDays: 270,
+      heldLocks: new Map([[app.appId, lock]]),
+    });
+    assertEquals(run.apps.length, 1);
+    assertEquals(await h.testRedis.redis.exists(segmentKeys.syncRerun(app.appId)), 0);
+    assertEquals(await h.testRedis.redis.exists(segmentKeys.syncLock(app.appId)), 0);
+    const resynced = await h.call("GET", `${base}/s`, { headers: auth });
+    assertOk(resynced.body.syncedAt >= syncedBefore);
+    assertEquals(resynced.body.reachable, { production: 1, development: 0 });
   } finally {
     await h.stop();
   }

@@ -88,13 +88,14 @@ export const jobOperations: OperationSpec[] = [{
   method: "post",
   path: "/v1/apps/:appId/jobs/segment-sync",
   summary: "Run the segment sync for this app now",
-  description: "409 while another run holds the app's sync lock.",
+  description: "While another run holds the app's sync lock, answers `queued`: that run passes " +
+    "once more when it ends, so the request still covers every change made before it.",
   tags: ["jobs"],
   auth: "server",
   params: AppParam,
   query: SyncQuery,
-  responses: { 202: { description: "started", schema: SyncAccepted } },
-  errors: [403, 409],
+  responses: { 202: { description: "started or queued", schema: SyncAccepted } },
+  errors: [403],
 }, {
   method: "get",
   path: "/v1/apps/:appId/jobs/token-probe",

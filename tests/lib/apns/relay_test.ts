@@ -197,3 +197,43 @@ Deno.test("sendBatch reports BadCertificate for an expired client certificate", 
   assertEquals(r.reason, "BadCertificate");
   assertOk(r.credentialError);
 });
+
+Deno.test("sendBatch retries, and does not count as attempted, a push no stream came free for", async () => {
+  const redis = await startTestRedis();
+  // Every push waits 1.5 s for its answer, and one connection carries one stream at a time.
+  const mock = await startMockApns({ acceptUnknownKeys: true, latencyMs: 1_500 });
+  const key = await generateApnsKey();
+  const relay = createRelay({
+    redis: redis.redis,
+    transport: {
+      hosts: mock.hosts,
+      caPem: mock.caPem,
+      connections: 1,
+      maxStreams: 1,
+      timeoutMs: 1_000,
+    },
+  });
+  try {
+    const app: RelayApp = {
+      bundleId: "com.example.relay",
+      credential: {
+        kind: "token",
+        teamId: "TEAMSTREAM",
+        keyId: "KEY0000001",
+        privateKeyPem: key.privateKeyPem,
+      },
+    };
+    // Three pushes, one stream: the first holds it past the deadline, so at least the last never
+    // gets one.
+    const results = await relay.sendBatch(app, message, [1, 2, 3].map((i) => recipient(i)));
+    const waited = results.filter((r) => r.attempted === false);
+    assertOk(waited.length >= 1, JSON.stringify(results));
+    assertOk(waited.every((r) => r.reason === "Timeout" && r.transient === true));
+    // The one that held the stream reached APNs: an attempt, answered too late, not retried.
+    assertOk(results.some((r) => r.attempted && r.reason === "Timeout" && !r.transient));
+  } finally {
+    await relay.close();
+    await mock.close();
+    await redis.stop();
+  }
+});

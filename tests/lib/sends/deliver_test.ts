@@ -85,14 +85,14 @@ Deno.test("deliver paces a rate-limited send on its clock: 60 at 40/s takes 1.3 
     const ids = await s.register(60);
     await s.store.create(newSend("s2", 40));
     const started = s.clock.now();
-    const real = performance.now();
     const report = await s.deliverer.deliver((await s.store.load(appId, "s2"))!, 0, ids);
     assertEquals(report.results.filter((r) => r.status === "accepted").length, 60);
     const waited = s.clock.now() - started;
     // An 8-token burst, then 40 a second: (60 - 8) / 40 = 1.3 s.
     assertOk(waited >= 1_250 && waited <= 1_600, `waited ${waited} ms of clock time`);
+    // The waits were the manual clock's (it advances instead of sleeping); a wall-clock bound
+    // here would only measure how busy the machine is.
     assertOk(s.clock.sleeps.length > 0);
-    assertOk(performance.now() - real < 1_000, "no real waiting");
     // Every relay call stayed within the bucket's capacity of 8.
     assertOk(s.relay.calls.every((c) => c.tokens.length <= 8));
   } finally {

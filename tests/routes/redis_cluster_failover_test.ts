@@ -66,11 +66,21 @@ Deno.test("Redis Cluster failover mid-campaign: 503 never 500, the campaign comp
       console.log(
         `failover: master ${master} killed at ${killedAt}/${RECIPIENTS} accepted; ` +
           `statuses=${JSON.stringify(Object.fromEntries(statuses))} missing=${missing} ` +
-          `duplicates=${duplicates} counts=${JSON.stringify(done.counts)}`,
+          `duplicates=${duplicates} counts=${JSON.stringify(done.counts)} ` +
+          `failures=${JSON.stringify(done.failures)}`,
       );
       assertEquals(statuses.get(500) ?? 0, 0, "no request answered 500");
       assertEquals([missing, duplicates], [0, 0], "every device reached exactly once");
-      assertEquals(done.counts.accepted, RECIPIENTS);
+      // Outcome writes the dying master acknowledged but never replicated are lost with it; the
+      // chunk is then reclaimed, and what it cannot prove went out is reported Unconfirmed (skip
+      // mode never pushes twice), as the README's failover section says. Nothing else may fail.
+      const unconfirmed = done.failures?.Unconfirmed ?? 0;
+      assertEquals(
+        done.counts.accepted + unconfirmed,
+        RECIPIENTS,
+        `failures=${JSON.stringify(done.failures)}`,
+      );
+      assertOk(unconfirmed <= 500, "at most one reclaimed chunk is uncertain");
       assertOk(
         (await cluster.masters()).every((port) => port !== master),
         "the replica took over",

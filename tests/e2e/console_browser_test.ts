@@ -315,7 +315,13 @@ Deno.test({
           await shot("review");
           // A double click sends once (the form's Idempotency-Key).
           await page.getByRole("button", { name: "Send to 2 devices" }).dblclick();
-          await page.waitForURL(/\/sends\/snd_/);
+          // The second click can abort the first click's navigation (net::ERR_ABORTED), which
+          // waitForURL reports as an error: wait for the page the surviving submission lands on.
+          await waitFor(() => /\/sends\/snd_/.test(page.url()), {
+            timeoutMs: 15_000,
+            what: "the send's page",
+          });
+          await page.waitForLoadState("load");
           sendId = new URL(page.url()).pathname.split("/").pop()!;
           await page.getByText("Completed").waitFor({ timeout: 15_000 });
           // The SDK reports both delivered and one opened: the page's funnel shows them.

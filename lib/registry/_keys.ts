@@ -1,3 +1,5 @@
+import { hash } from "node:crypto";
+
 /**
  * Redis keys of the registry. Every key carries the `{appId}` hash tag so a Lua script that
  * touches several of them stays in one cluster slot. Lua scripts receive `prefix(appId)` and
@@ -8,8 +10,13 @@ export const registryKeys = {
   prefix: (appId: string) => `ep:v1:{${appId}}:`,
   /** Hash: one installation (see lib/registry/installation.ts for the fields). */
   installation: (appId: string, id: string) => `ep:v1:{${appId}}:inst:${id}`,
-  /** String: token → installation id. */
-  token: (appId: string, token: string) => `ep:v1:{${appId}}:tok:${token}`,
+  /**
+   * Hash: one bucket of the token index, field → installation id (see
+   * {@linkcode tokenIndexSlot} and scripts/_token_index.lua).
+   */
+  tokenBucket: (appId: string, bucket: string) => `ep:v1:{${appId}}:tk:${bucket}`,
+  /** String: token → installation id, the token index of layout v2 and before (migrated). */
+  legacyToken: (appId: string, token: string) => `ep:v1:{${appId}}:tok:${token}`,
   /** Sorted set: a user's installation ids, scored by lastSeenAt (ms). */
   user: (appId: string, userId: string) => `ep:v1:{${appId}}:user:${userId}`,
   /** Set: reachable installation ids of the app in one environment. */
@@ -18,3 +25,13 @@ export const registryKeys = {
   /** Sorted set: every non-deleted installation id, scored by lastSeenAt (ms). */
   seen: (appId: string) => `ep:v1:{${appId}}:seen`,
 };
+
+/**
+ * Where the token index keeps `token`: with h = the SHA-1 hex of the token, bucket = h's first 4
+ * digits, field = its next 16; the value is the installation id (ids separated by " " when
+ * tokens share that entry). Mirrors `tok_slot` in scripts/_token_index.lua.
+ */
+export function tokenIndexSlot(token: string): { bucket: string; field: string } {
+  const h = hash("sha1", token, "hex");
+  return { bucket: h.slice(0, 4), field: h.slice(4, 20) };
+}

@@ -6,11 +6,15 @@
  *
  * @module
  */
-import installationCodecLua from "./scripts/_codec.lua" with { type: "text" };
+import codecLua from "./scripts/_codec.lua" with { type: "text" };
+import tokenIndexLua from "./scripts/_token_index.lua" with { type: "text" };
 import type { AttributeMap } from "./schemas.ts";
 
-/** The codec's Lua (`inst_decode`, `inst_encode`, …), prepended to scripts reading installations. */
-export { installationCodecLua };
+/**
+ * The codec's Lua (`inst_decode`, `inst_encode`, …) and the token index's (`tok_get`,
+ * `tok_set`, `tok_del`, scripts/_token_index.lua), prepended to scripts reading installations.
+ */
+export const installationCodecLua: string = `${codecLua}\n${tokenIndexLua}`;
 
 /** An installation's stored fields, decoded ("" = unset). */
 export interface StoredInstallation {

@@ -1,21 +1,41 @@
 /**
- * `deno task migrate`: rewrites the registry's data written by an older edgepush into the
- * current layout (installation hashes v1 → v2, see scripts/_codec.lua). One-shot, idempotent
- * and resumable:
- * - each batch is one atomic script that converts only hashes still in v1;
- * - the SCAN cursor of each app is saved after every batch (`ep:v1:{appId}:migrate`), so a
- *   run that stops (a crash, Ctrl-C) continues where it was; a finished app is skipped;
+ * `deno task migrate`: rewrites the data written by an older edgepush into the current layout.
+ * Layout v2 shortened the installation hashes (scripts/_codec.lua); layout v3 moved the token
+ * index into buckets (scripts/_token_index.lua) and the user → segments index into hashes
+ * (lib/segments/migrate.ts, the segments' own step). One-shot, idempotent and resumable:
+ * - the app's keys are walked step by step (one SCAN per step), each batch one atomic script
+ *   that converts only what is still in an old layout;
+ * - each step's SCAN cursor is saved after every batch (`ep:v1:{appId}:migrate`), so a run that
+ *   stops (a crash, Ctrl-C) continues where it was; a finished step, or app, is skipped;
  * - it runs beside live traffic: live writes store the new layout too, and reads accept both.
  *
  * @module
  */
 import type { Redis } from "@upstash/redis";
+// The segments' step converts keys lib/segments owns; this module only walks them.
+import { segmentMigrationSteps } from "../segments/migrate.ts";
 import { installationCodecLua } from "./installation_codec.ts";
 import migrateLua from "./scripts/migrate_batch.lua" with { type: "text" };
+import migrateTokensLua from "./scripts/migrate_tokens.lua" with { type: "text" };
 import { registryKeys } from "./_keys.ts";
 
 /** The layout this version writes; an app's migration record says which one it reached. */
-export const REGISTRY_LAYOUT = 2;
+export const REGISTRY_LAYOUT = 3;
+
+/** One pass of the migration over an app's keys of one kind. */
+export interface MigrationStep {
+  /** Names the step's saved cursor. */
+  name: string;
+  /** The layout the step brings the data to: apps already there skip it. */
+  layout: number;
+  /** SCAN pattern after the app's key prefix. */
+  match: string;
+  /**
+   * Converts one batch; `names` are the found keys without prefix and pattern (ids, tokens…).
+   * Returns [converted, already current].
+   */
+  run(prefix: string, names: string[]): Promise<[number, number]>;
+}
 
 /** Options of {@linkcode migrateRegistry}. */
 export interface MigrateOptions {
@@ -30,55 +50,78 @@ export interface MigrateOptions {
   maxBatches?: number;
 }
 
-/** What a run did, per app. */
+/** What a run did, per app (totals over its steps and runs). */
 export interface MigrateReport {
   apps: Array<{ appId: string; converted: number; alreadyCurrent: number; done: boolean }>;
 }
 
-/** Migrates the apps' registry data to the current layout. See the module doc. */
+function registrySteps(redis: Redis): MigrationStep[] {
+  const exec = (body: string) => {
+    const script = redis.createScript<[number, number]>(`${installationCodecLua}\n${body}`);
+    return async (prefix: string, names: string[]): Promise<[number, number]> => {
+      const [converted, current] = await script.exec([prefix], names);
+      return [Number(converted), Number(current)];
+    };
+  };
+  return [
+    { name: "inst", layout: 2, match: "inst:*", run: exec(migrateLua) },
+    { name: "tok", layout: 3, match: "tok:*", run: exec(migrateTokensLua) },
+  ];
+}
+
+/** Migrates the apps' data to the current layout. See the module doc. */
 export async function migrateRegistry(options: MigrateOptions): Promise<MigrateReport> {
   const { redis } = options;
   const batch = options.batch ?? 500;
   const print = options.print ?? (() => {});
-  const script = redis.createScript<[number, number]>(`${installationCodecLua}\n${migrateLua}`);
+  const steps = [...registrySteps(redis), ...segmentMigrationSteps(redis)];
   let budget = options.maxBatches ?? Infinity;
   const report: MigrateReport = { apps: [] };
   for (const appId of options.appIds) {
     const prefix = registryKeys.prefix(appId);
     const stateKey = `${prefix}migrate`;
     const state = await redis.hgetall<Record<string, string>>(stateKey) ?? {};
+    const reached = Number(state.layout ?? 0);
     const row = {
       appId,
       converted: Number(state.converted ?? 0),
       alreadyCurrent: Number(state.current ?? 0),
-      done: Number(state.layout ?? 0) >= REGISTRY_LAYOUT,
+      done: reached >= REGISTRY_LAYOUT,
     };
     report.apps.push(row);
     if (row.done) {
       print(`[migrate] ${appId} already at layout ${REGISTRY_LAYOUT}`);
       continue;
     }
-    let cursor = String(state.cursor ?? "0");
-    do {
-      if (budget-- <= 0) return report;
-      const [next, keys] = await redis.scan(cursor, { match: `${prefix}inst:*`, count: batch });
-      const ids = keys.map((k) => String(k).slice(`${prefix}inst:`.length));
-      if (ids.length > 0) {
-        const [converted, current] = await script.exec([prefix], ids);
-        row.converted += Number(converted);
-        row.alreadyCurrent += Number(current);
-      }
-      cursor = String(next);
-      await redis.hset(stateKey, {
-        cursor,
-        converted: row.converted,
-        current: row.alreadyCurrent,
-        ...(cursor === "0" ? { layout: REGISTRY_LAYOUT } : {}),
-      });
-    } while (cursor !== "0");
+    for (const step of steps) {
+      if (reached >= step.layout || String(state[`done:${step.name}`]) === "1") continue;
+      // Layout v2's record kept one cursor, the installation step's.
+      let cursor = String(
+        state[`cursor:${step.name}`] ?? (step.name === "inst" ? state.cursor : undefined) ?? "0",
+      );
+      const at = prefix.length + step.match.length - 1;
+      do {
+        if (budget-- <= 0) return report;
+        const [next, keys] = await redis.scan(cursor, { match: prefix + step.match, count: batch });
+        const names = keys.map((k) => String(k).slice(at));
+        if (names.length > 0) {
+          const [converted, current] = await step.run(prefix, names);
+          row.converted += converted;
+          row.alreadyCurrent += current;
+        }
+        cursor = String(next);
+        await redis.hset(stateKey, {
+          [`cursor:${step.name}`]: cursor,
+          converted: row.converted,
+          current: row.alreadyCurrent,
+          ...(cursor === "0" ? { [`done:${step.name}`]: "1" } : {}),
+        });
+      } while (cursor !== "0");
+    }
+    await redis.hset(stateKey, { layout: REGISTRY_LAYOUT });
     row.done = true;
     print(
-      `[migrate] ${appId}: ${row.converted} installations rewritten, ${row.alreadyCurrent} already current`,
+      `[migrate] ${appId}: ${row.converted} keys rewritten, ${row.alreadyCurrent} already current`,
     );
   }
   return report;

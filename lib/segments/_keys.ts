@@ -26,8 +26,10 @@ export const segmentKeys = {
   retired: (appId: string, segmentId: string, token: string) =>
     `ep:v1:{${appId}}:seg:${segmentId}:retired:${token}`,
   /**
-   * Set: the segment ids a user belongs to (reverse index for incremental updates). A superset:
-   * it also holds segments whose running rebuild reads a set containing the user.
+   * Hash segment id → "1": the segments a user belongs to (reverse index for incremental
+   * updates; a hash because Redis 7.0 stores small hashes, not small sets of strings, as
+   * listpacks). A superset: it also holds segments whose running rebuild reads a set containing
+   * the user. Layout v2 kept a set (converted on write and by `deno task migrate`).
    */
   userSegments: (appId: string, userId: string) => `ep:v1:{${appId}}:useg:${userId}`,
   /** Set: materialized reachable installation ids of a segment in one environment. */

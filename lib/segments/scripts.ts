@@ -42,7 +42,7 @@ export function loadSegmentScripts(redis: Redis) {
     buildStart: redis.createScript<number>(buildStart),
     buildBatch: redis.createScript<number>(withLibrary(buildBatch)),
     buildSwap: redis.createScript<number | [number, number, number]>(buildSwap),
-    retireBatch: redis.createScript<number>(retireBatch),
+    retireBatch: redis.createScript<number>(withLibrary(retireBatch)),
     segmentDelete: redis.createScript<number>(segmentDelete),
     reconcile: redis.createScript<(string | number)[]>(withLibrary(reconcile)),
     prune: redis.createScript<number>(withLibrary(prune)),

@@ -87,7 +87,8 @@ for i = first, first + count - 1 do
   local token = string.rep("0", 56) .. string.format("%08x", i)
   redis.call("HSET", prefix .. "inst:" .. id, "id", id, "token", token, "environment", "production",
     "status", "active", "pushAuthorization", "authorized", "registeredAt", now, "lastSeenAt", now)
-  redis.call("SET", prefix .. "tok:" .. token, id)
+  local h = redis.sha1hex(token) -- the token index (lib/registry/scripts/_token_index.lua)
+  redis.call("HSET", prefix .. "tk:" .. string.sub(h, 1, 4), string.sub(h, 5, 20), id)
   redis.call("SADD", prefix .. "reach:production", id)
   redis.call("SADD", seg, id)
 end

@@ -1,10 +1,11 @@
 /**
  * Redis memory per installation and per user-in-segment membership, for the registry's layout
- * before v2 (the frozen v1 scripts in tests/support/registry_v1) and the current one, in one run
- * on fresh private redis-servers: `used_memory` before and after writing N installations (80%
- * bound to users, ~1.25 installations per user, the six standard attributes plus two custom
- * ones, 10% development), then 20 segments whose members are the bound users (each user in
- * about a third of them).
+ * before v2 (the frozen v1 scripts in tests/support/registry_v1, member uploads included) and
+ * the current one, in one run on fresh private redis-servers: `used_memory` before and after
+ * writing N installations (80% bound to users, ~1.25 installations per user, the six standard
+ * attributes plus two custom ones, 10% development, tokens spread as APNs' are), then 20
+ * segments whose members are the bound users (each user in about a third of them). Then, per
+ * key family, MEMORY USAGE summed over its keys, per installation.
  *
  * `deno run -A tests/bench/registry_memory.ts [--installations 1000000] [--segments 20]`
  *
@@ -16,6 +17,7 @@ import { createRedis, startRedisServer } from "../../lib/redis/mod.ts";
 import { createRegistry } from "../../lib/registry/mod.ts";
 import { createSegments } from "../../lib/segments/mod.ts";
 import { createV1Writer } from "../support/registry_v1/mod.ts";
+import { sha256HexSync } from "../../lib/auth/secrets.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -33,7 +35,7 @@ const ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "Europe/Paris"
 /** Installation `i`: its token, environment, user (80% bound) and attributes. */
 function installation(i: number) {
   return {
-    token: (i + 1).toString(16).padStart(64, "0"),
+    token: sha256HexSync(`token-${i}`),
     environment: i % 10 === 0 ? "development" as const : "production" as const,
     userId: i % 5 === 4 ? undefined : `user-${Math.floor(i * 0.64)}`,
     attributes: {
@@ -54,7 +56,27 @@ async function usedMemory(io: IORedis.default): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(String(await io.info("memory")))![1]);
 }
 
-async function measure(layout: "v1 (before)" | "v2 (now)") {
+/** MEMORY USAGE summed per key family (`inst`, `tk`, `seg`…), bytes per installation. */
+async function families(io: IORedis.default, n: number): Promise<Record<string, number>> {
+  const sums = new Map<string, number>();
+  let cursor = "0";
+  do {
+    const [next, keys] = await io.scan(cursor, "COUNT", 1000) as [string, string[]];
+    cursor = next;
+    const pipe = io.pipeline();
+    for (const key of keys) pipe.call("MEMORY", "USAGE", key, "SAMPLES", "0");
+    const sizes = await pipe.exec();
+    keys.forEach((key, i) => {
+      const family = key.replace(/^ep:v1:\{[^}]+\}:/, "").replace(/^([a-z_]+)[:].*$/, "$1");
+      sums.set(family, (sums.get(family) ?? 0) + Number(sizes?.[i]?.[1] ?? 0));
+    });
+  } while (cursor !== "0");
+  return Object.fromEntries(
+    [...sums].sort((a, b) => b[1] - a[1]).map(([family, bytes]) => [family, Math.round(bytes / n)]),
+  );
+}
+
+async function measure(layout: "v1 (before)" | "now") {
   const dataDir = await Deno.makeTempDir({ prefix: "edgepush-bench-mem-" });
   const server = await startRedisServer({ dataDir, appendOnly: false });
   const handle = createRedis({ kind: "tcp", url: server.url });
@@ -90,7 +112,9 @@ async function measure(layout: "v1 (before)" | "v2 (now)") {
       const ids: string[] = [];
       for (let u = s % 3; u < users; u += 3) ids.push(`user-${u}`);
       for (let i = 0; i < ids.length; i += 10_000) {
-        await segments.updateMembers(appId, `seg-${s}`, { add: ids.slice(i, i + 10_000) });
+        const chunk = ids.slice(i, i + 10_000);
+        if (layout === "v1 (before)") await v1.addMembers(appId, `seg-${s}`, chunk);
+        else await segments.updateMembers(appId, `seg-${s}`, { add: chunk });
       }
       memberships += ids.length;
     }
@@ -103,6 +127,7 @@ async function measure(layout: "v1 (before)" | "v2 (now)") {
       memberships,
       "bytes/membership": Math.round((afterMembers - afterInstallations) / memberships),
       "write s": +writeSeconds.toFixed(1),
+      families: await families(io, N),
     };
   } finally {
     io.disconnect();
@@ -113,11 +138,18 @@ async function measure(layout: "v1 (before)" | "v2 (now)") {
 }
 
 if (import.meta.main) {
-  const rows = [await measure("v1 (before)"), await measure("v2 (now)")];
+  const rows = [await measure("v1 (before)"), await measure("now")];
   console.log(
     `Redis memory (${
       N.toLocaleString("en")
     } installations, ${SEGMENTS} segments; targets ≤ 600 B/installation, ≤ 120 B/membership)`,
   );
-  console.table(rows);
+  console.table(rows.map(({ families: _, ...row }) => row));
+  console.log("MEMORY USAGE per key family, bytes per installation (after the member uploads):");
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r.families)))];
+  console.table(
+    Object.fromEntries(
+      names.map((f) => [f, Object.fromEntries(rows.map((r) => [r.layout, r.families[f] ?? 0]))]),
+    ),
+  );
 }

@@ -67,7 +67,7 @@ if from < users then
     for s = 0, nseg - 1 do
       if (k + 7 * s) % 10 == 0 then
         redis.call("SADD", prefix .. "seg:s" .. s .. ":members", "u" .. k)
-        redis.call("SADD", prefix .. "useg:u" .. k, "s" .. s)
+        redis.call("HSET", prefix .. "useg:u" .. k, "s" .. s, "1")
       end
     end
   end

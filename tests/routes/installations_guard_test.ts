@@ -1,5 +1,4 @@
 import { hmacSha256Hex } from "../../lib/auth/hmac.ts";
-import { registryKeys } from "../../lib/registry/_keys.ts";
 import { assertEquals, assertOk } from "../support/assert.ts";
 import { startHarness } from "../support/harness.ts";
 import {
@@ -10,7 +9,7 @@ import {
   serverHeaders,
   viewInstallation,
 } from "../support/installation_calls.ts";
-import { assertRegistryInvariants } from "../lib/registry/invariants.ts";
+import { assertRegistryInvariants, tokenEntry } from "../lib/registry/invariants.ts";
 
 Deno.test("PATCH, DELETE and PUT user with a missing or wrong secret answer 401 and change nothing", async () => {
   const h = await startHarness();
@@ -60,7 +59,7 @@ Deno.test("DELETE /v1/sdk/installations/:id marks it deleted and unindexes the t
     });
     assertEquals(res.status, 200);
     assertEquals([res.body.status, res.body.token, res.body.userId], ["deleted", null, null]);
-    assertEquals(await h.testRedis.redis.get(registryKeys.token(app.appId, hexToken(1))), null);
+    assertEquals(await tokenEntry(h.testRedis.redis, app.appId, hexToken(1)), null);
     assertOk(!(await isReachable(h, app, r.body.installationId)));
     assertEquals((await viewInstallation(h, app, r.body.installationId)).status, "deleted");
     await assertRegistryInvariants(h.testRedis.redis, app.appId);
@@ -101,7 +100,7 @@ Deno.test("GET/DELETE /v1/apps/:appId/users/:userId reads and erases a user; unk
       },
     );
     assertEquals(inst.status, 404);
-    assertEquals(await h.testRedis.redis.get(registryKeys.token(app.appId, hexToken(1))), null);
+    assertEquals(await tokenEntry(h.testRedis.redis, app.appId, hexToken(1)), null);
     const again = await h.call("DELETE", `/v1/apps/${app.appId}/users/u`, {
       headers: serverHeaders(app),
     });

@@ -1,4 +1,3 @@
-import { registryKeys } from "../../lib/registry/_keys.ts";
 import { assertEquals, assertOk } from "../support/assert.ts";
 import { startHarness } from "../support/harness.ts";
 import {
@@ -9,7 +8,7 @@ import {
   serverHeaders,
   viewInstallation,
 } from "../support/installation_calls.ts";
-import { assertRegistryInvariants } from "../lib/registry/invariants.ts";
+import { assertRegistryInvariants, tokenEntry } from "../lib/registry/invariants.ts";
 
 Deno.test("POST /v1/sdk/installations first launch creates an installation (201) with a flat view", async () => {
   const h = await startHarness();
@@ -66,9 +65,9 @@ Deno.test("POST /v1/sdk/installations refreshes with the secret (200) and rotate
     );
     assertEquals(again.status, 200);
     assertEquals(again.body, { installationId, status: "active" });
-    assertEquals(await h.testRedis.redis.get(registryKeys.token(app.appId, hexToken(1))), null);
+    assertEquals(await tokenEntry(h.testRedis.redis, app.appId, hexToken(1)), null);
     assertEquals(
-      await h.testRedis.redis.get(registryKeys.token(app.appId, hexToken(2))),
+      await tokenEntry(h.testRedis.redis, app.appId, hexToken(2)),
       installationId,
     );
     assertEquals((await viewInstallation(h, app, installationId)).token, hexToken(2));
@@ -95,7 +94,7 @@ Deno.test("POST /v1/sdk/installations moves a reused token to the new installati
     assertOk(!(await isReachable(h, app, old.body.installationId)));
     assertOk(await isReachable(h, app, fresh.body.installationId));
     assertEquals(
-      await h.testRedis.redis.get(registryKeys.token(app.appId, hexToken(1))),
+      await tokenEntry(h.testRedis.redis, app.appId, hexToken(1)),
       fresh.body.installationId,
     );
     await assertRegistryInvariants(h.testRedis.redis, app.appId);

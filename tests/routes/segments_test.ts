@@ -159,8 +159,8 @@ Deno.test("POST …/members streams text and NDJSON, replaces, and rejects a bad
     assertEquals(replaced.body, { added: 1, removed: 2, members: 3 });
     const r = h.testRedis.redis;
     assertEquals((await r.smembers(segmentKeys.members(app.appId, "s"))).sort(), ["b", "d", "e"]);
-    assertEquals(await r.smembers(segmentKeys.userSegments(app.appId, "a")), []);
-    assertEquals(await r.smembers(segmentKeys.userSegments(app.appId, "e")), ["s"]);
+    assertEquals(await r.hkeys(segmentKeys.userSegments(app.appId, "a")), []);
+    assertEquals(await r.hkeys(segmentKeys.userSegments(app.appId, "e")), ["s"]);
     const staged = await r.scan(0, { match: `ep:v1:{${app.appId}}:seg:s:staging:*` });
     assertEquals(staged[1], []);
   } finally {

@@ -7,7 +7,8 @@
 --   nil or "" = unset), and attributes as a table. The stored form is the codec's.
 --
 -- Index invariants that commit() maintains after every change:
---   tok:<token>   = id            iff the hash's token == <token> (token "" = unindexed)
+--   tk:<bucket>   holds id under <token>'s field   iff the hash's token == <token>
+--                 (token "" = unindexed; see _token_index.lua)
 --   user:<uid>    has id (score lastSeenAt)   iff the hash's userId == <uid>
 --   seen          has id (score lastSeenAt)   iff the hash exists and status ~= "deleted"
 --   reach:<env>   has id          iff reachable(inst) and environment == <env>
@@ -142,13 +143,10 @@ commit = function(prefix, id, before, after, now_ms)
   -- token index
   local bt, at = b.token or "", a.token or ""
   if bt ~= "" and bt ~= at then
-    local tkey = prefix .. "tok:" .. bt
-    if redis.call("GET", tkey) == id then
-      redis.call("DEL", tkey)
-    end
+    tok_del(prefix, bt, id)
   end
   if at ~= "" and at ~= bt then
-    redis.call("SET", prefix .. "tok:" .. at, id)
+    tok_set(prefix, at, id)
   end
 
   -- user index
@@ -203,13 +201,13 @@ end
 -- Moves `token` to installation `id`: a different current holder becomes `replaced` and loses
 -- the token. Returns the holder's id (or false).
 local function claim_token(prefix, id, token, now_ms)
-  local holder = redis.call("GET", prefix .. "tok:" .. token)
+  local holder = tok_get(prefix, token)
   if not holder or holder == id then
     return false
   end
   local before = load_inst(prefix, holder)
   if before == nil then
-    redis.call("DEL", prefix .. "tok:" .. token) -- defensive: an orphan entry
+    tok_del(prefix, token, holder) -- defensive: an orphan entry
     return false
   end
   local after = copy(before)

@@ -212,6 +212,44 @@ local function seg_apply(prefix, sid, id, user, inst, reachable, now_ms)
   return a, r
 end
 
+-- useg:<user> is a hash, segment id → "1": a small hash is a listpack in every Redis version,
+-- where a set of strings is a hashtable before Redis 7.2 (~4x larger). Layout v2 kept a set;
+-- it is still read, and turned into a hash on its first write (or by `deno task migrate`).
+local function seg_useg_key(prefix, user)
+  return prefix .. "useg:" .. user
+end
+
+-- The segment ids of `user` (either layout).
+local function seg_user_segments(prefix, user)
+  local key = seg_useg_key(prefix, user)
+  local sids = redis.pcall("HKEYS", key)
+  if sids.err then return redis.call("SMEMBERS", key) end
+  return sids
+end
+
+-- Rewrites a layout-v2 useg set as a hash; returns the key.
+local function seg_useg_hash(prefix, user)
+  local key = seg_useg_key(prefix, user)
+  if redis.call("TYPE", key).ok == "set" then
+    local flat = {}
+    for _, sid in ipairs(redis.call("SMEMBERS", key)) do
+      flat[#flat + 1] = sid
+      flat[#flat + 1] = "1"
+    end
+    redis.call("DEL", key)
+    if #flat > 0 then redis.call("HSET", key, unpack(flat)) end
+  end
+  return key
+end
+
+-- Adds / removes segment `sid` in `user`'s index.
+local function seg_user_add(prefix, user, sid)
+  redis.call("HSET", seg_useg_hash(prefix, user), sid, "1")
+end
+local function seg_user_remove(prefix, user, sid)
+  redis.call("HDEL", seg_useg_hash(prefix, user), sid)
+end
+
 local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, prev_status)
   now_ms = tonumber(now_ms)
   local user = ""
@@ -227,13 +265,13 @@ local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, p
   if user == "" and prev_user == "" then return end
   redis.call("SADD", prefix .. "segdirty", id)
   if prev_user ~= "" and prev_user ~= user then
-    for _, sid in ipairs(redis.call("SMEMBERS", prefix .. "useg:" .. prev_user)) do
+    for _, sid in ipairs(seg_user_segments(prefix, prev_user)) do
       seg_apply(prefix, sid, id, "", nil, false, now_ms)
     end
   end
   if user ~= "" then
     local ok = (reachable and true or false) and seg_reachable(inst)
-    for _, sid in ipairs(redis.call("SMEMBERS", prefix .. "useg:" .. user)) do
+    for _, sid in ipairs(seg_user_segments(prefix, user)) do
       seg_apply(prefix, sid, id, user, inst, ok, now_ms)
     end
   end
@@ -252,9 +290,9 @@ end
 -- Ids still streaming into an upload that has not started its rebuild are beyond its reach.
 -- Returns the number of segments whose members held the user.
 local function segment_forget_user(prefix, user)
-  local ukey = prefix .. "useg:" .. user
+  local ukey = seg_useg_key(prefix, user)
   local left = 0
-  for _, sid in ipairs(redis.call("SMEMBERS", ukey)) do
+  for _, sid in ipairs(seg_user_segments(prefix, user)) do
     local conf = seg_conf(prefix, sid)
     if conf then
       left = left + redis.call("SREM", conf.key .. ":members", user)

@@ -14,7 +14,7 @@ for i = 4, #ARGV do
   local user = ARGV[i]
   if redis.call("SISMEMBER", conf.src, user) == 1 then
     -- useg must cover the rebuild's source so segment_reindex keeps the build sets current.
-    redis.call("SADD", prefix .. "useg:" .. user, sid)
+    seg_user_add(prefix, user, sid)
     for _, iid in ipairs(redis.call("ZRANGE", prefix .. "user:" .. user, 0, -1)) do
       local inst = seg_load_inst(prefix, iid)
       if inst and inst.userId == user and seg_reachable(inst) and

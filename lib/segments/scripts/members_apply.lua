@@ -15,7 +15,7 @@ for i = 4, #ARGV do
   local user = ARGV[i]
   if mode == "add" then
     changed = changed + redis.call("SADD", members, user)
-    redis.call("SADD", prefix .. "useg:" .. user, sid)
+    seg_user_add(prefix, user, sid)
   else
     changed = changed + redis.call("SREM", members, user)
   end
@@ -28,7 +28,7 @@ for i = 4, #ARGV do
     end
   end
   if mode ~= "add" and not (conf.building and redis.call("SISMEMBER", conf.src, user) == 1) then
-    redis.call("SREM", prefix .. "useg:" .. user, sid)
+    seg_user_remove(prefix, user, sid)
   end
 end
 return changed

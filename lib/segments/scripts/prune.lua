@@ -1,5 +1,5 @@
 -- Deletes invalid installations (not active since before the cutoff) and their index entries:
--- the hash, tok:<token> when it still points here, user:<userId>, seen, the app and segment
+-- the hash, its token index entry (tk:), user:<userId>, seen, the app and segment
 -- reach sets. Prepended with _segment_reindex.lua.
 -- Registry keys are written here too: see the exception noted in _segment_reindex.lua.
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
@@ -17,9 +17,7 @@ for i = 3, #ARGV do
     redis.call("ZREM", invalid, iid)
   elseif (seg_ms(inst.statusAt) or 0) <= cutoff then
     redis.call("DEL", prefix .. "inst:" .. iid)
-    if (inst.token or "") ~= "" and redis.call("GET", prefix .. "tok:" .. inst.token) == iid then
-      redis.call("DEL", prefix .. "tok:" .. inst.token)
-    end
+    if (inst.token or "") ~= "" then tok_del(prefix, inst.token, iid) end
     if (inst.userId or "") ~= "" then redis.call("ZREM", prefix .. "user:" .. inst.userId, iid) end
     redis.call("ZREM", prefix .. "seen", iid)
     redis.call("SREM", prefix .. "reach:production", iid)

@@ -14,7 +14,7 @@ for i = 2, #ARGV do
   local user = inst and inst.userId or ""
   local mine = {}
   if user ~= "" then
-    for _, sid in ipairs(redis.call("SMEMBERS", prefix .. "useg:" .. user)) do mine[sid] = true end
+    for _, sid in ipairs(seg_user_segments(prefix, user)) do mine[sid] = true end
   end
   local ok = seg_reachable(inst)
   for _, sid in ipairs(sids) do

@@ -1,5 +1,6 @@
 -- Drops the segment from the useg index of users who left it (after a replace upload or a
 -- segment deletion), one bounded batch at a time, popping them from the retired set.
+-- Prepended with _segment_reindex.lua.
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
 -- KEYS[2]  the retired member set
 -- ARGV[1]  segment id
@@ -15,7 +16,7 @@ for i = 2, #ARGV do
     redis.call("SISMEMBER", key .. ":members", user) == 0 then
     gone = gone + 1
     if not (h[1] and redis.call("SISMEMBER", h[2], user) == 1) then
-      redis.call("SREM", prefix .. "useg:" .. user, sid)
+      seg_user_remove(prefix, user, sid)
     end
   end
 end

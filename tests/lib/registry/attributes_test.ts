@@ -2,7 +2,7 @@ import { ValidationFailed } from "../../../lib/errors.ts";
 import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
-import { assertRegistryInvariants } from "./invariants.ts";
+import { assertRegistryInvariants, tokenEntry } from "./invariants.ts";
 
 const prod = "production" as const;
 
@@ -44,7 +44,7 @@ Deno.test("update merges attributes (null removes a key) and refuses a merge pas
       code: "too_big",
     });
     assertEquals(await t.redis.hgetall(registryKeys.installation(appId, a.installationId)), before);
-    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(2))), null);
+    assertEquals(await tokenEntry(t.redis, appId, tokenOf(2)), null);
     await assertRegistryInvariants(t.redis, appId);
   });
 });

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { registryKeys } from "../../../lib/registry/_keys.ts";
+import { registryKeys, tokenIndexSlot } from "../../../lib/registry/_keys.ts";
 import { decodeInstallation } from "../../../lib/registry/mod.ts";
 import { assertEquals, assertOk } from "../../support/assert.ts";
 
@@ -31,6 +31,24 @@ async function zmembers(redis: Redis, key: string): Promise<Map<string, number>>
 }
 
 /** True when the stored hash is reachable (active, token, not denied, not stale). */
+/**
+ * The token index's answer for `token`, as the scripts' `tok_get` reads it: the id its entry (or
+ * a layout-v2 `tok:` key not yet migrated) names whose installation holds the token, or null.
+ */
+export async function tokenEntry(redis: Redis, appId: string, token: string) {
+  const { bucket, field } = tokenIndexSlot(token);
+  const entry = await redis.hget<string>(registryKeys.tokenBucket(appId, bucket), field);
+  const legacy = await redis.get<string>(registryKeys.legacyToken(appId, token));
+  const ids = [...(entry ? String(entry).split(" ") : []), ...(legacy ? [String(legacy)] : [])];
+  for (const id of ids) {
+    const stored = decodeInstallation(
+      await redis.hgetall<Record<string, unknown>>(registryKeys.installation(appId, id)),
+    );
+    if (stored?.token === token) return id;
+  }
+  return null;
+}
+
 export function hashReachable(h: Hash): boolean {
   return h.status === "active" && !!h.token && h.pushAuthorization !== "denied" &&
     h.stale !== "1";
@@ -75,12 +93,33 @@ export async function assertRegistryInvariants(
     if (!h.token) continue;
     assertOk(!holders.has(h.token), `token ${h.token} held by ${holders.get(h.token)} and ${id}`);
     holders.set(h.token, id);
-    assertEquals(await redis.get<string>(`${prefix}tok:${h.token}`), id, `tok index of ${id}`);
+    assertEquals(await tokenEntry(redis, appId, h.token), id, `token index of ${id}`);
+  }
+  // Every entry names installations holding a token that maps to it (either layout).
+  for (const key of await scanAll(redis, `${prefix}tk:*`)) {
+    const bucket = key.slice(`${prefix}tk:`.length);
+    const entries = await redis.hgetall<Record<string, unknown>>(key) ?? {};
+    for (const [field, ids] of Object.entries(entries)) {
+      for (const id of String(ids).split(" ")) {
+        const slot = tokenIndexSlot(insts.get(id)?.token ?? "");
+        assertEquals(
+          [slot.bucket, slot.field],
+          [bucket, field],
+          `orphan or stale token index ${bucket} ${field} → ${id}`,
+        );
+      }
+    }
   }
   for (const key of await scanAll(redis, `${prefix}tok:*`)) {
     const token = key.slice(`${prefix}tok:`.length);
     const id = String(await redis.get(key));
     assertEquals(holders.get(token), id, `orphan or stale token index ${key} → ${id}`);
+    const { bucket, field } = tokenIndexSlot(token);
+    assertEquals(
+      await redis.hget(registryKeys.tokenBucket(appId, bucket), field),
+      null,
+      `${token} indexed twice`,
+    );
   }
 
   const seen = await zmembers(redis, registryKeys.seen(appId));

@@ -6,9 +6,23 @@ import { assertEquals, assertOk } from "../../support/assert.ts";
 import { createV1Writer } from "../../support/registry_v1/mod.ts";
 import { startTestRedis } from "../../support/redis_server.ts";
 import { manualClock, tokenOf } from "./_fixtures.ts";
-import { assertRegistryInvariants } from "./invariants.ts";
+import { assertRegistryInvariants, tokenEntry } from "./invariants.ts";
 
 const appId = "app_00000000000000000000m1gr";
+
+async function keyCount(redis: import("@upstash/redis").Redis, match: string) {
+  let n = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, {
+      match: `${registryKeys.prefix(appId)}${match}`,
+      count: 1000,
+    });
+    cursor = String(next);
+    n += keys.length;
+  } while (cursor !== "0");
+  return n;
+}
 
 async function encodings(redis: import("@upstash/redis").Redis, ids: string[]) {
   const out: string[] = [];
@@ -32,9 +46,10 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
       name: "VIP",
       rule: { all: [{ attribute: "appVersion", op: "semverGte", value: "2.0.0" }] },
     });
-    await segments.updateMembers(appId, "vip", { add: ["u0", "u1", "u2"] });
-    // Data as the previous layout wrote it: attributes as a JSON object make it a hashtable.
+    // Data as the previous layouts wrote it: attributes as a JSON object make the hash a
+    // hashtable, one `tok:` string per token, `useg:<user>` sets.
     const v1 = createV1Writer(redis, clock.now);
+    await v1.addMembers(appId, "vip", ["u0", "u1", "u2"]);
     const made: Array<{ installationId: string; installationSecret: string }> = [];
     for (let i = 0; i < 40; i++) {
       clock.advance(1000);
@@ -58,6 +73,8 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
     }
     const ids = made.map((m) => m.installationId);
     assertEquals(new Set(await encodings(redis, ids)), new Set(["hashtable"]));
+    assertEquals(await keyCount(redis, "tok:*"), 40);
+    assertEquals(await redis.type(segmentKeys.userSegments(appId, "u0")), "set");
     const registry = createRegistry({ redis, now: clock.now });
     // Today's code reads the old layout as it is.
     const before = await registry.getMany(appId, ids);
@@ -71,8 +88,14 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
     assertOk(partial.apps[0].converted > 0 && partial.apps[0].converted < 40);
     const full = await migrateRegistry({ redis, appIds: [appId], batch: 10 });
     assertEquals(full.apps[0].done, true);
-    assertEquals(full.apps[0].converted + full.apps[0].alreadyCurrent >= 40, true);
-    assertEquals(full.apps[0].converted, 40);
+    // 40 hashes, 40 tokens, 3 users' segment sets.
+    assertEquals(full.apps[0].converted, 83);
+
+    assertEquals(await keyCount(redis, "tok:*"), 0);
+    assertOk(await keyCount(redis, "tk:*") > 0);
+    for (const user of ["u0", "u1", "u2"]) {
+      assertEquals(await redis.hkeys(segmentKeys.userSegments(appId, user)), ["vip"]);
+    }
 
     assertEquals(new Set(await encodings(redis, ids)), new Set(["listpack"]));
     for (const id of ids) {
@@ -133,6 +156,50 @@ Deno.test("a live write on a v1 installation stores it in the current layout", a
     assertEquals(raw![".custom"], '"x"');
     assertEquals((await registry.get(appId, old.installationId))!.userId, "u");
     await assertRegistryInvariants(t.redis, appId);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("before the migration, today's code finds tokens and user segments in the old keys", async () => {
+  const t = await startTestRedis();
+  const clock = manualClock();
+  try {
+    const { redis } = t;
+    const segments = createSegments({ redis, now: clock.now });
+    await segments.put(appId, "all", { name: "All" });
+    const v1 = createV1Writer(redis, clock.now);
+    await v1.addMembers(appId, "all", ["u"]);
+    const old = await v1.register(appId, {
+      token: tokenOf(7),
+      environment: "production",
+      userId: "u",
+    });
+    const useg = segmentKeys.userSegments(appId, "u");
+    assertEquals(await redis.type(useg), "set");
+    assertEquals(await tokenEntry(redis, appId, tokenOf(7)), old.installationId);
+
+    // A new device with the same token: the token moves (found through `tok:`), and the new
+    // installation enters the user's segment (found through the `useg` set).
+    const registry = createRegistry({ redis, now: clock.now });
+    clock.advance(1000);
+    const fresh = await registry.register(appId, {
+      token: tokenOf(7),
+      environment: "production",
+      userId: "u",
+    });
+    assertEquals((await registry.get(appId, old.installationId))!.status, "replaced");
+    assertEquals(await tokenEntry(redis, appId, tokenOf(7)), fresh.installationId);
+    assertEquals(await redis.exists(registryKeys.legacyToken(appId, tokenOf(7))), 0);
+    assertEquals(
+      await redis.smembers(segmentKeys.reachable(appId, "all", "production")),
+      [fresh.installationId],
+    );
+    // A member write turns the set into the current hash.
+    await segments.updateMembers(appId, "all", { add: ["u", "v"] });
+    assertEquals(await redis.type(useg), "hash");
+    assertEquals(await redis.hkeys(useg), ["all"]);
+    await assertRegistryInvariants(redis, appId);
   } finally {
     await t.stop();
   }

@@ -8,7 +8,7 @@ import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { startTestRedis, waitFor } from "../../support/redis_server.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
-import { assertRegistryInvariants } from "./invariants.ts";
+import { assertRegistryInvariants, tokenEntry } from "./invariants.ts";
 
 const prod = "production" as const;
 
@@ -137,7 +137,7 @@ Deno.test("register moves a reused token and marks the old holder replaced", asy
     assertEquals(old.statusReason, "token_reused");
     assertEquals(old.token, null);
     assertEquals(old.userId, "u", "the replaced holder keeps its user binding");
-    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), b.installationId);
+    assertEquals(await tokenEntry(t.redis, appId, tokenOf(1)), b.installationId);
     const insts = await assertRegistryInvariants(t.redis, appId);
     assertEquals(insts.size, 2);
   });
@@ -156,7 +156,7 @@ Deno.test("update rotates the token, unindexing the old one", async () => {
     assertEquals(updated.token, tokenOf(2));
     assertEquals(updated.environment, "development");
     assertEquals(updated.attributes, { locale: "de_DE" });
-    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), null);
+    assertEquals(await tokenEntry(t.redis, appId, tokenOf(1)), null);
     assertEquals(
       await t.redis.sismember(registryKeys.reachable(appId, "development"), a.installationId),
       1,
@@ -245,7 +245,7 @@ Deno.test("remove marks deleted, unindexes token and user; the secret re-registe
     assertEquals(gone.status, "deleted");
     assertEquals(gone.statusReason, "sdk_delete");
     assertEquals(gone.token, null);
-    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), null);
+    assertEquals(await tokenEntry(t.redis, appId, tokenOf(1)), null);
     assertEquals(await t.redis.zscore(registryKeys.seen(appId), r.installationId), null);
     await assertRegistryInvariants(t.redis, appId);
     const again = await registry.remove(appId, r.installationId, { secret: r.installationSecret });
@@ -298,7 +298,7 @@ Deno.test("markUnregistered applies only after registeredAt and for the held tok
     // A reinstall that reuses the token replaces the unregistered holder.
     const again = await registry.register(appId, { token: tokenOf(1), environment: prod });
     assertEquals((await registry.get(appId, r.installationId))!.status, "replaced");
-    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), again.installationId);
+    assertEquals(await tokenEntry(t.redis, appId, tokenOf(1)), again.installationId);
     await assertRegistryInvariants(t.redis, appId);
   });
 });
@@ -377,9 +377,11 @@ Deno.test("200 concurrent registrations racing for one token and one installatio
     const final = await assertRegistryInvariants(t.redis, appId);
     const ownerHash = final.get(owner.installationId)!;
     assertEquals(ownerHash.status, "active");
-    const tokKeys =
-      (await t.redis.scan("0", { match: `${registryKeys.prefix(appId)}tok:*`, count: 10_000 }))[1];
-    assertEquals(tokKeys.length, 2, "only the two live tokens stay indexed");
+    const buckets =
+      (await t.redis.scan("0", { match: `${registryKeys.prefix(appId)}tk:*`, count: 10_000 }))[1];
+    let entries = 0;
+    for (const bucket of buckets) entries += Number(await t.redis.hlen(String(bucket)));
+    assertEquals(entries, 2, "only the two live tokens stay indexed");
   });
 });
 

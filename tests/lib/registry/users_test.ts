@@ -10,7 +10,7 @@ import { runSegmentSync } from "../../../jobs/segment_sync.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { liveSets } from "../segments/_fixtures.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
-import { assertRegistryInvariants } from "./invariants.ts";
+import { assertRegistryInvariants, tokenEntry } from "./invariants.ts";
 
 const prod = "production" as const;
 const dev = "development" as const;
@@ -69,7 +69,7 @@ Deno.test("eraseUser removes the user and their installations; unknown user thro
     assertEquals(await registry.eraseUser(appId, "u"), 2);
     assertEquals(await registry.get(appId, a.installationId), null);
     assertEquals(await registry.get(appId, b.installationId), null);
-    assertEquals(await t.redis.get(registryKeys.token(appId, tokenOf(1))), null);
+    assertEquals(await tokenEntry(t.redis, appId, tokenOf(1)), null);
     assertOk(await registry.get(appId, other.installationId));
     assertEquals(await registry.userInstallations(appId, "u"), []);
     await assertRejects(() => registry.eraseUser(appId, "u"), UserNotFound);
@@ -109,7 +109,7 @@ Deno.test("eraseUser takes the user out of every segment: reach sets, members, t
     assertEquals(await members("all"), ["ghost", "v"]);
     assertEquals(await members("dev"), []);
     assertEquals(await t.redis.exists(segmentKeys.userSegments(appId, "u")), 0);
-    assertEquals(await t.redis.smembers(segmentKeys.userSegments(appId, "v")), ["all"]);
+    assertEquals(await t.redis.hkeys(segmentKeys.userSegments(appId, "v")), ["all"]);
     const all = await segments.get(appId, "all");
     assertEquals([all.users, all.reachable], [2, { production: 1, development: 0 }]);
     assertEquals((await segments.get(appId, "dev")).users, 0);
@@ -167,7 +167,7 @@ Deno.test("eraseUser during a replace upload's rebuild keeps the user out of the
     assertEquals(await registry.get(appId, a.installationId), null);
     assertEquals(await t.redis.exists(segmentKeys.userSegments(appId, "u")), 0);
     assertEquals(await t.redis.exists(segmentKeys.userSegments(appId, "old")), 0);
-    assertEquals(await t.redis.smembers(segmentKeys.userSegments(appId, "v")), ["s"]);
+    assertEquals(await t.redis.hkeys(segmentKeys.userSegments(appId, "v")), ["s"]);
   });
 });
 

@@ -27,8 +27,8 @@ local user = f.userId or ""
 if prev ~= "" and prev ~= user then redis.call("ZREM", prefix .. "user:" .. prev, id) end
 if user ~= "" then redis.call("ZADD", prefix .. "user:" .. user, f.lastSeenAt or now, id) end
 redis.call("ZADD", prefix .. "seen", f.lastSeenAt or now, id)
-if prevtok ~= "" and prevtok ~= (f.token or "") then redis.call("DEL", prefix .. "tok:" .. prevtok) end
-if (f.token or "") ~= "" then redis.call("SET", prefix .. "tok:" .. f.token, id) end
+if prevtok ~= "" and prevtok ~= (f.token or "") then tok_del(prefix, prevtok, id) end
+if (f.token or "") ~= "" then tok_set(prefix, f.token, id) end
 local inst = seg_load_inst(prefix, id)
 local ok = seg_reachable(inst)
 redis.call("SREM", prefix .. "reach:production", id)
@@ -45,7 +45,7 @@ local prev = redis.call("HGET", key, "userId") or ""
 local tok = redis.call("HGET", key, "token") or ""
 redis.call("DEL", key)
 if prev ~= "" then redis.call("ZREM", prefix .. "user:" .. prev, id) end
-if tok ~= "" then redis.call("DEL", prefix .. "tok:" .. tok) end
+if tok ~= "" then tok_del(prefix, tok, id) end
 redis.call("ZREM", prefix .. "seen", id)
 redis.call("SREM", prefix .. "reach:production", id)
 redis.call("SREM", prefix .. "reach:development", id)
@@ -158,7 +158,7 @@ export function expectedUserSegments(
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));
 }
 
-/** Every `useg:<user>` set of an app (found by SCAN), as user → sorted segment ids. */
+/** Every `useg:<user>` hash of an app (found by SCAN), as user → sorted segment ids. */
 export async function readUserSegments(
   redis: Redis,
   appId: string,
@@ -170,7 +170,7 @@ export async function readUserSegments(
     const [next, keys] = await redis.scan(cursor, { match: `${prefix}*`, count: 1000 });
     cursor = String(next);
     for (const key of keys.map(String)) {
-      out[key.slice(prefix.length)] = (await redis.smembers(key)).map(String).sort();
+      out[key.slice(prefix.length)] = (await redis.hkeys(key)).map(String).sort();
     }
   } while (cursor !== "0");
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));

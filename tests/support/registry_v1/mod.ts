@@ -1,7 +1,8 @@
 /**
  * The registry's writer as it was before layout v2 (edgepush's scripts at that time, frozen
  * here): installation hashes with long field names, an `id` field and attributes as one JSON
- * object. The migration test and the memory benchmark write "old" data with it.
+ * object; and the segment member upload of that time (`members_apply.lua`: `useg:<user>` as a
+ * set). The migration test and the memory benchmark write "old" data with it.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import reindexLua from "./_segment_reindex.lua" with { type: "text" };
 import limitLua from "./_limit.lua" with { type: "text" };
 import libLua from "./_lib.lua" with { type: "text" };
 import registerLua from "./register.lua" with { type: "text" };
+import membersApplyLua from "./members_apply.lua" with { type: "text" };
 
 /** What the v1 `register` takes. */
 export interface V1Registration {
@@ -26,7 +28,17 @@ export function createV1Writer(redis: Redis, now: () => number = Date.now) {
   const script = redis.createScript<[string, string, string[]]>(
     `${reindexLua}\n${limitLua}\n${libLua}\n${registerLua}`,
   );
+  const members = redis.createScript<number>(`${reindexLua}\n${membersApplyLua}`);
   return {
+    /** Adds users to an existing segment's members, as the old upload did. */
+    async addMembers(appId: string, segmentId: string, userIds: readonly string[]) {
+      return await members.exec([`ep:v1:{${appId}}:`], [
+        segmentId,
+        "add",
+        String(now()),
+        ...userIds,
+      ]);
+    },
     /** Registers a new installation; returns its id and secret. */
     async register(appId: string, input: V1Registration) {
       const secret = randomSecret(32);

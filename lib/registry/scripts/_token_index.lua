@@ -1,0 +1,72 @@
+-- Token index, prepended after _codec.lua to every script that reads or writes it (the
+-- registry's, and lib/segments' prune through the codec). Not a script on its own.
+--
+-- Layout v3: the SHA-1 (hex) of the token picks the entry: hash `tk:<its first 4 hex digits>`
+-- (65,536 buckets), field = its next 16 hex digits, value = the installation id (ids separated
+-- by " " in the rare case where two tokens share those 80 bits). Hashing spreads tokens evenly
+-- whatever their shape. A bucket stays a listpack up to 128 entries, i.e. up to about 8 million
+-- tokens per app (hash-max-listpack-entries; raising it keeps larger apps compact), where one
+-- string key per token costs ~180 bytes. An entry only narrows the search: a lookup checks the
+-- candidate's stored token, so sharing a field is never a false match.
+-- Layout v2 and before kept one string `tok:<token>` = id; it is still read (and dropped as
+-- soon as the token is written again) until `deno task migrate` moves it.
+
+local TOK_BUCKET_HEX = 4
+local TOK_FIELD_HEX = 16
+
+local function tok_slot(prefix, token)
+  local h = redis.sha1hex(token)
+  return prefix .. "tk:" .. string.sub(h, 1, TOK_BUCKET_HEX),
+    string.sub(h, TOK_BUCKET_HEX + 1, TOK_BUCKET_HEX + TOK_FIELD_HEX)
+end
+
+-- The token stored in installation `id`'s hash (either layout); false when absent.
+local function tok_of(prefix, id)
+  local v = redis.call("HMGET", prefix .. "inst:" .. id, "t", "token")
+  return v[1] or v[2] or false
+end
+
+-- The id of the installation holding `token`, or false.
+local function tok_get(prefix, token)
+  local key, field = tok_slot(prefix, token)
+  local ids = redis.call("HGET", key, field)
+  if ids then
+    for id in string.gmatch(ids, "%S+") do
+      if tok_of(prefix, id) == token then return id end
+    end
+  end
+  local old = redis.call("GET", prefix .. "tok:" .. token)
+  if old and tok_of(prefix, old) == token then return old end
+  return false
+end
+
+-- Indexes `token` → `id` (the hash must already hold the token).
+local function tok_set(prefix, token, id)
+  local key, field = tok_slot(prefix, token)
+  local ids = redis.call("HGET", key, field)
+  if not ids or ids == "" then
+    redis.call("HSET", key, field, id)
+  elseif not string.find(" " .. ids .. " ", " " .. id .. " ", 1, true) then
+    redis.call("HSET", key, field, ids .. " " .. id)
+  end
+  redis.call("DEL", prefix .. "tok:" .. token)
+end
+
+-- Drops `id`'s entry for `token` (left alone when another installation's).
+local function tok_del(prefix, token, id)
+  local key, field = tok_slot(prefix, token)
+  local ids = redis.call("HGET", key, field)
+  if ids then
+    local keep = {}
+    for other in string.gmatch(ids, "%S+") do
+      if other ~= id then keep[#keep + 1] = other end
+    end
+    if #keep == 0 then
+      redis.call("HDEL", key, field)
+    elseif #keep < select(2, string.gsub(ids, "%S+", "")) then
+      redis.call("HSET", key, field, table.concat(keep, " "))
+    end
+  end
+  local old = prefix .. "tok:" .. token
+  if redis.call("GET", old) == id then redis.call("DEL", old) end
+end

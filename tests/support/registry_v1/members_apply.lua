@@ -1,0 +1,34 @@
+-- Adds users to, or removes users from, one segment's members and updates its reach sets at
+-- once. Prepended with _segment_reindex.lua.
+-- KEYS[1]  prefix "ep:v1:{<appId>}:"
+-- ARGV[1]  segment id
+-- ARGV[2]  "add" | "remove"
+-- ARGV[3]  now (ms), for lastSeenWithinDays
+-- ARGV[4…] user ids
+-- Returns the number of users whose membership changed, or -1 when the segment does not exist.
+local prefix, sid, mode, now_ms = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local conf = seg_conf(prefix, sid)
+if not conf then return -1 end
+local members = conf.key .. ":members"
+local changed = 0
+for i = 4, #ARGV do
+  local user = ARGV[i]
+  if mode == "add" then
+    changed = changed + redis.call("SADD", members, user)
+    redis.call("SADD", prefix .. "useg:" .. user, sid)
+  else
+    changed = changed + redis.call("SREM", members, user)
+  end
+  for _, iid in ipairs(redis.call("ZRANGE", prefix .. "user:" .. user, 0, -1)) do
+    local inst = seg_load_inst(prefix, iid)
+    if inst and inst.userId == user then
+      seg_apply(prefix, sid, iid, user, inst, seg_reachable(inst), now_ms)
+    else
+      seg_apply(prefix, sid, iid, "", nil, false, now_ms)
+    end
+  end
+  if mode ~= "add" and not (conf.building and redis.call("SISMEMBER", conf.src, user) == 1) then
+    redis.call("SREM", prefix .. "useg:" .. user, sid)
+  end
+end
+return changed

@@ -17,6 +17,10 @@ export const registryKeys = {
   tokenBucket: (appId: string, bucket: string) => `ep:v1:{${appId}}:tk:${bucket}`,
   /** String: token → installation id, the token index of layout v2 and before (migrated). */
   legacyToken: (appId: string, token: string) => `ep:v1:{${appId}}:tok:${token}`,
+  /** String: the app's installation number counter (scripts/_numbers.lua). */
+  numberSeq: (appId: string) => `ep:v1:{${appId}}:nseq`,
+  /** Hash: installation number → id for numbers 128·bucket to 128·bucket + 127 (field n % 128). */
+  numberIndex: (appId: string, bucket: string) => `ep:v1:{${appId}}:ix:${bucket}`,
   /** Sorted set: a user's installation ids, scored by lastSeenAt (ms). */
   user: (appId: string, userId: string) => `ep:v1:{${appId}}:user:${userId}`,
   /** Set: reachable installation ids of the app in one environment. */

@@ -1,8 +1,10 @@
 /**
  * `deno task migrate`: rewrites the data written by an older edgepush into the current layout.
  * Layout v2 shortened the installation hashes (scripts/_codec.lua); layout v3 moved the token
- * index into buckets (scripts/_token_index.lua) and the user → segments index into hashes
- * (lib/segments/migrate.ts, the segments' own step). One-shot, idempotent and resumable:
+ * index into buckets (scripts/_token_index.lua) and the user → segments index into hashes;
+ * layout v4 numbers the installations (scripts/_numbers.lua) and turns the segments' reach sets
+ * into bitmaps over those numbers (lib/segments/migrate.ts, the segments' own steps, after the
+ * registry's). One-shot, idempotent and resumable:
  * - the app's keys are walked step by step (one SCAN per step), each batch one atomic script
  *   that converts only what is still in an old layout;
  * - each step's SCAN cursor is saved after every batch (`ep:v1:{appId}:migrate`), so a run that
@@ -17,10 +19,11 @@ import { segmentMigrationSteps } from "../segments/migrate.ts";
 import { installationCodecLua } from "./installation_codec.ts";
 import migrateLua from "./scripts/migrate_batch.lua" with { type: "text" };
 import migrateTokensLua from "./scripts/migrate_tokens.lua" with { type: "text" };
+import migrateNumbersLua from "./scripts/migrate_numbers.lua" with { type: "text" };
 import { registryKeys } from "./_keys.ts";
 
 /** The layout this version writes; an app's migration record says which one it reached. */
-export const REGISTRY_LAYOUT = 3;
+export const REGISTRY_LAYOUT = 4;
 
 /** One pass of the migration over an app's keys of one kind. */
 export interface MigrationStep {
@@ -48,6 +51,8 @@ export interface MigrateOptions {
   print?: (line: string) => void;
   /** Stops after this many batches (for tests of resumption). Default: no limit. */
   maxBatches?: number;
+  /** Clock in epoch ms (segment rules with lastSeenWithinDays). Default: `Date.now`. */
+  now?: () => number;
 }
 
 /** What a run did, per app (totals over its steps and runs). */
@@ -66,6 +71,7 @@ function registrySteps(redis: Redis): MigrationStep[] {
   return [
     { name: "inst", layout: 2, match: "inst:*", run: exec(migrateLua) },
     { name: "tok", layout: 3, match: "tok:*", run: exec(migrateTokensLua) },
+    { name: "num", layout: 4, match: "inst:*", run: exec(migrateNumbersLua) },
   ];
 }
 
@@ -74,7 +80,10 @@ export async function migrateRegistry(options: MigrateOptions): Promise<MigrateR
   const { redis } = options;
   const batch = options.batch ?? 500;
   const print = options.print ?? (() => {});
-  const steps = [...registrySteps(redis), ...segmentMigrationSteps(redis)];
+  const steps = [
+    ...registrySteps(redis),
+    ...segmentMigrationSteps(redis, options.now ?? Date.now),
+  ];
   let budget = options.maxBatches ?? Infinity;
   const report: MigrateReport = { apps: [] };
   for (const appId of options.appIds) {

@@ -32,11 +32,22 @@ export const segmentKeys = {
    * the user. Layout v2 kept a set (converted on write and by `deno task migrate`).
    */
   userSegments: (appId: string, userId: string) => `ep:v1:{${appId}}:useg:${userId}`,
-  /** Set: materialized reachable installation ids of a segment in one environment. */
+  /**
+   * Bitmap: the segment's reachable installations in one environment, bit n = installation
+   * number n (see lib/registry/scripts/_numbers.lua).
+   */
   reachable: (appId: string, segmentId: string, environment: "production" | "development") =>
-    `ep:v1:{${appId}}:seg:${segmentId}:reach:${environment}`,
-  /** Set: the reachable set being rebuilt, renamed over `reachable` when complete. */
+    `ep:v1:{${appId}}:seg:${segmentId}:rb:${environment}`,
+  /** Bitmap: the reachable bitmap being rebuilt, renamed over `reachable` when complete. */
   building: (appId: string, segmentId: string, environment: "production" | "development") =>
+    `ep:v1:{${appId}}:seg:${segmentId}:bb:${environment}`,
+  /** Bitmap: scratch of a rebuild's swap (live AND build), deleted in the same script. */
+  swapScratch: (appId: string, segmentId: string) => `ep:v1:{${appId}}:seg:${segmentId}:both`,
+  /** Set: reachable installation ids, layout v3 and before (removed by `deno task migrate`). */
+  legacyReachable: (appId: string, segmentId: string, environment: string) =>
+    `ep:v1:{${appId}}:seg:${segmentId}:reach:${environment}`,
+  /** Set: the set being rebuilt, layout v3 and before (removed by `deno task migrate`). */
+  legacyBuilding: (appId: string, segmentId: string, environment: string) =>
     `ep:v1:{${appId}}:seg:${segmentId}:build:${environment}`,
   /** Set: installation ids changed since the last sync (written by segment_reindex). */
   dirty: (appId: string) => `ep:v1:{${appId}}:segdirty`,

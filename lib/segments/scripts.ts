@@ -21,6 +21,8 @@ import reconcile from "./scripts/reconcile.lua" with { type: "text" };
 import prune from "./scripts/prune.lua" with { type: "text" };
 import dirtyTake from "./scripts/dirty_take.lua" with { type: "text" };
 import fluxTake from "./scripts/flux_take.lua" with { type: "text" };
+import reachScan from "./scripts/reach_scan.lua" with { type: "text" };
+import membership from "./scripts/membership.lua" with { type: "text" };
 
 /**
  * The text of the `segment_reindex` library, for scripts (and tests) that call it. It opens
@@ -48,6 +50,8 @@ export function loadSegmentScripts(redis: Redis) {
     prune: redis.createScript<number>(withLibrary(prune)),
     dirtyTake: redis.createScript<number>(dirtyTake),
     fluxTake: redis.createScript<number | [number, number]>(fluxTake),
+    reachScan: redis.createScript<[string, string[]]>(withLibrary(reachScan)),
+    membership: redis.createScript<[number, number]>(withLibrary(membership)),
   };
 }
 

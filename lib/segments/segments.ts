@@ -196,8 +196,8 @@ export function createSegments(options: SegmentsOptions) {
     const p = redis.pipeline();
     p.hmget(keys.segment(appId, segmentId), "name", "rule", "syncedAt", "report");
     p.scard(keys.members(appId, segmentId));
-    p.scard(keys.reachable(appId, segmentId, "production"));
-    p.scard(keys.reachable(appId, segmentId, "development"));
+    p.bitcount(keys.reachable(appId, segmentId, "production"), 0, -1);
+    p.bitcount(keys.reachable(appId, segmentId, "development"), 0, -1);
     // With automatic deserialization off, HMGET answers an array in field order.
     const [h, users, production, development] = await p.exec<
       [(string | null)[] | null, number, number, number]
@@ -353,7 +353,8 @@ export function createSegments(options: SegmentsOptions) {
     },
 
     /**
-     * One batch of a segment's reachable installation ids in one environment (SSCAN).
+     * One batch of a segment's reachable installation ids in one environment (a step over its
+     * reach bitmap; the cursor is a byte offset into it).
      * Start with cursor "0"; done when the returned cursor is "0". A batch may repeat ids, and
      * a rebuild swapping the set mid-scan can skip or repeat some: callers dedupe (sends keep a
      * per-send record of handled installations).
@@ -368,10 +369,13 @@ export function createSegments(options: SegmentsOptions) {
       count = BATCH,
     ): Promise<{ cursor: string; installationIds: string[] }> {
       if (cursor === "0") await requireSegment(appId, segmentId);
-      const [next, ids] = await redis.sscan(keys.reachable(appId, segmentId, env), cursor, {
-        count,
-      });
-      return { cursor: String(next), installationIds: ids.map(String) };
+      const [next, ids] = await scripts.reachScan.exec([keys.prefix(appId)], [
+        segmentId,
+        env,
+        cursor,
+        String(count),
+      ]);
+      return { cursor: String(next), installationIds: (ids ?? []).map(String) };
     },
 
     /**
@@ -383,13 +387,12 @@ export function createSegments(options: SegmentsOptions) {
       segmentId: string,
       installation: { installationId: string; environment: Environment; userId: string | null },
     ): Promise<{ member: boolean; reachable: boolean }> {
-      const p = redis.pipeline();
-      p.sismember(keys.members(appId, segmentId), installation.userId ?? "");
-      p.sismember(
-        keys.reachable(appId, segmentId, installation.environment),
+      const [member, reachable] = await scripts.membership.exec([keys.prefix(appId)], [
+        segmentId,
         installation.installationId,
-      );
-      const [member, reachable] = await p.exec<[number, number]>();
+        installation.environment,
+        installation.userId ?? "",
+      ]);
       return {
         member: installation.userId !== null && Number(member) === 1,
         reachable: Number(reachable) === 1,
@@ -399,8 +402,8 @@ export function createSegments(options: SegmentsOptions) {
     /** Counts of a segment's reachable installations. */
     async reachableCount(appId: string, segmentId: string): Promise<Record<Environment, number>> {
       const p = redis.pipeline();
-      p.scard(keys.reachable(appId, segmentId, "production"));
-      p.scard(keys.reachable(appId, segmentId, "development"));
+      p.bitcount(keys.reachable(appId, segmentId, "production"), 0, -1);
+      p.bitcount(keys.reachable(appId, segmentId, "development"), 0, -1);
       const [production, development] = await p.exec<[number, number]>();
       return { production: Number(production), development: Number(development) };
     },

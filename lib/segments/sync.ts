@@ -268,8 +268,8 @@ async function rebuildAndReport(
   }
   const p = redis.pipeline();
   p.scard(keys.members(appId, sid));
-  p.scard(keys.reachable(appId, sid, "production"));
-  p.scard(keys.reachable(appId, sid, "development"));
+  p.bitcount(keys.reachable(appId, sid, "production"), 0, -1);
+  p.bitcount(keys.reachable(appId, sid, "development"), 0, -1);
   const [users, production, development] = await p.exec<[number, number, number]>();
   const syncedAt = new Date(options.nowMs).toISOString();
   const report: SyncReportData = {

@@ -115,6 +115,14 @@ async function workload(url: string, seen: Seen[]) {
       environment: "production",
     });
     await migrateRegistry({ redis, appIds: [s.appId] });
+    // Segment readers: a reach bitmap scan and one installation's place (the diagnosis').
+    const sid = [...s.model.keys()][0];
+    const step = await s.segments.scanReachable(s.appId, sid, "production", "0");
+    await s.segments.membership(s.appId, sid, {
+      installationId: step.installationIds[0] ?? "in_none",
+      environment: "production",
+      userId: "u",
+    });
     // Sends: a paced campaign, a scheduled send, a cancelled one, SDK events.
     const { h, app, auth } = env;
     const patched = await h.call("PATCH", `/v1/apps/${app.appId}`, {

@@ -3,6 +3,7 @@ import { type Harness, startHarness } from "../support/harness.ts";
 import { waitFor } from "../support/redis_server.ts";
 import { acquireSyncLock, runSegmentSync } from "../../lib/segments/mod.ts";
 import { segmentKeys } from "../../lib/segments/_keys.ts";
+import { bitmapIds } from "../lib/segments/_fixtures.ts";
 import { registryKeys } from "../../lib/registry/_keys.ts";
 
 const server = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -204,16 +205,25 @@ Deno.test("segment reachable set contains a device registered today by a member,
       attributes: { locale: "en-US" },
     });
     const r = h.testRedis.redis;
-    assertEquals(await r.smembers(segmentKeys.reachable(app.appId, "today", "production")), [
-      first,
-    ]);
-    assertEquals(await r.smembers(segmentKeys.reachable(app.appId, "today", "development")), [
-      second,
-    ]);
+    assertEquals(
+      await bitmapIds(r, app.appId, segmentKeys.reachable(app.appId, "today", "production")),
+      [
+        first,
+      ],
+    );
+    assertEquals(
+      await bitmapIds(r, app.appId, segmentKeys.reachable(app.appId, "today", "development")),
+      [
+        second,
+      ],
+    );
     const got = await h.call("GET", `${base}/today`, { headers: auth });
     assertEquals(got.body.reachable, { production: 1, development: 1 });
     assertEquals(got.body.users, 1);
-    assertOk(!(await r.sismember(segmentKeys.reachable(app.appId, "today", "production"), fr)));
+    assertOk(
+      !(await bitmapIds(r, app.appId, segmentKeys.reachable(app.appId, "today", "production")))
+        .includes(fr),
+    );
     // Removing the member empties the reachable sets at once.
     await h.call("POST", `${base}/today/members`, { headers: auth, body: { remove: ["alice"] } });
     const after = await h.call("GET", `${base}/today`, { headers: auth });

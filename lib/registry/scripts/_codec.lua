@@ -9,6 +9,7 @@
 --   a  pushAuthorization (absent = "authorized")        st status (absent = "active")
 --   r  statusReason     sa statusAt    rg registeredAt   ls lastSeenAt   c createdAt (epoch ms)
 --   x  "1" when stale
+--   n  the installation's number (layout v4, see _numbers.lua; the same name in a v1 hash)
 --   attributes, one field each, the value JSON-encoded (so its type survives): the standard
 --   keys as @a appVersion, @o osVersion, @l locale, @z timezone, @m deviceModel, @s sdkVersion;
 --   any other key k as "." .. k
@@ -23,7 +24,7 @@
 local INST_SHORT = {
   secretHash = "s", token = "t", environment = "e", userId = "u", pushAuthorization = "a",
   status = "st", statusReason = "r", statusAt = "sa", registeredAt = "rg", lastSeenAt = "ls",
-  createdAt = "c", stale = "x",
+  createdAt = "c", stale = "x", n = "n",
 }
 local INST_LONG = {}
 for long, short in pairs(INST_SHORT) do INST_LONG[short] = long end

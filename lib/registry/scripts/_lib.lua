@@ -112,9 +112,13 @@ commit = function(prefix, id, before, after, now_ms)
   if after ~= nil and a.status == "deleted" then
     a.userId = ""
   end
+  local num
   if after == nil then
     redis.call("DEL", key)
+    num = tonumber(b.n)
+    inst_number_drop(prefix, b.n)
   else
+    num = inst_number(prefix, id, a)
     local stored = b._stored or (before and inst_encode(b)) or {}
     local wanted = inst_encode(a)
     local gone, set = {}, {}
@@ -191,7 +195,7 @@ commit = function(prefix, id, before, after, now_ms)
   elseif b.status ~= "active" then
     prev_status = nil
   end
-  segment_reindex(prefix, id, view, is_reachable, bu, tonumber(now_ms), prev_status)
+  segment_reindex(prefix, id, view, is_reachable, bu, tonumber(now_ms), prev_status, num)
 
   if au ~= "" and au ~= bu and not deleted then
     evict_over_cap(prefix, au, id, now_ms)

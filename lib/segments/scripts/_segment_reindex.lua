@@ -10,7 +10,7 @@
 -- lib/registry/registry.ts imports it through lib/segments/scripts.ts, and says so there.
 -- tests/lib/segments/key_names_test.ts pins the names used here to both folders' _keys.ts.
 --
--- segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, prev_status)
+-- segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, prev_status, num)
 --   prefix     "ep:v1:{<appId>}:"
 --   id         installation id
 --   inst       table of the installation hash fields AFTER the change (attributes decoded
@@ -21,14 +21,17 @@
 --   now_ms     current time in ms (for lastSeenWithinDays)
 --   prev_status optional: "active" or "new" when the caller knows the installation was active
 --              (or did not exist) before the change, so it cannot be in seginvalid; nil = unknown
--- It must leave seg:<sid>:reach:<env> correct for every segment of prev_user and inst.userId.
+--   num        the installation's number (_numbers.lua), or nil to read it from the hash
+-- It must leave seg:<sid>:rb:<env> correct for every segment of prev_user and inst.userId.
+-- A segment's reach "sets" are bitmaps over installation numbers (layout v4): bit n of
+-- seg:<sid>:rb:<env> is set when installation n is reachable through the segment.
 --
 -- Cost: O(segments of prev_user + segments of inst.userId). Besides the reach sets it keeps
 --   <prefix>segdirty    set of installation ids changed since the last daily sync
 --   <prefix>seginvalid  zset of non-active installation ids by statusAt (for pruning)
 --   seg:<sid> fluxAdded/fluxRemoved  counts of reach-set changes since the last sync
 -- and, while a rebuild of the segment runs (seg:<sid> field `building`), the same change in
--- seg:<sid>:build:<env>, judged against the member set the rebuild reads (`buildSrc`).
+-- seg:<sid>:bb:<env>, judged against the member set the rebuild reads (`buildSrc`).
 --
 -- Rule semantics (identical to lib/segments/rules.ts; a test runs both on the same cases):
 --   rule {all?, any?, lastSeenWithinDays?}; cond {attribute, op, value}; missing attribute
@@ -176,16 +179,16 @@ local function seg_conf(prefix, sid)
   return c
 end
 
--- Puts `id` in <key><kind><env> (and out of the other env), or out of both. Counts flux on the
--- live sets.
-local function seg_write(key, kind, env, id, on, flux)
+-- Sets bit `n` of <key><kind><env> (and clears it in the other env), or clears both. Counts
+-- flux on the live bitmaps.
+local function seg_write(key, kind, env, n, on, flux)
   local added, removed = 0, 0
   if on then
-    added = redis.call("SADD", key .. kind .. env, id)
-    removed = redis.call("SREM", key .. kind .. SEG_OTHER[env], id)
+    added = bit_put(key .. kind .. env, n, true)
+    removed = bit_put(key .. kind .. SEG_OTHER[env], n, false)
   else
-    removed = redis.call("SREM", key .. kind .. "production", id) +
-      redis.call("SREM", key .. kind .. "development", id)
+    removed = bit_put(key .. kind .. "production", n, false) +
+      bit_put(key .. kind .. "development", n, false)
   end
   if flux then
     if added > 0 then redis.call("HINCRBY", key, "fluxAdded", added) end
@@ -194,20 +197,21 @@ local function seg_write(key, kind, env, id, on, flux)
   return added, removed
 end
 
--- Sets installation `id`'s place in one segment's live (and building) reach sets. `user` is
--- the user it is bound to ("" = none); `reachable` whether it can be pushed at all.
--- Returns the number added to and removed from the live sets.
-local function seg_apply(prefix, sid, id, user, inst, reachable, now_ms)
+-- Sets installation number `num`'s place in one segment's live (and building) reach bitmaps.
+-- `user` is the user it is bound to ("" = none); `reachable` whether it can be pushed at all.
+-- Returns the number added to and removed from the live bitmaps (0, 0 without a number),
+-- counted as flux unless `quiet` (the migration).
+local function seg_apply(prefix, sid, num, user, inst, reachable, now_ms, quiet)
   local conf = seg_conf(prefix, sid)
-  if not conf then return 0, 0 end
+  if not conf or num == nil then return 0, 0 end
   local env = inst and inst.environment or ""
   local match = reachable and inst ~= nil and SEG_OTHER[env] ~= nil and user ~= "" and
     seg_rule_match(conf.rule, inst, now_ms)
   local live_in = match and redis.call("SISMEMBER", conf.key .. ":members", user) == 1
-  local a, r = seg_write(conf.key, ":reach:", env, id, live_in, true)
+  local a, r = seg_write(conf.key, ":rb:", env, num, live_in, not quiet)
   if conf.building then
     local build_in = match and redis.call("SISMEMBER", conf.src, user) == 1
-    seg_write(conf.key, ":build:", env, id, build_in, false)
+    seg_write(conf.key, ":bb:", env, num, build_in, false)
   end
   return a, r
 end
@@ -250,7 +254,7 @@ local function seg_user_remove(prefix, user, sid)
   redis.call("HDEL", seg_useg_hash(prefix, user), sid)
 end
 
-local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, prev_status)
+local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, prev_status, num)
   now_ms = tonumber(now_ms)
   local user = ""
   if inst and type(inst.userId) == "string" then user = inst.userId end
@@ -264,15 +268,16 @@ local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, p
   end
   if user == "" and prev_user == "" then return end
   redis.call("SADD", prefix .. "segdirty", id)
+  if num == nil and stored then num = tonumber(stored.n) end
   if prev_user ~= "" and prev_user ~= user then
     for _, sid in ipairs(seg_user_segments(prefix, prev_user)) do
-      seg_apply(prefix, sid, id, "", nil, false, now_ms)
+      seg_apply(prefix, sid, num, "", nil, false, now_ms)
     end
   end
   if user ~= "" then
     local ok = (reachable and true or false) and seg_reachable(inst)
     for _, sid in ipairs(seg_user_segments(prefix, user)) do
-      seg_apply(prefix, sid, id, user, inst, ok, now_ms)
+      seg_apply(prefix, sid, num, user, inst, ok, now_ms)
     end
   end
 end

@@ -1,4 +1,4 @@
--- One bounded batch of a rebuild: evaluates the users' installations into the build sets.
+-- One bounded batch of a rebuild: evaluates the users' installations into the build bitmaps.
 -- Prepended with _segment_reindex.lua.
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
 -- ARGV[1]  segment id
@@ -17,9 +17,9 @@ for i = 4, #ARGV do
     seg_user_add(prefix, user, sid)
     for _, iid in ipairs(redis.call("ZRANGE", prefix .. "user:" .. user, 0, -1)) do
       local inst = seg_load_inst(prefix, iid)
-      if inst and inst.userId == user and seg_reachable(inst) and
+      if inst and inst.userId == user and inst.n and seg_reachable(inst) and
         seg_rule_match(conf.rule, inst, now_ms) then
-        added = added + redis.call("SADD", conf.key .. ":build:" .. inst.environment, iid)
+        added = added + bit_put(conf.key .. ":bb:" .. inst.environment, tonumber(inst.n), true)
       end
     end
   end

@@ -1,4 +1,4 @@
--- Starts (or restarts) a rebuild of one segment's reach sets into seg:<sid>:build:<env>.
+-- Starts (or restarts) a rebuild of one segment's reach bitmaps into seg:<sid>:bb:<env>.
 -- A newer token supersedes an older rebuild, whose batches then stop.
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
 -- KEYS[2]  the member set the rebuild reads (members, or a replace upload's staging set)
@@ -14,5 +14,5 @@ if ARGV[3] == "replace" and redis.call("HGET", key, "replaceSrc") ~= KEYS[2] the
   return 2
 end
 redis.call("HSET", key, "building", ARGV[2], "buildSrc", KEYS[2])
-redis.call("DEL", key .. ":build:production", key .. ":build:development")
+redis.call("DEL", key .. ":bb:production", key .. ":bb:development")
 return 1

@@ -1,5 +1,5 @@
--- Finishes a rebuild atomically: the build sets replace the live reach sets (readers never see
--- a half-built set); with a replace upload the staging set also replaces the member set, and
+-- Finishes a rebuild atomically: the build bitmaps replace the live reach bitmaps (readers
+-- never see a half-built one); with a replace upload the staging set also replaces the member set, and
 -- the old members are kept under KEYS[2] for the caller to clean their useg entries.
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
 -- KEYS[2]  key that receives the previous members (replace only; absent otherwise)
@@ -7,16 +7,19 @@
 -- ARGV[2]  rebuild token
 -- ARGV[3]  "1" when the source set replaces the members
 -- Returns {added, removed, previousMembers} — added/removed are the changes to the live reach
--- sets — or -1 when the rebuild was superseded.
+-- bitmaps — or -1 when the rebuild was superseded.
 local key, token = KEYS[1] .. "seg:" .. ARGV[1], ARGV[2]
 local h = redis.call("HMGET", key, "building", "buildSrc")
 if h[1] ~= token then return -1 end
 local added, removed = 0, 0
 for _, env in ipairs({ "production", "development" }) do
-  local live, build = key .. ":reach:" .. env, key .. ":build:" .. env
-  local both = redis.call("SINTERCARD", 2, live, build)
-  added = added + redis.call("SCARD", build) - both
-  removed = removed + redis.call("SCARD", live) - both
+  local live, build = key .. ":rb:" .. env, key .. ":bb:" .. env
+  local scratch = key .. ":both"
+  redis.call("BITOP", "AND", scratch, live, build)
+  local both = redis.call("BITCOUNT", scratch)
+  redis.call("DEL", scratch)
+  added = added + redis.call("BITCOUNT", build) - both
+  removed = removed + redis.call("BITCOUNT", live) - both
   -- RENAME over a big set frees it synchronously; UNLINK frees it in the background.
   redis.call("UNLINK", live)
   if redis.call("EXISTS", build) == 1 then redis.call("RENAME", build, live) end

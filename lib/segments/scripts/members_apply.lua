@@ -21,10 +21,11 @@ for i = 4, #ARGV do
   end
   for _, iid in ipairs(redis.call("ZRANGE", prefix .. "user:" .. user, 0, -1)) do
     local inst = seg_load_inst(prefix, iid)
+    local num = inst and tonumber(inst.n)
     if inst and inst.userId == user then
-      seg_apply(prefix, sid, iid, user, inst, seg_reachable(inst), now_ms)
+      seg_apply(prefix, sid, num, user, inst, seg_reachable(inst), now_ms)
     else
-      seg_apply(prefix, sid, iid, "", nil, false, now_ms)
+      seg_apply(prefix, sid, num, "", nil, false, now_ms)
     end
   end
   if mode ~= "add" and not (conf.building and redis.call("SISMEMBER", conf.src, user) == 1) then

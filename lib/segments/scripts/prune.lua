@@ -17,12 +17,13 @@ for i = 3, #ARGV do
     redis.call("ZREM", invalid, iid)
   elseif (seg_ms(inst.statusAt) or 0) <= cutoff then
     redis.call("DEL", prefix .. "inst:" .. iid)
+    inst_number_drop(prefix, inst.n)
     if (inst.token or "") ~= "" then tok_del(prefix, inst.token, iid) end
     if (inst.userId or "") ~= "" then redis.call("ZREM", prefix .. "user:" .. inst.userId, iid) end
     redis.call("ZREM", prefix .. "seen", iid)
     redis.call("SREM", prefix .. "reach:production", iid)
     redis.call("SREM", prefix .. "reach:development", iid)
-    segment_reindex(prefix, iid, nil, false, inst.userId or "", now_ms)
+    segment_reindex(prefix, iid, nil, false, inst.userId or "", now_ms, nil, tonumber(inst.n))
     redis.call("SREM", prefix .. "segdirty", iid)
     pruned = pruned + 1
   else

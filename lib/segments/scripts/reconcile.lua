@@ -17,12 +17,13 @@ for i = 2, #ARGV do
     for _, sid in ipairs(seg_user_segments(prefix, user)) do mine[sid] = true end
   end
   local ok = seg_reachable(inst)
+  local num = inst and tonumber(inst.n)
   for _, sid in ipairs(sids) do
     local a, r
     if mine[sid] then
-      a, r = seg_apply(prefix, sid, iid, user, inst, ok, now_ms)
+      a, r = seg_apply(prefix, sid, num, user, inst, ok, now_ms)
     else
-      a, r = seg_apply(prefix, sid, iid, "", nil, false, now_ms)
+      a, r = seg_apply(prefix, sid, num, "", nil, false, now_ms)
     end
     if a + r > 0 then
       local f = fixes[sid] or { 0, 0 }

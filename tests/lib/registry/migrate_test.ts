@@ -6,6 +6,7 @@ import { assertEquals, assertOk } from "../../support/assert.ts";
 import { createV1Writer } from "../../support/registry_v1/mod.ts";
 import { startTestRedis } from "../../support/redis_server.ts";
 import { manualClock, tokenOf } from "./_fixtures.ts";
+import { bitmapIds } from "../segments/_fixtures.ts";
 import { assertRegistryInvariants, tokenEntry } from "./invariants.ts";
 
 const appId = "app_00000000000000000000m1gr";
@@ -79,7 +80,12 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
     // Today's code reads the old layout as it is.
     const before = await registry.getMany(appId, ids);
     assertOk(before.every((i) => i !== null && i.attributes.appVersion !== undefined));
-    const reachBefore = await redis.smembers(segmentKeys.reachable(appId, "vip", "production"));
+    const reachBefore = await redis.smembers(
+      segmentKeys.legacyReachable(appId, "vip", "production"),
+    );
+    const devBefore = await redis.smembers(
+      segmentKeys.legacyReachable(appId, "vip", "development"),
+    );
     assertOk(reachBefore.length > 0);
 
     // A run that stops after two batches, then a second that finishes.
@@ -88,8 +94,16 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
     assertOk(partial.apps[0].converted > 0 && partial.apps[0].converted < 40);
     const full = await migrateRegistry({ redis, appIds: [appId], batch: 10 });
     assertEquals(full.apps[0].done, true);
-    // 40 hashes, 40 tokens, 3 users' segment sets.
-    assertEquals(full.apps[0].converted, 83);
+    // 40 hashes, 40 tokens, 3 users' segment sets, 40 numbers, one bit per reachable member's
+    // installation, the old reach sets deleted.
+    const bits = reachBefore.length + devBefore.length;
+    const sets = (reachBefore.length > 0 ? 1 : 0) + (devBefore.length > 0 ? 1 : 0);
+    assertEquals(full.apps[0].converted, 40 + 40 + 3 + 40 + bits + sets);
+    assertEquals(
+      (await bitmapIds(redis, appId, segmentKeys.reachable(appId, "vip", "development"))).sort(),
+      devBefore.sort(),
+    );
+    assertEquals(await redis.exists(segmentKeys.legacyReachable(appId, "vip", "production")), 0);
 
     assertEquals(await keyCount(redis, "tok:*"), 0);
     assertOk(await keyCount(redis, "tk:*") > 0);
@@ -104,7 +118,7 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
     }
     assertEquals(await registry.getMany(appId, ids), before);
     assertEquals(
-      (await redis.smembers(segmentKeys.reachable(appId, "vip", "production"))).sort(),
+      (await bitmapIds(redis, appId, segmentKeys.reachable(appId, "vip", "production"))).sort(),
       reachBefore.sort(),
     );
     await assertRegistryInvariants(redis, appId);
@@ -192,7 +206,7 @@ Deno.test("before the migration, today's code finds tokens and user segments in 
     assertEquals(await tokenEntry(redis, appId, tokenOf(7)), fresh.installationId);
     assertEquals(await redis.exists(registryKeys.legacyToken(appId, tokenOf(7))), 0);
     assertEquals(
-      await redis.smembers(segmentKeys.reachable(appId, "all", "production")),
+      await bitmapIds(redis, appId, segmentKeys.reachable(appId, "all", "production")),
       [fresh.installationId],
     );
     // A member write turns the set into the current hash.

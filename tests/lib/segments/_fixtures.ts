@@ -12,6 +12,7 @@ import { segmentKeys } from "../../../lib/segments/_keys.ts";
 import { matchesRule } from "../../../lib/segments/rules.ts";
 import type { RuleData } from "../../../lib/segments/schemas.ts";
 import { withLibrary } from "../../../lib/segments/scripts.ts";
+import { installationCodecLua } from "../../../lib/registry/installation_codec.ts";
 
 const upsertLua = `
 local prefix, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -19,9 +20,12 @@ local f = cjson.decode(ARGV[4])
 local key = prefix .. "inst:" .. id
 local prev = redis.call("HGET", key, "userId") or ""
 local prevtok = redis.call("HGET", key, "token") or ""
+local num = { n = redis.call("HGET", key, "n") or nil }
 redis.call("DEL", key)
 local flat = {}
 for k, v in pairs(f) do flat[#flat + 1] = k; flat[#flat + 1] = tostring(v) end
+inst_number(prefix, id, num)
+flat[#flat + 1] = "n"; flat[#flat + 1] = num.n
 redis.call("HSET", key, unpack(flat))
 local user = f.userId or ""
 if prev ~= "" and prev ~= user then redis.call("ZREM", prefix .. "user:" .. prev, id) end
@@ -43,13 +47,15 @@ local prefix, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local key = prefix .. "inst:" .. id
 local prev = redis.call("HGET", key, "userId") or ""
 local tok = redis.call("HGET", key, "token") or ""
+local num = redis.call("HGET", key, "n")
 redis.call("DEL", key)
+inst_number_drop(prefix, num)
 if prev ~= "" then redis.call("ZREM", prefix .. "user:" .. prev, id) end
 if tok ~= "" then tok_del(prefix, tok, id) end
 redis.call("ZREM", prefix .. "seen", id)
 redis.call("SREM", prefix .. "reach:production", id)
 redis.call("SREM", prefix .. "reach:development", id)
-segment_reindex(prefix, id, nil, false, prev, now)
+segment_reindex(prefix, id, nil, false, prev, now, nil, tonumber(num))
 return 1
 `;
 
@@ -158,6 +164,29 @@ export function expectedUserSegments(
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));
 }
 
+const bitmapScanLua = `${installationCodecLua}
+local cursor, ids = bits_scan(ARGV[1], KEYS[1], ARGV[2], 1000000)
+return { cursor, ids }`;
+
+/**
+ * The installation ids whose bits are set in a reach bitmap (a segment's or the app's), read as
+ * the scripts read them (bit n → ix → id).
+ */
+export async function bitmapIds(redis: Redis, appId: string, key: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, ids] = await redis.eval<string[], [string, string[]]>(
+      bitmapScanLua,
+      [key],
+      [registryKeys.prefix(appId), cursor],
+    );
+    out.push(...(ids ?? []).map(String));
+    cursor = String(next);
+  } while (cursor !== "0");
+  return out;
+}
+
 /** Every `useg:<user>` hash of an app (found by SCAN), as user → sorted segment ids. */
 export async function readUserSegments(
   redis: Redis,
@@ -184,10 +213,10 @@ export async function liveSets(
   const out: Record<string, { production: string[]; development: string[] }> = {};
   for (const sid of (await redis.smembers(segmentKeys.index(appId))).map(String)) {
     out[sid] = {
-      production: (await redis.smembers(segmentKeys.reachable(appId, sid, "production")))
-        .map(String).sort(),
-      development: (await redis.smembers(segmentKeys.reachable(appId, sid, "development")))
-        .map(String).sort(),
+      production: (await bitmapIds(redis, appId, segmentKeys.reachable(appId, sid, "production")))
+        .sort(),
+      development: (await bitmapIds(redis, appId, segmentKeys.reachable(appId, sid, "development")))
+        .sort(),
     };
   }
   return out;

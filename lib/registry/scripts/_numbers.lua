@@ -1,0 +1,73 @@
+-- Installation numbers, prepended after _token_index.lua to every script that reads or writes
+-- installations (the registry's, and lib/segments' through the codec). Not a script on its own.
+--
+-- Layout v4: each installation holds a small integer, hash field `n`, drawn from the app's
+-- counter `nseq` when it is first written (never reused). Bitmaps index installations by it
+-- (a segment's reach bitmaps: one bit per installation instead of a set entry of ~70 bytes), and
+-- `ix:<n // 128>` maps it back to the id (field n % 128; 128 entries keep each a listpack).
+-- A hash removed for good (erasure, pruning) drops its `ix` entry.
+
+local IX_BUCKET = 128
+
+local function ix_slot(prefix, n)
+  n = tonumber(n)
+  return prefix .. "ix:" .. math.floor(n / IX_BUCKET), tostring(n % IX_BUCKET)
+end
+
+-- Installation `id`'s number, drawn (and mapped back) when `t` (its decoded table, which
+-- receives it as t.n) has none yet.
+local function inst_number(prefix, id, t)
+  if t.n ~= nil and t.n ~= "" then return tonumber(t.n) end
+  local n = redis.call("INCR", prefix .. "nseq") - 1
+  local key, field = ix_slot(prefix, n)
+  redis.call("HSET", key, field, id)
+  t.n = tostring(n)
+  return n
+end
+
+-- Drops number `n`'s way back to its id (the hash is gone).
+local function inst_number_drop(prefix, n)
+  if n == nil or n == "" then return end
+  local key, field = ix_slot(prefix, n)
+  redis.call("HDEL", key, field)
+end
+
+-- Bit `n` of bitmap `key` set (`on`) or cleared; returns 1 when it changed. Clearing never
+-- creates the key (SETBIT 0 would allocate the bitmap up to n).
+local function bit_put(key, n, on)
+  if on then return 1 - redis.call("SETBIT", key, n, 1) end
+  if redis.call("GETBIT", key, n) == 1 then
+    redis.call("SETBIT", key, n, 0)
+    return 1
+  end
+  return 0
+end
+
+-- Up to about `want` installation ids whose bits are set in bitmap `key`, reading from byte
+-- `cursor` on (at most 64 KiB, i.e. 524,288 installations, per call). Returns the next cursor
+-- ("0" at the end) and the ids; a number whose id is gone (erased meanwhile) is skipped.
+local function bits_scan(prefix, key, cursor, want)
+  local size = redis.call("STRLEN", key)
+  local at = tonumber(cursor) or 0
+  local ids = {}
+  local limit = math.min(size, at + 65536)
+  while at < limit and #ids < want do
+    local stop = math.min(limit, at + 4096)
+    local chunk = redis.call("GETRANGE", key, at, stop - 1)
+    for i = 1, #chunk do
+      local byte = string.byte(chunk, i)
+      if byte ~= 0 then
+        for b = 0, 7 do
+          if bit.band(byte, bit.rshift(128, b)) ~= 0 then
+            local k, f = ix_slot(prefix, (at + i - 1) * 8 + b)
+            local id = redis.call("HGET", k, f)
+            if id then ids[#ids + 1] = id end
+          end
+        end
+      end
+    end
+    at = stop
+  end
+  if at >= size then at = 0 end
+  return tostring(at), ids
+end

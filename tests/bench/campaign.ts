@@ -80,17 +80,24 @@ const SEED_LUA = `
 -- KEYS[1] the app's key prefix: routes the script to the app's slot in a cluster (every key
 --         built below shares its hash tag)
 -- ARGV[1] key prefix "ep:v1:{appId}:", ARGV[2] first index, ARGV[3] count,
--- ARGV[4] the segment's production reach set, ARGV[5] now (ms)
+-- ARGV[4] the segment's production reach bitmap, ARGV[5] now (ms)
+-- Installation b<i> gets number i (lib/registry/scripts/_numbers.lua: field n, ix: map, the
+-- counter moved past it), so its bit i is set in the segment's bitmap.
 local prefix, first, count, seg, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 for i = first, first + count - 1 do
   local id = "b" .. i
   local token = string.rep("0", 56) .. string.format("%08x", i)
   redis.call("HSET", prefix .. "inst:" .. id, "id", id, "token", token, "environment", "production",
-    "status", "active", "pushAuthorization", "authorized", "registeredAt", now, "lastSeenAt", now)
+    "status", "active", "pushAuthorization", "authorized", "registeredAt", now, "lastSeenAt", now,
+    "n", i)
+  redis.call("HSET", prefix .. "ix:" .. math.floor(i / 128), i % 128, id)
   local h = redis.sha1hex(token) -- the token index (lib/registry/scripts/_token_index.lua)
   redis.call("HSET", prefix .. "tk:" .. string.sub(h, 1, 4), string.sub(h, 5, 20), id)
   redis.call("SADD", prefix .. "reach:production", id)
-  redis.call("SADD", seg, id)
+  redis.call("SETBIT", seg, i, 1)
+end
+if tonumber(redis.call("GET", prefix .. "nseq") or "0") < first + count then
+  redis.call("SET", prefix .. "nseq", first + count)
 end
 return count
 `;
@@ -169,7 +176,7 @@ export async function runCampaignBench(
       }));
     }
     const seeded = Number(
-      await services.redis.scard(segmentKeys.reachable(appId, "bench", "production")),
+      await services.redis.bitcount(segmentKeys.reachable(appId, "bench", "production"), 0, -1),
     );
     if (seeded !== recipients) throw new Error(`seeded ${seeded} of ${recipients} recipients`);
     log(`seeded ${recipients} in ${((performance.now() - seedStart) / 1000).toFixed(1)}s`);

@@ -48,11 +48,13 @@ for i = from, to - 1 do
   local seen = now - (i % 60) * 86400000
   -- Stored as the registry stores it (its codec, prepended).
   local flat = {}
-  for f, v in pairs(inst_encode({ token = string.format("%064x", i), environment = env,
+  local t = { token = string.format("%064x", i), environment = env,
     userId = user, pushAuthorization = (i % 17 == 0) and "denied" or "authorized",
     attributes = { appVersion = versions[i % 4 + 1], locale = locales[i % 5 + 1] },
     status = "active", statusAt = now, registeredAt = now, lastSeenAt = seen, createdAt = now,
-    secretHash = string.format("%064x", i) })) do
+    secretHash = string.format("%064x", i) }
+  inst_number(prefix, id, t) -- its number, for the segments' reach bitmaps
+  for f, v in pairs(inst_encode(t)) do
     flat[#flat + 1] = f
     flat[#flat + 1] = v
   end

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { APPLE_HOSTS, bareHostPort } from "./apns/transport.ts";
+import { APPLE_HOSTS, bareHostPort } from "./apns/hosts.ts";
 import { parseRateRule, type SdkRateLimits } from "./ratelimit/mod.ts";
 
 const hostPort = z.string()

@@ -9,7 +9,7 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
 import * as asn1js from "asn1js";
 import { ValidationFailed } from "../errors.ts";
-import type { ApnsEnvironment } from "./transport.ts";
+import type { ApnsEnvironment } from "./hosts.ts";
 
 /** Apple's extension OIDs on APNs certificates. */
 export const APNS_CERTIFICATE_OIDS = {

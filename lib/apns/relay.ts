@@ -3,37 +3,34 @@
  * turned into per-recipient results and registry feedback (unregistered, bad token, corrected
  * environment). Used by sends, test sessions and anything else that pushes.
  *
+ * This file runs the batch (provider-token sources, retiring a renewed certificate's
+ * connections, bounded concurrency, failing fast after a credential error); one recipient's
+ * requests are ./recipient_send.ts and reading the answers is ./send_result.ts.
+ *
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { certificateRefusal, type CertificateSummary } from "./certificate.ts";
-import { ApnsCredentialError, type CredentialProblem } from "./credential_error.ts";
+import { type AppCredential, connectionFor } from "./app_credential.ts";
+import { certificateRefusal } from "./certificate.ts";
+import type { CredentialProblem } from "./credential_error.ts";
 import {
   createSharedTokenSource,
   type ProviderTokenSource,
   type TokenCredential,
   type TokenSourceOptions,
 } from "./jwt.ts";
+import { type Checks, poster, sendOne } from "./recipient_send.ts";
+import { type Recipient, refusedEarlier, type SendResult } from "./send_result.ts";
 import {
-  type ApnsEnvironment,
-  type ApnsResponse,
-  ApnsTransportError,
   type ConnectionCredential,
   createTransport,
   type Transport,
   type TransportOptions,
 } from "./transport.ts";
 
-/** An app's APNs credential. */
-export type AppCredential =
-  | ({ kind: "token" } & TokenCredential)
-  | {
-    kind: "certificate";
-    certPem: string;
-    keyPem: string;
-    /** What the certificate allows, checked before each push (see certificateRefusal). */
-    summary?: CertificateSummary;
-  };
+export type { AppCredential, Recipient, SendResult };
+export { connectionFor };
+export { CREDENTIAL_REASONS, type Feedback } from "./send_result.ts";
 
 /** The app a batch is sent for. */
 export interface RelayApp {
@@ -46,44 +43,6 @@ export interface RelayApp {
 export interface RelayMessage {
   body: string;
   headers: Record<string, string>;
-}
-
-/** One recipient. */
-export interface Recipient {
-  installationId: string;
-  token: string;
-  environment: ApnsEnvironment;
-  /** Last token registration (epoch ms): a 410 older than this is ignored. */
-  registeredAt: number;
-}
-
-/** What the registry should learn from APNs' answer. */
-export type Feedback =
-  | { kind: "unregistered"; timestamp: number }
-  | { kind: "bad_token" }
-  | { kind: "environment"; environment: ApnsEnvironment };
-
-/** The outcome for one recipient. */
-export interface SendResult {
-  installationId: string;
-  status: "accepted" | "failed";
-  apnsId?: string;
-  /** APNs' reason, or `Timeout` / `ConnectionFailed` / `ClockSkew` / `CredentialFailed`. */
-  reason?: string;
-  /** Whether at least one request went to APNs. */
-  attempted: boolean;
-  /**
-   * A failure that may pass if tried again later: APNs answered 429 or 5xx, or no connection
-   * could carry the request. A timeout is not transient: APNs may have accepted the push.
-   */
-  transient?: boolean;
-  /** APNs' `retry-after` on a 429/5xx that the transport's own retries did not outwait, ms. */
-  retryAfterMs?: number;
-  /** APNs' HTTP status and (for 410) timestamp of the answer this result reports. */
-  apns?: { status: number; timestamp?: number };
-  feedback?: Feedback;
-  /** Set when the failure is the credential's: stop sending with it and tell the app owner. */
-  credentialError?: CredentialProblem;
 }
 
 /** Options of one {@linkcode Relay.sendBatch} call. */
@@ -138,30 +97,6 @@ export interface Relay {
   /** Closes a transport built by the relay. */
   close(): Promise<void>;
 }
-
-/**
- * APNs reasons that mean the credential itself is unusable. `BadCertificateEnvironment` is not
- * one: the certificate may still serve the other environment, so only that recipient fails.
- */
-export const CREDENTIAL_REASONS = new Set([
-  "InvalidProviderToken",
-  "MissingProviderToken",
-  "BadCertificate",
-  "Forbidden",
-  "TooManyProviderTokenUpdates",
-]);
-
-const CREDENTIAL_HELP: Record<string, string> = {
-  InvalidProviderToken: "APNs rejected the provider token: check the key id, team id and .p8 key",
-  MissingProviderToken: "APNs wanted a provider token and got none",
-  BadCertificate: "APNs rejected the client certificate",
-  Forbidden: "APNs refused the credential",
-  TooManyProviderTokenUpdates: "provider tokens were refreshed too often",
-  ExpiredProviderToken: "APNs still calls the refreshed provider token expired",
-};
-
-const other = (env: ApnsEnvironment): ApnsEnvironment =>
-  env === "production" ? "development" : "production";
 
 function isTransport(t: Transport | TransportOptions | undefined): t is Transport {
   return !!t && typeof (t as Transport).send === "function";
@@ -243,198 +178,6 @@ export function createRelay(options: RelayOptions): Relay {
     async close() {
       if (owned) await transport.close();
     },
-  };
-}
-
-/**
- * The transport credential for an app credential: token auth shares one connection pool per
- * team; a certificate gets its own pool (mTLS), keyed by the certificate's fingerprint.
- */
-export async function connectionFor(cred: AppCredential): Promise<ConnectionCredential> {
-  if (cred.kind === "token") return { kind: "token", id: cred.teamId };
-  return {
-    kind: "certificate",
-    id: cred.summary?.fingerprint ?? await fingerprint(cred.certPem),
-    certPem: cred.certPem,
-    keyPem: cred.keyPem,
-  };
-}
-
-async function fingerprint(pem: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pem));
-  return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
-
-/** Posts the message to one recipient in one environment. */
-type Post = (r: Recipient, environment: ApnsEnvironment) => Promise<ApnsResponse>;
-
-/** What one batch checks per recipient before and after asking APNs. */
-interface Checks {
-  /** Try the other host on `BadDeviceToken`. */
-  fallback: boolean;
-  /** Why the batch's certificate cannot serve an environment, or null (always null for tokens). */
-  refusal(environment: ApnsEnvironment): ReturnType<typeof certificateRefusal>;
-  certificateExpiresAt?: string;
-}
-
-/**
- * Builds the request function of one batch: the message, the connection credential and, for
- * token auth, the provider token (refreshed once on `ExpiredProviderToken`, then retried).
- */
-function poster(
-  transport: Transport,
-  message: RelayMessage,
-  connection: ConnectionCredential,
-  { source }: { source?: ProviderTokenSource },
-): Post {
-  // The same `bearer …` string for every request while the token is unchanged.
-  let lastToken = "";
-  let lastBearer = "";
-  const bearer = (token: string) =>
-    token === lastToken ? lastBearer : (lastBearer = `bearer ${lastToken = token}`);
-  return async (r, environment) => {
-    let authorization = source ? bearer(await source.current()) : undefined;
-    const request = () =>
-      transport.send({
-        environment,
-        deviceToken: r.token,
-        headers: message.headers,
-        body: message.body,
-        credential: connection,
-        authorization,
-      });
-    const first = await request();
-    if (first.reason !== "ExpiredProviderToken" || !source || !authorization) return first;
-    // One refresh (within the 20-minute rule) and one retry.
-    authorization = `bearer ${await source.refreshAfterExpired(authorization.slice(7))}`;
-    return await request();
-  };
-}
-
-/** One recipient: APNs' answer (and the other host's, on BadDeviceToken) as a result. */
-async function sendOne(r: Recipient, post: Post, checks: Checks): Promise<SendResult> {
-  const refusal = checks.refusal(r.environment);
-  if (refusal === "ExpiredCertificate") return certificateExpired(r, checks.certificateExpiresAt!);
-  if (refusal) {
-    return {
-      installationId: r.installationId,
-      status: "failed",
-      reason: refusal,
-      attempted: false,
-    };
-  }
-  try {
-    const res = await post(r, r.environment);
-    if (res.status === 200) return accepted(r, res);
-    if (
-      res.reason === "BadDeviceToken" && checks.fallback && !checks.refusal(other(r.environment))
-    ) {
-      // Sandbox/production mix-ups are common: try the other host once.
-      const retry = await post(r, other(r.environment));
-      if (retry.status === 200) {
-        return {
-          ...accepted(r, retry),
-          feedback: { kind: "environment", environment: other(r.environment) },
-        };
-      }
-      const bad = retry.reason === "BadDeviceToken" || retry.reason === "DeviceTokenNotForTopic";
-      return refused(r, res, bad);
-    }
-    return refused(r, res, false);
-  } catch (error) {
-    return failedToAsk(r, error);
-  }
-}
-
-function accepted(r: Recipient, res: ApnsResponse): SendResult {
-  return {
-    installationId: r.installationId,
-    status: "accepted",
-    apnsId: res.apnsId,
-    attempted: true,
-    apns: { status: res.status },
-  };
-}
-
-/** APNs refused the push: its reason, what the registry should learn, and whether to retry. */
-function refused(r: Recipient, res: ApnsResponse, badToken: boolean): SendResult {
-  const failed: SendResult = {
-    installationId: r.installationId,
-    status: "failed",
-    apnsId: res.apnsId,
-    reason: res.reason,
-    attempted: true,
-    apns: { status: res.status, ...(res.timestamp ? { timestamp: res.timestamp } : {}) },
-  };
-  if (res.status === 429 || res.status >= 500) failed.transient = true;
-  if (res.retryAfterMs !== undefined) failed.retryAfterMs = res.retryAfterMs;
-  if (badToken || res.reason === "DeviceTokenNotForTopic") failed.feedback = { kind: "bad_token" };
-  if (res.status === 410 && res.timestamp !== undefined && res.timestamp > r.registeredAt) {
-    failed.feedback = { kind: "unregistered", timestamp: res.timestamp };
-  }
-  const reason = res.reason ?? "";
-  if (CREDENTIAL_REASONS.has(reason) || reason === "ExpiredProviderToken") {
-    failed.credentialError = {
-      reason,
-      message: CREDENTIAL_HELP[reason] ?? `APNs refused the credential (${reason})`,
-    };
-  }
-  return failed;
-}
-
-/** The certificate's expiry passed: a credential error, found before any request. */
-function certificateExpired(r: Recipient, expiresAt: string): SendResult {
-  const credentialError = {
-    reason: "ExpiredCertificate",
-    message: `the APNs certificate expired on ${expiresAt}: upload a renewed one ` +
-      "(PATCH /v1/apps/:appId certificate)",
-  };
-  return {
-    installationId: r.installationId,
-    status: "failed",
-    reason: credentialError.reason,
-    attempted: false,
-    credentialError,
-  };
-}
-
-/** No answer to give: the credential failed before sending, or the transport gave up. */
-function failedToAsk(r: Recipient, error: unknown): SendResult {
-  const installationId = r.installationId;
-  if (error instanceof ApnsCredentialError) {
-    const credentialError = { reason: error.reason, message: error.message };
-    return {
-      installationId,
-      status: "failed",
-      reason: error.reason,
-      attempted: true,
-      credentialError,
-    };
-  }
-  if (error instanceof ApnsTransportError) {
-    // A request that never left the process (no stream came free in time) was not an attempt,
-    // and a later round may well find a stream: retry it like a connection failure.
-    const failed: SendResult = {
-      installationId,
-      status: "failed",
-      reason: error.reason,
-      attempted: !error.unsent,
-    };
-    if (error.reason === "ConnectionFailed" || error.unsent) failed.transient = true;
-    return failed;
-  }
-  throw error;
-}
-
-/** A recipient not attempted because the batch's credential was already refused. */
-function refusedEarlier(r: Recipient, credentialError: CredentialProblem): SendResult {
-  return {
-    installationId: r.installationId,
-    status: "failed",
-    reason: credentialError.reason,
-    attempted: false,
-    credentialError,
   };
 }
 

@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { CertificateSummary } from "../apns/certificate.ts";
 import type { SealedBox } from "../crypto/sealed_box.ts";
 import { type CertificateUpload, readCertificateUpload } from "./certificate_upload.ts";
-import type { AppRecord } from "./apps.ts";
+import type { AppRecord } from "./record.ts";
 import type { CreateAppInput } from "./schemas.ts";
 
 /** The APNs credentials of an app, decrypted for the relay (at least one is set). Never log these. */

@@ -1,60 +1,37 @@
 /**
- * The apps store: creation, credentials sealed at rest, key rotation and authentication of
- * server keys and app keys.
+ * The apps store: creation, settings and credential changes, deletion, key rotation, and the
+ * door to everything else about an app. The parts live beside it: the stored record
+ * (./record.ts), credentials sealed at rest (./_sealed_credentials.ts), API keys and their
+ * authentication (./api_keys.ts), the apps index (./app_index.ts) and certificate expiry
+ * (./certificate_expiry.ts).
  *
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import { z } from "zod";
-import { Conflict, Forbidden, NotFound, Unauthorized } from "../errors.ts";
-import { matchesHash, randomId, randomSecret, sha256Hex } from "../auth/secrets.ts";
+import { Conflict, NotFound } from "../errors.ts";
+import { randomId, randomSecret, sha256Hex } from "../auth/secrets.ts";
 import type { SealedBox } from "../crypto/sealed_box.ts";
-import {
-  CERTIFICATE_WARNING_DAYS,
-  type CertificateSummary,
-  certificateWarnings,
-  type CredentialWarning,
-  daysLeft,
-} from "../apns/certificate.ts";
+import { type CredentialWarning, daysLeft } from "../apns/certificate.ts";
 import { appKeys } from "./_keys.ts";
 import {
   type ApnsCredentials,
-  CertificateInfo,
   openCredentials,
   sealCertificate,
   sealToken,
 } from "./_sealed_credentials.ts";
-
-export type { ApnsCredentials };
+import { createKeyAuthentication, newAppKey, newServerKey } from "./api_keys.ts";
+import { listAppIds, repairAppIndex } from "./app_index.ts";
+import {
+  credentialWarnings,
+  type ExpiringCertificate,
+  findExpiringCertificates,
+} from "./certificate_expiry.ts";
+import { type AppRecord, loadApp, patchFields } from "./record.ts";
 import type { AppViewData, CreateAppInput, UpdateAppInput } from "./schemas.ts";
 import updateAppLua from "./scripts/update_app.lua" with { type: "text" };
 
-/** An app as stored, with secrets still sealed. */
-export interface AppRecord {
-  appId: string;
-  name: string;
-  bundleId: string;
-  urlScheme: string | null;
-  requireUserSignature: boolean;
-  appKey: string;
-  serverKeyHash: string;
-  /** Token auth (.p8), or null for a certificate-only app. */
-  apns: { teamId: string; keyId: string; sealedKey: string } | null;
-  /** Certificate auth: the sealed certificate and key, and what the certificate allows. */
-  certificate: { sealed: string; summary: CertificateSummary } | null;
-  sealedUserSigningSecret: string | null;
-  credentialError: { reason: string; message: string; at: string } | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** A certificate close to (or past) its expiry, for the expiry log line. */
-export interface ExpiringCertificate {
-  appId: string;
-  subject: string;
-  expiresAt: string;
-  daysLeft: number;
-}
+export type { ApnsCredentials, AppRecord, ExpiringCertificate };
+export { listAppIds };
 
 /** `POST /v1/apps` result: the only time the secrets are shown. */
 export interface CreatedAppSecrets {
@@ -80,27 +57,6 @@ export interface AppsOptions {
 /** The apps store. */
 export type Apps = ReturnType<typeof createApps>;
 
-const StoredApp = z.object({
-  appId: z.string(),
-  name: z.string(),
-  bundleId: z.string(),
-  urlScheme: z.string().optional(),
-  requireUserSignature: z.enum(["0", "1"]),
-  appKey: z.string(),
-  serverKeyHash: z.string(),
-  apnsTeamId: z.string().optional(),
-  apnsKeyId: z.string().optional(),
-  apnsKeySealed: z.string().optional(),
-  certSealed: z.string().optional(),
-  certInfo: z.string().optional(),
-  userSigningSecretSealed: z.string().optional(),
-  credentialErrorReason: z.string().optional(),
-  credentialErrorMessage: z.string().optional(),
-  credentialErrorAt: z.string().optional(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-
 /** Thrown when an app id names no app. */
 export class AppNotFound extends NotFound {
   override name = "AppNotFound";
@@ -113,19 +69,18 @@ export class AppNotFound extends NotFound {
 export function createApps(options: AppsOptions) {
   const { redis, box } = options;
   const now = options.now ?? Date.now;
-  const ttl = options.sdkCacheTtlMs ?? 2_000;
-  const sdkCache = new Map<string, { record: AppRecord; until: number }>();
   const credentialListeners = new Set<(appId: string) => void>();
   const credentialsChanged = (appId: string) => {
     for (const listener of credentialListeners) listener(appId);
   };
   const updateScript = redis.createScript<number>(updateAppLua);
 
-  async function load(appId: string): Promise<AppRecord | null> {
-    const raw = await redis.hgetall<Record<string, string>>(appKeys.app(appId));
-    if (!raw || Object.keys(raw).length === 0) return null;
-    return toRecord(StoredApp.parse(raw));
-  }
+  const load = (appId: string) => loadApp(redis, appId);
+  const apiKeys = createKeyAuthentication({
+    load,
+    now,
+    sdkCacheTtlMs: options.sdkCacheTtlMs ?? 2_000,
+  });
 
   return {
     /**
@@ -135,8 +90,8 @@ export function createApps(options: AppsOptions) {
     async create(input: CreateAppInput): Promise<CreatedAppSecrets> {
       if (input.apns) await options.validateApnsKey(input.apns.privateKey);
       const appId = `app_${randomId(12)}`;
-      const appKey = `ak_${appId.slice(4)}_${randomSecret(18)}`;
-      const serverKey = `sk_${appId.slice(4)}_${randomSecret(32)}`;
+      const appKey = newAppKey(appId);
+      const serverKey = newServerKey(appId);
       const userSigningSecret = input.requireUserSignature ? randomSecret(32) : undefined;
       const stamp = new Date(now()).toISOString();
       const cert = input.certificate
@@ -190,7 +145,7 @@ export function createApps(options: AppsOptions) {
         apns: record.apns ? { teamId: record.apns.teamId, keyId: record.apns.keyId } : null,
         certificate: summary ? { ...summary, daysLeft: daysLeft(summary.expiresAt, now()) } : null,
         credentialError: record.credentialError,
-        warnings: this.warnings(record),
+        warnings: credentialWarnings(record, now()),
         createdAt: record.createdAt,
         updatedAt: record.updatedAt,
       };
@@ -198,7 +153,7 @@ export function createApps(options: AppsOptions) {
 
     /** The warnings about an app's credentials (a certificate expiring or expired). */
     warnings(record: AppRecord): CredentialWarning[] {
-      return certificateWarnings(record.certificate?.summary.expiresAt, now());
+      return credentialWarnings(record, now());
     },
 
     /**
@@ -207,7 +162,7 @@ export function createApps(options: AppsOptions) {
      */
     async sendingWarnings(appId: string): Promise<CredentialWarning[]> {
       const record = await load(appId);
-      return record && !record.apns ? this.warnings(record) : [];
+      return record && !record.apns ? credentialWarnings(record, now()) : [];
     },
 
     /**
@@ -220,39 +175,7 @@ export function createApps(options: AppsOptions) {
     async update(appId: string, patch: UpdateAppInput): Promise<AppViewData> {
       const record = await this.get(appId);
       if (patch.apns) await options.validateApnsKey(patch.apns.privateKey);
-      const set: Record<string, string> = { updatedAt: new Date(now()).toISOString() };
-      const unset: string[] = [];
-      if (patch.name !== undefined) set.name = patch.name;
-      if (patch.urlScheme === null) unset.push("urlScheme");
-      else if (patch.urlScheme !== undefined) set.urlScheme = patch.urlScheme;
-      if (patch.apns === null) unset.push("apnsTeamId", "apnsKeyId", "apnsKeySealed");
-      else if (patch.apns) Object.assign(set, await sealToken(box, appId, patch.apns));
-      if (patch.certificate === null) unset.push("certSealed", "certInfo");
-      else if (patch.certificate) {
-        Object.assign(
-          set,
-          await sealCertificate(box, appId, {
-            bundleId: record.bundleId,
-            upload: patch.certificate,
-            now: now(),
-          }),
-        );
-      }
-      if (patch.apns !== undefined || patch.certificate !== undefined) {
-        // A new or removed credential starts with a clean slate.
-        unset.push("credentialErrorReason", "credentialErrorMessage", "credentialErrorAt");
-      }
-      let userSigningSecret: string | undefined;
-      const wantsSignature = patch.requireUserSignature ?? record.requireUserSignature;
-      if (patch.requireUserSignature !== undefined) {
-        set.requireUserSignature = patch.requireUserSignature ? "1" : "0";
-      }
-      if (
-        patch.rotateUserSigningSecret || (wantsSignature && !record.sealedUserSigningSecret)
-      ) {
-        userSigningSecret = randomSecret(32);
-        set.userSigningSecretSealed = await box.seal(userSigningSecret, `usersig:${appId}`);
-      }
+      const { set, unset, userSigningSecret } = await patchFields(box, record, patch, now);
       const applied = await updateScript.exec(
         [appKeys.app(appId)],
         [JSON.stringify(set), JSON.stringify(unset)],
@@ -267,7 +190,7 @@ export function createApps(options: AppsOptions) {
           }],
         );
       }
-      sdkCache.clear();
+      apiKeys.forget();
       if (patch.apns !== undefined || patch.certificate !== undefined) credentialsChanged(appId);
       const view = this.view(await this.get(appId));
       return userSigningSecret ? { ...view, userSigningSecret } : view;
@@ -287,7 +210,7 @@ export function createApps(options: AppsOptions) {
     async remove(appId: string): Promise<void> {
       const removed = await redis.del(appKeys.app(appId));
       await redis.srem(appKeys.index(), appId);
-      sdkCache.clear();
+      apiKeys.forget();
       credentialsChanged(appId);
       if (!removed) throw new AppNotFound();
       let cursor = "0";
@@ -304,7 +227,7 @@ export function createApps(options: AppsOptions) {
     /** Issues a new server key; the old one stops working at once. @throws {AppNotFound} */
     async rotateServerKey(appId: string): Promise<string> {
       await this.get(appId);
-      const serverKey = `sk_${appId.slice(4)}_${randomSecret(32)}`;
+      const serverKey = newServerKey(appId);
       await redis.hset(appKeys.app(appId), {
         serverKeyHash: await sha256Hex(serverKey),
         updatedAt: new Date(now()).toISOString(),
@@ -317,40 +240,16 @@ export function createApps(options: AppsOptions) {
      * @throws {Unauthorized} when the key is malformed or matches no app.
      * @throws {Forbidden} when the key is valid for another app.
      */
-    async authenticateServer(appId: string, serverKey: string): Promise<AppRecord> {
-      const keyApp = appIdFromKey(serverKey, "sk_");
-      if (!keyApp) throw new Unauthorized("invalid server key");
-      const record = await load(keyApp);
-      if (!record || !(await matchesHash(serverKey, record.serverKeyHash))) {
-        throw new Unauthorized("invalid server key");
-      }
-      if (keyApp !== appId) throw new Forbidden("this server key belongs to another app");
-      return record;
-    },
+    authenticateServer: apiKeys.authenticateServer,
 
     /**
      * Resolves a server key on its own (the console's sign-in, where no app id is in a path).
      * @throws {Unauthorized} when the key is malformed or matches no app.
      */
-    async authenticateServerKey(serverKey: string): Promise<AppRecord> {
-      const keyApp = appIdFromKey(serverKey, "sk_");
-      if (!keyApp) throw new Unauthorized("invalid server key");
-      return await this.authenticateServer(keyApp, serverKey);
-    },
+    authenticateServerKey: apiKeys.authenticateServerKey,
 
     /** Resolves an SDK app key (public). Reuses a record for `sdkCacheTtlMs`. @throws {Unauthorized} */
-    async authenticateSdk(appKey: string): Promise<AppRecord> {
-      const cached = sdkCache.get(appKey);
-      if (cached && cached.until > now()) return cached.record;
-      const appId = appIdFromKey(appKey, "ak_");
-      const record = appId ? await load(appId) : null;
-      if (!record || record.appKey !== appKey) throw new Unauthorized("invalid app key");
-      if (ttl > 0) {
-        if (sdkCache.size > 10_000) sdkCache.clear();
-        sdkCache.set(appKey, { record, until: now() + ttl });
-      }
-      return record;
-    },
+    authenticateSdk: apiKeys.authenticateSdk,
 
     /** Decrypts the APNs credentials for the relay. */
     credentials(record: AppRecord): Promise<ApnsCredentials> {
@@ -384,96 +283,24 @@ export function createApps(options: AppsOptions) {
     },
 
     /**
-     * Makes the apps index match the app records: adds apps whose index entry was lost (a
-     * failed write, or a failover that lost an acknowledged one) and drops ids with no record.
-     * SCANs the whole keyspace (every master of a cluster) in bounded batches: for a daily job.
+     * Makes the apps index match the app records: adds apps whose index entry was lost and
+     * drops ids with no record. SCANs the whole keyspace: for a daily job.
      */
     async repairIndex(): Promise<{ added: string[]; removed: string[] }> {
-      const found = new Set<string>();
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, { match: appKeys.anyApp(), count: 1_000 });
-        cursor = String(next);
-        for (const key of keys.map(String)) {
-          const appId = appKeys.appIdOf(key);
-          if (appId) found.add(appId);
-        }
-      } while (cursor !== "0");
-      const indexed = new Set((await redis.smembers(appKeys.index())).map(String));
-      const added = [...found].filter((id) => !indexed.has(id)).sort();
-      if (added.length) await redis.sadd(appKeys.index(), added[0], ...added.slice(1));
-      const removed: string[] = [];
-      for (const id of indexed) {
-        if (found.has(id) || Number(await redis.exists(appKeys.app(id))) === 1) continue;
-        await redis.srem(appKeys.index(), id);
-        removed.push(id);
-      }
-      return { added, removed: removed.sort() };
+      return await repairAppIndex(redis);
     },
 
     /**
      * Every app whose certificate expires within `days` (default 30) or has expired, soonest
      * first, for the expiry log line. Reads at most 10,000 apps.
      */
-    async expiringCertificates(days = CERTIFICATE_WARNING_DAYS): Promise<ExpiringCertificate[]> {
-      const found: ExpiringCertificate[] = [];
-      for (const appId of (await this.listIds()).slice(0, 10_000)) {
-        const summary = (await load(appId))?.certificate?.summary;
-        if (!summary) continue;
-        const left = daysLeft(summary.expiresAt, now());
-        if (left <= days) {
-          found.push({
-            appId,
-            subject: summary.subject,
-            expiresAt: summary.expiresAt,
-            daysLeft: left,
-          });
-        }
-      }
-      return found.sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
+    async expiringCertificates(days?: number): Promise<ExpiringCertificate[]> {
+      return await findExpiringCertificates(await this.listIds(), { load, now, days });
     },
 
     /** Every app id, for jobs. */
     async listIds(): Promise<string[]> {
       return await listAppIds(redis);
     },
-  };
-}
-
-/** Every app id, sorted (for jobs that run without the apps store's secrets). */
-export async function listAppIds(redis: Redis): Promise<string[]> {
-  return (await redis.smembers(appKeys.index())).map(String).sort();
-}
-
-function appIdFromKey(key: string, prefix: "sk_" | "ak_"): string | null {
-  const match = new RegExp(`^${prefix}([0-9a-f]{24})_[A-Za-z0-9_-]{16,64}$`).exec(key);
-  return match ? `app_${match[1]}` : null;
-}
-
-function toRecord(s: z.infer<typeof StoredApp>): AppRecord {
-  return {
-    appId: s.appId,
-    name: s.name,
-    bundleId: s.bundleId,
-    urlScheme: s.urlScheme ?? null,
-    requireUserSignature: s.requireUserSignature === "1",
-    appKey: s.appKey,
-    serverKeyHash: s.serverKeyHash,
-    apns: s.apnsKeySealed && s.apnsTeamId && s.apnsKeyId
-      ? { teamId: s.apnsTeamId, keyId: s.apnsKeyId, sealedKey: s.apnsKeySealed }
-      : null,
-    certificate: s.certSealed && s.certInfo
-      ? { sealed: s.certSealed, summary: CertificateInfo.parse(JSON.parse(s.certInfo)) }
-      : null,
-    sealedUserSigningSecret: s.userSigningSecretSealed ?? null,
-    credentialError: s.credentialErrorReason
-      ? {
-        reason: s.credentialErrorReason,
-        message: s.credentialErrorMessage ?? "",
-        at: s.credentialErrorAt ?? "",
-      }
-      : null,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
   };
 }

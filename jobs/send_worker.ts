@@ -2,7 +2,7 @@
  * The send workers, three ways:
  *
  * - in-process with `deno task start`: main.ts calls {@linkcode startWorkers} with `WORKERS`;
- * - as `deno task worker` (any number of processes share the stream): main.ts calls
+ * - as `deno task worker` (any number of processes share the stream): jobs/commands.ts calls
  *   {@linkcode runWorkerCommand} and stops it on SIGINT/SIGTERM;
  * - on Deno Deploy, a per-minute `Deno.cron` tick calls {@linkcode drainFor}, which works for a
  *   bounded time and returns early when the queue is empty.
@@ -65,7 +65,7 @@ export async function drainFor(
 
 /**
  * `deno task worker`: runs `count` workers until `signal` aborts, then closes the relay's
- * connections. main.ts wires SIGINT/SIGTERM to `signal`.
+ * connections. jobs/commands.ts wires SIGINT/SIGTERM to `signal`.
  */
 export async function runWorkerCommand(options: StartWorkersOptions): Promise<void> {
   options.services.logger.info("send workers started", { count: options.count });

@@ -135,7 +135,8 @@ export function sdkRateLimits(config: Config): SdkRateLimits | null {
 
 /**
  * The service settings a configuration gives (everything `createServices` takes besides
- * clients): main.ts and the standalone worker (jobs/send_worker.ts) build theirs from it.
+ * clients): main.ts (through lib/runtime/boot.ts) and the standalone worker
+ * (jobs/send_worker.ts) build theirs from it.
  */
 export function serviceSettings(config: Config, caPem?: string) {
   return {

@@ -1,6 +1,6 @@
 /**
- * Wires the domain services from already-built clients. main.ts and the test harness both call
- * this, so tests exercise exactly what production runs. It reads no environment.
+ * Wires the domain services from already-built clients. main.ts (through lib/runtime/boot.ts)
+ * and the test harness both call this, so tests exercise exactly what production runs. It reads no environment.
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
  * Segments: the list with users, reachable installations by environment, last sync and its
  * report; create and edit with a rule builder; member file upload (streamed, with progress);
- * delete; and "sync now".
+ * delete; and "sync now". This file reads the forms and calls lib/segments; the markup is
+ * ./segment_pages.tsx.
  *
  * @module
  */
@@ -17,113 +18,15 @@ import {
   streamedMemberFormat,
 } from "../../lib/segments/mod.ts";
 import { issues } from "../middleware/validate.ts";
-import {
-  Csrf,
-  Field,
-  type FieldErrors,
-  FormError,
-  Notice,
-  Select,
-  toFieldErrors,
-  When,
-} from "./components.tsx";
-import type { ConsoleSession } from "../../lib/console/mod.ts";
+import { type FieldErrors, toFieldErrors } from "./components.tsx";
 import type { ConsoleDeps, ConsoleEnv } from "./context.ts";
-import { Layout } from "./layout.tsx";
 import { type FormValues, formValues } from "./notification_form.tsx";
-import { readRule, RuleBuilder, type RuleRows, segmentFieldFor } from "./rule_builder.tsx";
+import { readRule, type RuleRows, segmentFieldFor } from "./rule_builder.tsx";
+import { Counts, SegmentEditPage, SegmentListPage } from "./segment_pages.tsx";
 import { count } from "./words.ts";
 
 /** How long "Sync now" waits for the pass before answering that it runs on. */
 const SYNC_WAIT_MS = 5_000;
-function Counts(props: { segment: SegmentViewData; now: number }) {
-  const s = props.segment;
-  return (
-    <div class="stat-row" data-counts={s.segmentId}>
-      <div class="stat">
-        <b data-count="users">{count(s.users)}</b> users
-      </div>
-      <div class="stat">
-        <b data-count="production">{count(s.reachable.production)}</b> reachable in production
-      </div>
-      <div class="stat">
-        <b data-count="development">{count(s.reachable.development)}</b> reachable in development
-      </div>
-      <div class="stat">
-        <b>
-          <When iso={s.syncedAt} now={props.now} />
-        </b>{" "}
-        last sync
-      </div>
-    </div>
-  );
-}
-
-function Report(props: { segment: SegmentViewData }) {
-  const r = props.segment.report;
-  if (!r) return <span>Not synced yet</span>;
-  return (
-    <span>
-      {r.mode} sync: +{count(r.added)} / −{count(r.removed)} ({count(r.corrected)} corrected),{"  "}
-      {Math.round(r.durationMs)} ms
-    </span>
-  );
-}
-
-/** The member file upload (streamed by the script, with a progress bar). */
-function MemberUploadForm(props: { action: string; session: ConsoleSession | null }) {
-  return (
-    <form class="card" method="post" action={props.action} data-upload>
-      <h2>Upload members</h2>
-      <p>
-        A text file with one user id per line, or NDJSON (<code>.ndjson</code>, one{" "}
-        <code>"id"</code> or <code>{'{"userId": "id"}'}</code>{" "}
-        per line). It streams to the server, so files of millions of ids are fine.
-      </p>
-      <Csrf session={props.session} />
-      <div>
-        <label for="f-file">Member file</label>
-        <input
-          id="f-file"
-          name="file"
-          type="file"
-          accept=".txt,.csv,.ndjson,.jsonl,.json,text/plain"
-          aria-describedby="upload-error"
-        />
-        <p class="field-error" id="upload-error" data-upload-error></p>
-      </div>
-      <Select
-        name="mode"
-        label="Mode"
-        options={[
-          { value: "append", label: "Add these users to the members" },
-          { value: "replace", label: "Replace the members with this file" },
-        ]}
-      />
-      <progress class="hidden" value="0" max="1" aria-label="Upload progress"></progress>
-      <p role="status" data-upload-status></p>
-      <button type="submit">Upload members</button>
-    </form>
-  );
-}
-
-/** Deleting a segment, behind a ticked confirmation. */
-function DeleteSegmentForm(
-  props: { action: string; name: string; session: ConsoleSession | null },
-) {
-  return (
-    <form class="card" method="post" action={props.action}>
-      <h2>Delete</h2>
-      <Csrf session={props.session} />
-      <p>Deleting the segment fails sends still waiting for it.</p>
-      <label class="choice">
-        <input type="checkbox" name="confirm" value="yes" required />
-        Yes, delete "{props.name}" and its members
-      </label>
-      <button type="submit" class="danger">Delete segment</button>
-    </form>
-  );
-}
 
 /** Segment pages; mounted at `/apps/:appId/segments`. */
 export function segmentPages(deps: ConsoleDeps) {
@@ -140,127 +43,12 @@ export function segmentPages(deps: ConsoleDeps) {
     },
     status: 200 | 400 = 200,
   ) {
-    const record = c.var.consoleApp;
-    const base = `/console/apps/${record.appId}/segments`;
-    const seg = opts.segment;
-    const v = opts.values;
-    return c.html(
-      <Layout
-        title={seg ? `Segment: ${seg.name}` : "New segment"}
-        session={c.var.session}
-        app={record}
-        place="segments"
-      >
-        {opts.notice && <Notice kind="ok">{opts.notice}</Notice>}
-        {seg && (
-          <section class="card" aria-labelledby="counts-h">
-            <h2 id="counts-h">Counts</h2>
-            <div data-refresh-after-upload={`${base}/${seg.segmentId}/counts`}>
-              <Counts segment={seg} now={now()} />
-            </div>
-          </section>
-        )}
-        <form
-          class="card"
-          method="post"
-          action={seg ? `${base}/${seg.segmentId}` : base}
-        >
-          <h2>{seg ? "Name and rule" : "Define the segment"}</h2>
-          <Csrf session={c.var.session} />
-          <FormError errors={opts.errors} />
-          {!seg && (
-            <Field
-              name="segmentId"
-              label="Segment id"
-              hint="Letters, digits, . _ -; used by the API and the analytics export"
-              required
-              value={v?.segmentId}
-              errors={opts.errors}
-            />
-          )}
-          <Field
-            name="name"
-            label="Name"
-            required
-            value={v?.name ?? seg?.name}
-            errors={opts.errors}
-          />
-          <RuleBuilder rule={seg?.rule} values={v} errors={opts.errors} />
-          <button type="submit">{seg ? "Save segment" : "Create segment"}</button>
-        </form>
-        {seg && (
-          <>
-            <MemberUploadForm action={`${base}/${seg.segmentId}/members`} session={c.var.session} />
-            <DeleteSegmentForm
-              action={`${base}/${seg.segmentId}/delete`}
-              name={seg.name}
-              session={c.var.session}
-            />
-          </>
-        )}
-      </Layout>,
-      status,
-    );
+    return c.html(<SegmentEditPage c={c} now={now} {...opts} />, status);
   }
 
   async function listPage(c: Context<ConsoleEnv>, notice?: { kind: "ok" | "bad"; text: string }) {
-    const record = c.var.consoleApp;
-    const base = `/console/apps/${record.appId}/segments`;
-    const list = await segments.list(record.appId);
-    return c.html(
-      <Layout title="Segments" session={c.var.session} app={record} place="segments">
-        {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
-        <p>
-          <a class="button" href={`${base}/new`}>New segment</a>
-        </p>
-        {list.length === 0 ? <p>No segments yet.</p> : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Segment</th>
-                  <th scope="col">Users</th>
-                  <th scope="col">Reachable (prod / dev)</th>
-                  <th scope="col">Last sync</th>
-                  <th scope="col">Report</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((s) => (
-                  <tr data-segment={s.segmentId}>
-                    <td>
-                      <a href={`${base}/${s.segmentId}`}>{s.name}</a>
-                      <span class="hint">
-                        <code>{s.segmentId}</code>
-                      </span>
-                    </td>
-                    <td>{count(s.users)}</td>
-                    <td>
-                      {count(s.reachable.production)} / {count(s.reachable.development)}
-                    </td>
-                    <td>
-                      <When iso={s.syncedAt} now={now()} />
-                    </td>
-                    <td>
-                      <Report segment={s} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        <form class="card" method="post" action={`${base}/sync`}>
-          <h2>Sync</h2>
-          <p>
-            Segments update as devices register; the daily sync reconciles them and writes each
-            report. Run it now for this app:
-          </p>
-          <Csrf session={c.var.session} />
-          <button type="submit">Sync now</button>
-        </form>
-      </Layout>,
-    );
+    const list = await segments.list(c.var.consoleApp.appId);
+    return c.html(<SegmentListPage c={c} now={now} list={list} notice={notice} />);
   }
 
   async function save(c: Context<ConsoleEnv>, segmentId: string | null) {

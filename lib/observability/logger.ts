@@ -31,24 +31,41 @@ export interface LoggerOptions {
 
 /** Creates a JSON-lines logger. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const min = ranks[options.level ?? "info"];
   const write = options.write ??
     ((line, level) => ranks[level] >= ranks.warn ? console.error(line) : console.log(line));
-  const base = options.fields ?? {};
-  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (ranks[level] < min) return;
-    write(
-      JSON.stringify({ ts: new Date().toISOString(), level, msg, ...base, ...fields }),
+  return new JsonLogger(ranks[options.level ?? "info"], write, options.fields ?? {});
+}
+
+// A class, so that `with` (once per HTTP request, for its request id) allocates one object and
+// not a set of closures.
+class JsonLogger implements Logger {
+  constructor(
+    private readonly min: number,
+    private readonly write: (line: string, level: LogLevel) => void,
+    private readonly fields: Record<string, unknown>,
+  ) {}
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("debug", msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("info", msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("warn", msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("error", msg, fields);
+  }
+  with(fields: Record<string, unknown>): Logger {
+    return new JsonLogger(this.min, this.write, { ...this.fields, ...fields });
+  }
+  private emit(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+    if (ranks[level] < this.min) return;
+    this.write(
+      JSON.stringify({ ts: new Date().toISOString(), level, msg, ...this.fields, ...fields }),
       level,
     );
-  };
-  return {
-    debug: (msg, fields) => emit("debug", msg, fields),
-    info: (msg, fields) => emit("info", msg, fields),
-    warn: (msg, fields) => emit("warn", msg, fields),
-    error: (msg, fields) => emit("error", msg, fields),
-    with: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
-  };
+  }
 }
 
 /** A logger that drops everything, for tests and benchmarks. */

@@ -2,14 +2,15 @@ import { assertEquals } from "../../support/assert.ts";
 import { waitFor } from "../../support/redis_server.ts";
 import { createRedis, freePort, startRedisServer } from "../../../lib/redis/mod.ts";
 import { createQueue, createWorker, type WorkerDeps } from "../../../lib/sends/mod.ts";
-import type { Logger } from "../../../lib/observability/logger.ts";
-import { silentLogger } from "../../../lib/observability/logger.ts";
+import { createLogger } from "../../../lib/observability/logger.ts";
 
 Deno.test("a send worker started before Redis is reachable retries, logs, and works once it is", async () => {
   const port = freePort();
   const handle = createRedis({ kind: "tcp", url: `redis://127.0.0.1:${port}` });
   const warnings: string[] = [];
-  const logger: Logger = { ...silentLogger, warn: (message: string) => warnings.push(message) };
+  const logger = createLogger({
+    write: (line, level) => level === "warn" && warnings.push(JSON.parse(line).msg),
+  });
   const queue = createQueue({ redis: handle.redis });
   const worker = createWorker(
     { queue, logger } as unknown as WorkerDeps,

@@ -41,16 +41,20 @@ function pemBody(pem: string, label: string): Uint8Array {
 /**
  * Imports an APNs .p8 key (PKCS#8 PEM, P-256) for signing.
  *
- * @throws {ValidationFailed} when the PEM is not a P-256 PKCS#8 private key.
+ * @throws {ValidationFailed} when the PEM is not a P-256 PKCS#8 private key; the message is
+ * `<field>: <what is wrong and how to fix it>` (field "APNs key" unless given), and the details
+ * name the field.
  */
-export async function importApnsKey(pem: string): Promise<CryptoKey> {
+export async function importApnsKey(pem: string, field = "APNs key"): Promise<CryptoKey> {
+  const refuse = (problem: string) =>
+    new ValidationFailed(`${field}: ${problem}`, [{ path: field, message: problem }]);
   const problem = p8Problem(pem);
-  if (problem) throw new ValidationFailed(`APNs key: ${problem}`);
+  if (problem) throw refuse(problem);
   let der: Uint8Array;
   try {
     der = pemBody(pem, "PRIVATE KEY");
   } catch {
-    throw new ValidationFailed(`APNs key: ${p8Problem("")}`);
+    throw refuse(p8Problem("")!);
   }
   try {
     return await crypto.subtle.importKey(
@@ -61,19 +65,8 @@ export async function importApnsKey(pem: string): Promise<CryptoKey> {
       ["sign"],
     );
   } catch {
-    throw new ValidationFailed(`APNs key: ${P8_NOT_P256}`);
+    throw refuse(P8_NOT_P256);
   }
-}
-
-/**
- * Checks that a PEM is a usable APNs auth key: it parses as P-256 PKCS#8 and can sign. The admin
- * API calls it on upload so a bad key fails at once, not at the first send.
- *
- * @throws {ValidationFailed} with a message that says what is wrong.
- */
-export async function validateApnsKey(pem: string): Promise<void> {
-  const key = await importApnsKey(pem);
-  await signProviderToken(key, { teamId: "VALIDATE00", keyId: "VALIDATE00", iat: 0 });
 }
 
 /**

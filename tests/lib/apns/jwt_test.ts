@@ -3,8 +3,8 @@ import {
   createSharedTokenSource,
   importApnsKey,
   signProviderToken,
-  validateApnsKey,
 } from "../../../lib/apns/jwt.ts";
+import { validateApnsKey } from "../../../lib/apps/apns_key.ts";
 import { ValidationFailed } from "../../../lib/errors.ts";
 import { assertEquals, assertNotEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { generateApnsKey } from "../../support/mock_apns_keys.ts";
@@ -44,7 +44,13 @@ Deno.test("signProviderToken writes ES256 header/claims and a raw r||s signature
 
 Deno.test("validateApnsKey accepts a P-256 .p8 and explains what is wrong otherwise", async () => {
   await validateApnsKey((await generateApnsKey()).privateKeyPem);
-  await assertRejects(() => validateApnsKey("hello"), ValidationFailed, "BEGIN PRIVATE KEY");
+  const refused = await assertRejects(() => validateApnsKey("hello"), ValidationFailed);
+  assertOk(refused.message.startsWith("apns.privateKey: "), refused.message);
+  assertOk(refused.message.includes("BEGIN PRIVATE KEY"), refused.message);
+  assertEquals(
+    ((refused as ValidationFailed).details[0] as { path: string }).path,
+    "apns.privateKey",
+  );
   await assertRejects(
     () => validateApnsKey("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----"),
     ValidationFailed,

@@ -9,7 +9,8 @@
  *   that converts only what is still in an old layout;
  * - each step's SCAN cursor is saved after every batch (`ep:v1:{appId}:migrate`), so a run that
  *   stops (a crash, Ctrl-C) continues where it was; a finished step, or app, is skipped;
- * - it runs beside live traffic: live writes store the new layout too, and reads accept both.
+ * - it is the only converter: the current scripts read neither the old token keys nor the old
+ *   `useg` sets, so it must finish before this version serves (docs/operations.md).
  *
  * @module
  */

@@ -8,8 +8,8 @@
 -- tokens per app (hash-max-listpack-entries; raising it keeps larger apps compact), where one
 -- string key per token costs ~180 bytes. An entry only narrows the search: a lookup checks the
 -- candidate's stored token, so sharing a field is never a false match.
--- Layout v2 and before kept one string `tok:<token>` = id; it is still read (and dropped as
--- soon as the token is written again) until `deno task migrate` moves it.
+-- Layout v2 and before kept one string `tok:<token>` = id; only `deno task migrate`
+-- (migrate_tokens.lua) reads those, so it must run before this version serves.
 
 local TOK_BUCKET_HEX = 4
 local TOK_FIELD_HEX = 16
@@ -35,8 +35,6 @@ local function tok_get(prefix, token)
       if tok_of(prefix, id) == token then return id end
     end
   end
-  local old = redis.call("GET", prefix .. "tok:" .. token)
-  if old and tok_of(prefix, old) == token then return old end
   return false
 end
 
@@ -49,7 +47,6 @@ local function tok_set(prefix, token, id)
   elseif not string.find(" " .. ids .. " ", " " .. id .. " ", 1, true) then
     redis.call("HSET", key, field, ids .. " " .. id)
   end
-  redis.call("DEL", prefix .. "tok:" .. token)
 end
 
 -- Drops `id`'s entry for `token` (left alone when another installation's).
@@ -67,6 +64,4 @@ local function tok_del(prefix, token, id)
       redis.call("HSET", key, field, table.concat(keep, " "))
     end
   end
-  local old = prefix .. "tok:" .. token
-  if redis.call("GET", old) == id then redis.call("DEL", old) end
 end

@@ -12,11 +12,11 @@ for i = 1, #ARGV do
   local token = ARGV[i]
   local id = redis.call("GET", prefix .. "tok:" .. token)
   if id and tok_of(prefix, id) == token then
-    tok_set(prefix, token, id) -- drops the old key too
+    tok_set(prefix, token, id)
     moved = moved + 1
   else
-    redis.call("DEL", prefix .. "tok:" .. token)
     skipped = skipped + 1
   end
+  redis.call("DEL", prefix .. "tok:" .. token)
 end
 return { moved, skipped }

@@ -218,40 +218,37 @@ end
 
 -- useg:<user> is a hash, segment id → "1": a small hash is a listpack in every Redis version,
 -- where a set of strings is a hashtable before Redis 7.2 (~4x larger). Layout v2 kept a set;
--- it is still read, and turned into a hash on its first write (or by `deno task migrate`).
+-- only `deno task migrate` (migrate_useg.lua, through seg_useg_from_set) converts it, so the
+-- write path spends no TYPE check on it.
 local function seg_useg_key(prefix, user)
   return prefix .. "useg:" .. user
 end
 
--- The segment ids of `user` (either layout).
+-- The segment ids of `user`.
 local function seg_user_segments(prefix, user)
-  local key = seg_useg_key(prefix, user)
-  local sids = redis.pcall("HKEYS", key)
-  if sids.err then return redis.call("SMEMBERS", key) end
-  return sids
+  return redis.call("HKEYS", seg_useg_key(prefix, user))
 end
 
--- Rewrites a layout-v2 useg set as a hash; returns the key.
-local function seg_useg_hash(prefix, user)
+-- Rewrites a layout-v2 useg set as a hash (the migration); true when it was a set.
+local function seg_useg_from_set(prefix, user)
   local key = seg_useg_key(prefix, user)
-  if redis.call("TYPE", key).ok == "set" then
-    local flat = {}
-    for _, sid in ipairs(redis.call("SMEMBERS", key)) do
-      flat[#flat + 1] = sid
-      flat[#flat + 1] = "1"
-    end
-    redis.call("DEL", key)
-    if #flat > 0 then redis.call("HSET", key, unpack(flat)) end
+  if redis.call("TYPE", key).ok ~= "set" then return false end
+  local flat = {}
+  for _, sid in ipairs(redis.call("SMEMBERS", key)) do
+    flat[#flat + 1] = sid
+    flat[#flat + 1] = "1"
   end
-  return key
+  redis.call("DEL", key)
+  if #flat > 0 then redis.call("HSET", key, unpack(flat)) end
+  return true
 end
 
 -- Adds / removes segment `sid` in `user`'s index.
 local function seg_user_add(prefix, user, sid)
-  redis.call("HSET", seg_useg_hash(prefix, user), sid, "1")
+  redis.call("HSET", seg_useg_key(prefix, user), sid, "1")
 end
 local function seg_user_remove(prefix, user, sid)
-  redis.call("HDEL", seg_useg_hash(prefix, user), sid)
+  redis.call("HDEL", seg_useg_key(prefix, user), sid)
 end
 
 local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, prev_status, num)

@@ -23,8 +23,14 @@ export const registryKeys = {
   numberIndex: (appId: string, bucket: string) => `ep:v1:{${appId}}:ix:${bucket}`,
   /** Sorted set: a user's installation ids, scored by lastSeenAt (ms). */
   user: (appId: string, userId: string) => `ep:v1:{${appId}}:user:${userId}`,
-  /** Set: reachable installation ids of the app in one environment. */
+  /**
+   * Bitmap: the app's reachable installations in one environment, bit n = installation number n
+   * (layout v5; scripts/_numbers.lua).
+   */
   reachable: (appId: string, environment: "production" | "development") =>
+    `ep:v1:{${appId}}:rb:${environment}`,
+  /** Set: reachable installation ids of the app in one environment (layout v4 and before). */
+  legacyReachable: (appId: string, environment: "production" | "development") =>
     `ep:v1:{${appId}}:reach:${environment}`,
   /** Sorted set: every non-deleted installation id, scored by lastSeenAt (ms). */
   seen: (appId: string) => `ep:v1:{${appId}}:seen`,

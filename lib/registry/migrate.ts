@@ -4,7 +4,7 @@
  * index into buckets (scripts/_token_index.lua) and the user → segments index into hashes;
  * layout v4 numbers the installations (scripts/_numbers.lua) and turns the segments' reach sets
  * into bitmaps over those numbers (lib/segments/migrate.ts, the segments' own steps, after the
- * registry's). One-shot, idempotent and resumable:
+ * registry's); layout v5 does the same for the app's reach sets. One-shot, idempotent and resumable:
  * - the app's keys are walked step by step (one SCAN per step), each batch one atomic script
  *   that converts only what is still in an old layout;
  * - each step's SCAN cursor is saved after every batch (`ep:v1:{appId}:migrate`), so a run that
@@ -21,10 +21,14 @@ import { installationCodecLua } from "./installation_codec.ts";
 import migrateLua from "./scripts/migrate_batch.lua" with { type: "text" };
 import migrateTokensLua from "./scripts/migrate_tokens.lua" with { type: "text" };
 import migrateNumbersLua from "./scripts/migrate_numbers.lua" with { type: "text" };
+import migrateAppReachLua from "./scripts/migrate_app_reach.lua" with { type: "text" };
+import migrateLegacyAppReachLua from "./scripts/migrate_legacy_app_reach.lua" with {
+  type: "text",
+};
 import { registryKeys } from "./_keys.ts";
 
 /** The layout this version writes; an app's migration record says which one it reached. */
-export const REGISTRY_LAYOUT = 4;
+export const REGISTRY_LAYOUT = 5;
 
 /** One pass of the migration over an app's keys of one kind. */
 export interface MigrationStep {
@@ -73,6 +77,8 @@ function registrySteps(redis: Redis): MigrationStep[] {
     { name: "inst", layout: 2, match: "inst:*", run: exec(migrateLua) },
     { name: "tok", layout: 3, match: "tok:*", run: exec(migrateTokensLua) },
     { name: "num", layout: 4, match: "inst:*", run: exec(migrateNumbersLua) },
+    { name: "appReach", layout: 5, match: "inst:*", run: exec(migrateAppReachLua) },
+    { name: "legacyAppReach", layout: 5, match: "reach:*", run: exec(migrateLegacyAppReachLua) },
   ];
 }
 

@@ -35,6 +35,8 @@ import markUnregisteredLua from "./scripts/mark_unregistered.lua" with { type: "
 import markBadTokenLua from "./scripts/mark_bad_token.lua" with { type: "text" };
 import correctEnvironmentLua from "./scripts/correct_environment.lua" with { type: "text" };
 import markStaleLua from "./scripts/mark_stale.lua" with { type: "text" };
+import reachScanLua from "./scripts/reach_scan.lua" with { type: "text" };
+import { installationCodecLua } from "./installation_codec.ts";
 import { scanScoreRange } from "../redis/scan.ts";
 import { registryKeys } from "./_keys.ts";
 import { InstallationNotFound, InvalidInstallationSecret, UserNotFound } from "./errors.ts";
@@ -235,6 +237,9 @@ export function createRegistry(options: RegistryOptions) {
     correctEnvironment: script(correctEnvironmentLua),
     markStale: script(markStaleLua),
   };
+  const reachScan = redis.createScript<[string, string[]]>(
+    `${installationCodecLua}\n${reachScanLua}`,
+  );
 
   async function run(
     name: keyof typeof scripts,
@@ -483,8 +488,8 @@ export function createRegistry(options: RegistryOptions) {
     async summary(appId: string, sample = 10_000): Promise<InstallationSummary> {
       const p = redis.pipeline();
       p.zcard(registryKeys.seen(appId));
-      p.scard(registryKeys.reachable(appId, "production"));
-      p.scard(registryKeys.reachable(appId, "development"));
+      p.bitcount(registryKeys.reachable(appId, "production"), 0, -1);
+      p.bitcount(registryKeys.reachable(appId, "development"), 0, -1);
       const [total, production, development] = await p.exec<[number, number, number]>();
       const ids = sample <= 0 ? [] : (await redis.zrange<string[]>(
         registryKeys.seen(appId),
@@ -521,12 +526,13 @@ export function createRegistry(options: RegistryOptions) {
 
     /** How many installations of the app are reachable in `environment`. */
     async reachableCount(appId: string, environment: EnvironmentName): Promise<number> {
-      return Number(await redis.scard(registryKeys.reachable(appId, environment)));
+      return Number(await redis.bitcount(registryKeys.reachable(appId, environment), 0, -1));
     },
 
     /**
-     * One SSCAN step over the app's reachable installations in `environment` (`cursor` "0"
-     * starts; the answer's cursor "0" means done). Ids may repeat across steps.
+     * One step over the app's reachable installations in `environment` (`cursor` "0" starts;
+     * the answer's cursor "0" means done): a byte offset into the reach bitmap, so each id comes
+     * once per pass, in installation-number order.
      */
     async scanReachable(
       appId: string,
@@ -534,10 +540,12 @@ export function createRegistry(options: RegistryOptions) {
       cursor: string,
       count = 500,
     ): Promise<{ cursor: string; installationIds: string[] }> {
-      const [next, ids] = await redis.sscan(registryKeys.reachable(appId, environment), cursor, {
-        count,
-      });
-      return { cursor: String(next), installationIds: ids.map(String) };
+      const [next, ids] = await reachScan.exec([registryKeys.prefix(appId)], [
+        environment,
+        cursor,
+        String(count),
+      ]);
+      return { cursor: String(next), installationIds: (ids ?? []).map(String) };
     },
 
     /**

@@ -1,13 +1,13 @@
 /**
  * Resolution: turns a send's audience into batches of installation ids on the queue, one
- * bounded step at a time. A step reads from a cursor (SSCAN cursor of a reachable set, or an
+ * bounded step at a time. A step reads from a cursor (a byte offset into a reach bitmap, or an
  * offset into the send's explicit audience list), issues at most `maxBatchesPerStep` batches,
  * and queues the next step behind them, so resolution never runs far ahead of sending and a
  * worker never holds more than one step in memory.
  *
  * Sources by audience:
- * - `segment`: the segment's materialized reachable sets (`seg:<sid>:reach:<env>`);
- * - `all`: the app's reachable sets (`reach:<env>`);
+ * - `segment`: the segment's reach bitmaps over installation numbers (`seg:<sid>:rb:<env>`);
+ * - `all`: the app's reach bitmaps (`rb:<env>`);
  * - `installationIds`: the list stored with the send;
  * - `userIds`: the list stored with the send, each user expanded through the registry's user
  *   index to their active installations.

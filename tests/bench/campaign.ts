@@ -93,7 +93,7 @@ for i = first, first + count - 1 do
   redis.call("HSET", prefix .. "ix:" .. math.floor(i / 128), i % 128, id)
   local h = redis.sha1hex(token) -- the token index (lib/registry/scripts/_token_index.lua)
   redis.call("HSET", prefix .. "tk:" .. string.sub(h, 1, 4), string.sub(h, 5, 20), id)
-  redis.call("SADD", prefix .. "reach:production", id)
+  redis.call("SETBIT", prefix .. "rb:production", i, 1)
   redis.call("SETBIT", seg, i, 1)
 end
 if tonumber(redis.call("GET", prefix .. "nseq") or "0") < first + count then

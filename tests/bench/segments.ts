@@ -61,7 +61,7 @@ for i = from, to - 1 do
   redis.call("HSET", prefix .. "inst:" .. id, unpack(flat))
   redis.call("ZADD", prefix .. "user:" .. user, seen, id)
   redis.call("ZADD", prefix .. "seen", seen, id)
-  if i % 17 ~= 0 then redis.call("SADD", prefix .. "reach:" .. env, id) end
+  if i % 17 ~= 0 then redis.call("SETBIT", prefix .. "rb:" .. env, tonumber(t.n), 1) end
 end
 -- members: user k is in segment s when (k + 7s) % 10 == 0 (10% of users per segment)
 if from < users then

@@ -47,13 +47,18 @@ export async function viewInstallation(
   return res.body;
 }
 
-/** Whether the installation is in the app's reachable set for `environment`. */
+/** Whether the installation's bit is set in the app's reach bitmap for `environment`. */
 export async function isReachable(
   h: Harness,
   app: TestApp,
   id: string,
   environment: "production" | "development" = "production",
 ): Promise<boolean> {
-  return await h.testRedis.redis.sismember(registryKeys.reachable(app.appId, environment), id) ===
+  const n = await h.testRedis.redis.hget<string>(registryKeys.installation(app.appId, id), "n");
+  if (n === null || n === undefined) return false;
+  return await h.testRedis.redis.getbit(
+    registryKeys.reachable(app.appId, environment),
+    Number(n),
+  ) ===
     1;
 }

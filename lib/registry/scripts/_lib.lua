@@ -11,7 +11,8 @@
 --                 (token "" = unindexed; see _token_index.lua)
 --   user:<uid>    has id (score lastSeenAt)   iff the hash's userId == <uid>
 --   seen          has id (score lastSeenAt)   iff the hash exists and status ~= "deleted"
---   reach:<env>   has id          iff reachable(inst) and environment == <env>
+--   rb:<env>      bit n set       iff reachable(inst) and environment == <env>, where n is
+--                 the installation's number (layout v5: a bitmap, see _numbers.lua)
 --   a user has at most MAX_USER_INSTALLATIONS installations; the least recently seen one
 --   beyond that is unbound (anonymous), not deleted.
 
@@ -175,12 +176,12 @@ commit = function(prefix, id, before, after, now_ms)
   local is_reachable = (not deleted) and reachable(a)
   local was_in = (not was_deleted) and reachable(b) and b.environment or nil
   local now_in = is_reachable and a.environment or nil
-  if was_in ~= now_in then
+  if was_in ~= now_in and num ~= nil then
     if was_in ~= nil then
-      redis.call("SREM", prefix .. "reach:" .. was_in, id)
+      bit_put(prefix .. "rb:" .. was_in, num, false)
     end
     if now_in ~= nil then
-      redis.call("SADD", prefix .. "reach:" .. now_in, id)
+      bit_put(prefix .. "rb:" .. now_in, num, true)
     end
   end
 

@@ -1,5 +1,5 @@
 -- mark_stale: the daily segment sync marks installations stale (no lastSeenAt since the
--- cutoff): sets `stale`="1", removes them from the app's reach sets and, through
+-- cutoff): sets `stale`="1", clears their bits in the app's reach bitmaps and, through
 -- segment_reindex, from every segment. Prepended with _codec.lua, _segment_reindex.lua and
 -- _lib.lua.
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
@@ -15,8 +15,10 @@ for i = 3, #ARGV do
   local seen = inst and seg_ms(inst.lastSeenAt)
   if inst and inst.stale ~= "1" and seen and seen <= cutoff then
     redis.call("HSET", prefix .. "inst:" .. iid, inst_field(inst._stored, "stale"), "1")
-    redis.call("SREM", prefix .. "reach:production", iid)
-    redis.call("SREM", prefix .. "reach:development", iid)
+    if inst.n then
+      bit_put(prefix .. "rb:production", tonumber(inst.n), false)
+      bit_put(prefix .. "rb:development", tonumber(inst.n), false)
+    end
     inst.stale = "1"
     segment_reindex(prefix, iid, inst, false, inst.userId or "", now_ms)
     marked = marked + 1

@@ -21,8 +21,10 @@ for i = 3, #ARGV do
     if (inst.token or "") ~= "" then tok_del(prefix, inst.token, iid) end
     if (inst.userId or "") ~= "" then redis.call("ZREM", prefix .. "user:" .. inst.userId, iid) end
     redis.call("ZREM", prefix .. "seen", iid)
-    redis.call("SREM", prefix .. "reach:production", iid)
-    redis.call("SREM", prefix .. "reach:development", iid)
+    if inst.n then
+      bit_put(prefix .. "rb:production", tonumber(inst.n), false)
+      bit_put(prefix .. "rb:development", tonumber(inst.n), false)
+    end
     segment_reindex(prefix, iid, nil, false, inst.userId or "", now_ms, nil, tonumber(inst.n))
     redis.call("SREM", prefix .. "segdirty", iid)
     pruned = pruned + 1

@@ -9,6 +9,7 @@ import type { Redis } from "@upstash/redis";
 import { registryKeys, tokenIndexSlot } from "../../../lib/registry/_keys.ts";
 import { decodeInstallation } from "../../../lib/registry/mod.ts";
 import { assertEquals, assertOk } from "../../support/assert.ts";
+import { bitmapIds } from "../segments/_fixtures.ts";
 
 type Hash = Record<string, string>;
 
@@ -46,6 +47,21 @@ export async function tokenEntry(redis: Redis, appId: string, token: string) {
     if (stored?.token === token) return id;
   }
   return null;
+}
+
+/**
+ * 1 when installation `id`'s bit is set in the app's reach bitmap for `env` (its number read
+ * from its hash), else 0: the reach set's SISMEMBER.
+ */
+export async function inAppReach(
+  redis: Redis,
+  appId: string,
+  env: "production" | "development",
+  id: string,
+): Promise<number> {
+  const n = await redis.hget<string>(registryKeys.installation(appId, id), "n");
+  if (n === null || n === undefined) return 0;
+  return await redis.getbit(registryKeys.reachable(appId, env), Number(n));
 }
 
 export function hashReachable(h: Hash): boolean {
@@ -145,7 +161,7 @@ export async function assertRegistryInvariants(
   }
 
   for (const env of ["production", "development"] as const) {
-    const members = new Set((await redis.smembers(registryKeys.reachable(appId, env))).map(String));
+    const members = new Set(await bitmapIds(redis, appId, registryKeys.reachable(appId, env)));
     const expected = new Set(
       [...insts].filter(([, h]) => hashReachable(h) && h.environment === env).map(([id]) => id),
     );

@@ -87,6 +87,11 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
       segmentKeys.legacyReachable(appId, "vip", "development"),
     );
     assertOk(reachBefore.length > 0);
+    const appReachBefore = {
+      production: await redis.smembers(registryKeys.legacyReachable(appId, "production")),
+      development: await redis.smembers(registryKeys.legacyReachable(appId, "development")),
+    };
+    assertEquals(appReachBefore.production.length + appReachBefore.development.length, 40);
 
     // A run that stops after two batches, then a second that finishes.
     const partial = await migrateRegistry({ redis, appIds: [appId], batch: 10, maxBatches: 2 });
@@ -94,11 +99,19 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
     assertOk(partial.apps[0].converted > 0 && partial.apps[0].converted < 40);
     const full = await migrateRegistry({ redis, appIds: [appId], batch: 10 });
     assertEquals(full.apps[0].done, true);
-    // 40 hashes, 40 tokens, 3 users' segment sets, 40 numbers, one bit per reachable member's
-    // installation, the old reach sets deleted.
+    // 40 hashes, 40 tokens, 3 users' segment sets, 40 numbers, 40 bits in the app's reach
+    // bitmaps and its 2 old sets deleted, one bit per reachable member's installation and the
+    // segment's old reach sets deleted.
     const bits = reachBefore.length + devBefore.length;
     const sets = (reachBefore.length > 0 ? 1 : 0) + (devBefore.length > 0 ? 1 : 0);
-    assertEquals(full.apps[0].converted, 40 + 40 + 3 + 40 + bits + sets);
+    assertEquals(full.apps[0].converted, 40 + 40 + 3 + 40 + 40 + 2 + bits + sets);
+    for (const env of ["production", "development"] as const) {
+      assertEquals(
+        (await bitmapIds(redis, appId, registryKeys.reachable(appId, env))).sort(),
+        appReachBefore[env].sort(),
+      );
+      assertEquals(await redis.exists(registryKeys.legacyReachable(appId, env)), 0);
+    }
     assertEquals(
       (await bitmapIds(redis, appId, segmentKeys.reachable(appId, "vip", "development"))).sort(),
       devBefore.sort(),

@@ -8,7 +8,7 @@ import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { startTestRedis, waitFor } from "../../support/redis_server.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
-import { assertRegistryInvariants, tokenEntry } from "./invariants.ts";
+import { assertRegistryInvariants, inAppReach, tokenEntry } from "./invariants.ts";
 
 const prod = "production" as const;
 
@@ -158,10 +158,10 @@ Deno.test("update rotates the token, unindexing the old one", async () => {
     assertEquals(updated.attributes, { locale: "de_DE" });
     assertEquals(await tokenEntry(t.redis, appId, tokenOf(1)), null);
     assertEquals(
-      await t.redis.sismember(registryKeys.reachable(appId, "development"), a.installationId),
+      await inAppReach(t.redis, appId, "development", a.installationId),
       1,
     );
-    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, prod), a.installationId), 0);
+    assertEquals(await inAppReach(t.redis, appId, prod, a.installationId), 0);
     await assertRegistryInvariants(t.redis, appId);
   });
 });
@@ -204,14 +204,13 @@ Deno.test("pushAuthorization denied leaves the reachable set and comes back when
       pushAuthorization: "denied",
     });
     assertOk(r.created);
-    const reach = registryKeys.reachable(appId, prod);
-    assertEquals(await t.redis.sismember(reach, r.installationId), 0);
+    assertEquals(await inAppReach(t.redis, appId, prod, r.installationId), 0);
     await assertRegistryInvariants(t.redis, appId);
     await registry.update(appId, r.installationId, {
       secret: r.installationSecret,
       pushAuthorization: "provisional",
     });
-    assertEquals(await t.redis.sismember(reach, r.installationId), 1);
+    assertEquals(await inAppReach(t.redis, appId, prod, r.installationId), 1);
     await assertRegistryInvariants(t.redis, appId);
   });
 });
@@ -222,7 +221,8 @@ Deno.test("register clears the stale flag set by the daily job", async () => {
     assertOk(r.created);
     const key = registryKeys.installation(appId, r.installationId);
     await t.redis.hset(key, { x: "1" });
-    await t.redis.srem(registryKeys.reachable(appId, prod), r.installationId);
+    const n = Number(await t.redis.hget(key, "n"));
+    await t.redis.setbit(registryKeys.reachable(appId, prod), n, 0);
     assertOk(!registry.isReachable((await registry.get(appId, r.installationId))!));
     await assertRegistryInvariants(t.redis, appId);
     await registry.register(appId, {
@@ -232,7 +232,7 @@ Deno.test("register clears the stale flag set by the daily job", async () => {
       environment: prod,
     });
     assertEquals(await t.redis.hget(key, "x"), null);
-    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, prod), r.installationId), 1);
+    assertEquals(await inAppReach(t.redis, appId, prod, r.installationId), 1);
     await assertRegistryInvariants(t.redis, appId);
   });
 });
@@ -293,7 +293,7 @@ Deno.test("markUnregistered applies only after registeredAt and for the held tok
     assertEquals(inst.status, "unregistered");
     assertEquals(inst.statusReason, "Unregistered");
     assertEquals(inst.token, tokenOf(1), "the token stays indexed");
-    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, prod), r.installationId), 0);
+    assertEquals(await inAppReach(t.redis, appId, prod, r.installationId), 0);
     await assertRegistryInvariants(t.redis, appId);
     // A reinstall that reuses the token replaces the unregistered holder.
     const again = await registry.register(appId, { token: tokenOf(1), environment: prod });
@@ -311,8 +311,8 @@ Deno.test("correctEnvironment moves reach sets; markBadToken takes it out", asyn
     assertEquals(await registry.correctEnvironment(appId, id, tokenOf(1), "production"), false);
     assertEquals(await registry.correctEnvironment(appId, id, tokenOf(1), "development"), true);
     assertEquals((await registry.get(appId, id))!.environment, "development");
-    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, "development"), id), 1);
-    assertEquals(await t.redis.sismember(registryKeys.reachable(appId, prod), id), 0);
+    assertEquals(await inAppReach(t.redis, appId, "development", id), 1);
+    assertEquals(await inAppReach(t.redis, appId, prod, id), 0);
     await assertRegistryInvariants(t.redis, appId);
     assertEquals(await registry.markBadToken(appId, id, tokenOf(2), "BadDeviceToken"), false);
     assertEquals(await registry.markBadToken(appId, id, tokenOf(1), "BadDeviceToken"), true);

@@ -35,9 +35,10 @@ if prevtok ~= "" and prevtok ~= (f.token or "") then tok_del(prefix, prevtok, id
 if (f.token or "") ~= "" then tok_set(prefix, f.token, id) end
 local inst = seg_load_inst(prefix, id)
 local ok = seg_reachable(inst)
-redis.call("SREM", prefix .. "reach:production", id)
-redis.call("SREM", prefix .. "reach:development", id)
-if ok then redis.call("SADD", prefix .. "reach:" .. inst.environment, id) end
+local n = tonumber(num.n)
+bit_put(prefix .. "rb:production", n, false)
+bit_put(prefix .. "rb:development", n, false)
+if ok then bit_put(prefix .. "rb:" .. inst.environment, n, true) end
 segment_reindex(prefix, id, inst, ok, prev, now)
 return 1
 `;
@@ -53,8 +54,10 @@ inst_number_drop(prefix, num)
 if prev ~= "" then redis.call("ZREM", prefix .. "user:" .. prev, id) end
 if tok ~= "" then tok_del(prefix, tok, id) end
 redis.call("ZREM", prefix .. "seen", id)
-redis.call("SREM", prefix .. "reach:production", id)
-redis.call("SREM", prefix .. "reach:development", id)
+if num then
+  bit_put(prefix .. "rb:production", tonumber(num), false)
+  bit_put(prefix .. "rb:development", tonumber(num), false)
+end
 segment_reindex(prefix, id, nil, false, prev, now, nil, tonumber(num))
 return 1
 `;

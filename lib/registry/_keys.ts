@@ -32,8 +32,15 @@ export const registryKeys = {
   /** Set: reachable installation ids of the app in one environment (layout v4 and before). */
   legacyReachable: (appId: string, environment: "production" | "development") =>
     `ep:v1:{${appId}}:reach:${environment}`,
-  /** Sorted set: every non-deleted installation id, scored by lastSeenAt (ms). */
-  seen: (appId: string) => `ep:v1:{${appId}}:seen`,
+  /**
+   * Sorted set: the weeks (floor(lastSeenAt / 7 days), score = member) that have a
+   * {@linkcode registryKeys.seenWeek} bitmap (layout v6; scripts/_seen.lua).
+   */
+  seenWeeks: (appId: string) => `ep:v1:{${appId}}:sw`,
+  /** Bitmap: the installations (bit n = number n) not deleted and last seen in `week`. */
+  seenWeek: (appId: string, week: number | string) => `ep:v1:{${appId}}:sw:${week}`,
+  /** Sorted set: every non-deleted installation id by lastSeenAt (layout v5 and before). */
+  legacySeen: (appId: string) => `ep:v1:{${appId}}:seen`,
 };
 
 /**

@@ -9,14 +9,17 @@
 import codecLua from "./scripts/_codec.lua" with { type: "text" };
 import tokenIndexLua from "./scripts/_token_index.lua" with { type: "text" };
 import numbersLua from "./scripts/_numbers.lua" with { type: "text" };
+import seenLua from "./scripts/_seen.lua" with { type: "text" };
 import type { AttributeMap } from "./schemas.ts";
 
 /**
  * The codec's Lua (`inst_decode`, `inst_encode`, …), the token index's (`tok_get`, `tok_set`,
  * `tok_del`, scripts/_token_index.lua) and the installation numbers' (`inst_number`,
- * `bits_scan`, …, scripts/_numbers.lua), prepended to scripts reading installations.
+ * `bits_scan`, …, scripts/_numbers.lua) and the recency index's (`seen_put`, `seen_move`,
+ * scripts/_seen.lua), prepended to scripts reading installations.
  */
-export const installationCodecLua: string = `${codecLua}\n${tokenIndexLua}\n${numbersLua}`;
+export const installationCodecLua: string =
+  `${codecLua}\n${tokenIndexLua}\n${numbersLua}\n${seenLua}`;
 
 /** An installation's stored fields, decoded ("" = unset). */
 export interface StoredInstallation {

@@ -4,7 +4,8 @@
  * index into buckets (scripts/_token_index.lua) and the user → segments index into hashes;
  * layout v4 numbers the installations (scripts/_numbers.lua) and turns the segments' reach sets
  * into bitmaps over those numbers (lib/segments/migrate.ts, the segments' own steps, after the
- * registry's); layout v5 does the same for the app's reach sets. One-shot, idempotent and resumable:
+ * registry's); layout v5 does the same for the app's reach sets, layout v6 for the recency index
+ * (`seen` → week bitmaps, scripts/_seen.lua). One-shot, idempotent and resumable:
  * - the app's keys are walked step by step (one SCAN per step), each batch one atomic script
  *   that converts only what is still in an old layout;
  * - each step's SCAN cursor is saved after every batch (`ep:v1:{appId}:migrate`), so a run that
@@ -25,10 +26,12 @@ import migrateAppReachLua from "./scripts/migrate_app_reach.lua" with { type: "t
 import migrateLegacyAppReachLua from "./scripts/migrate_legacy_app_reach.lua" with {
   type: "text",
 };
+import migrateSeenLua from "./scripts/migrate_seen.lua" with { type: "text" };
+import migrateLegacySeenLua from "./scripts/migrate_legacy_seen.lua" with { type: "text" };
 import { registryKeys } from "./_keys.ts";
 
 /** The layout this version writes; an app's migration record says which one it reached. */
-export const REGISTRY_LAYOUT = 5;
+export const REGISTRY_LAYOUT = 6;
 
 /** One pass of the migration over an app's keys of one kind. */
 export interface MigrationStep {
@@ -79,6 +82,8 @@ function registrySteps(redis: Redis): MigrationStep[] {
     { name: "num", layout: 4, match: "inst:*", run: exec(migrateNumbersLua) },
     { name: "appReach", layout: 5, match: "inst:*", run: exec(migrateAppReachLua) },
     { name: "legacyAppReach", layout: 5, match: "reach:*", run: exec(migrateLegacyAppReachLua) },
+    { name: "seen", layout: 6, match: "inst:*", run: exec(migrateSeenLua) },
+    { name: "legacySeen", layout: 6, match: "seen", run: exec(migrateLegacySeenLua) },
   ];
 }
 

@@ -12,3 +12,4 @@ export { decodeInstallation, installationCodecLua } from "./installation_codec.t
 export type { StoredInstallation } from "./installation_codec.ts";
 export * from "./registry.ts";
 export * from "./schemas.ts";
+export type { InstallationSummary } from "./app_indexes.ts";

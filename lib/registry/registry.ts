@@ -35,9 +35,7 @@ import markUnregisteredLua from "./scripts/mark_unregistered.lua" with { type: "
 import markBadTokenLua from "./scripts/mark_bad_token.lua" with { type: "text" };
 import correctEnvironmentLua from "./scripts/correct_environment.lua" with { type: "text" };
 import markStaleLua from "./scripts/mark_stale.lua" with { type: "text" };
-import reachScanLua from "./scripts/reach_scan.lua" with { type: "text" };
-import { installationCodecLua } from "./installation_codec.ts";
-import { scanScoreRange } from "../redis/scan.ts";
+import { createAppIndexes } from "./app_indexes.ts";
 import { registryKeys } from "./_keys.ts";
 import { InstallationNotFound, InvalidInstallationSecret, UserNotFound } from "./errors.ts";
 import { ValidationFailed } from "../errors.ts";
@@ -112,21 +110,6 @@ export interface SdkCallOptions {
   secret: string | null | undefined;
   /** The client's address scope, for the rate limit. Default "unknown". */
   client?: string;
-}
-
-/** What {@linkcode Registry.summary} answers. */
-export interface InstallationSummary {
-  /** Installations not deleted. */
-  total: number;
-  /** Reachable installations per environment (exact). */
-  reachable: Record<EnvironmentName, number>;
-  /**
-   * Per environment, counts by status (`active`, `replaced`, `unregistered`, `bad_token`), with
-   * active installations that cannot be reached counted as `denied` or `stale` instead.
-   */
-  byEnvironment: Record<EnvironmentName, Record<string, number>>;
-  /** True when the breakdown covers only the most recently seen installations. */
-  sampled: boolean;
 }
 
 /** Options for {@linkcode createRegistry}. */
@@ -237,9 +220,6 @@ export function createRegistry(options: RegistryOptions) {
     correctEnvironment: script(correctEnvironmentLua),
     markStale: script(markStaleLua),
   };
-  const reachScan = redis.createScript<[string, string[]]>(
-    `${installationCodecLua}\n${reachScanLua}`,
-  );
 
   async function run(
     name: keyof typeof scripts,
@@ -480,85 +460,11 @@ export function createRegistry(options: RegistryOptions) {
       return await feedback("correctEnvironment", appId, [id, token, environment]);
     },
 
-    /**
-     * Installations of the app by environment and status (the console's app page): exact
-     * totals and reachable counts, and a status breakdown read from the `sample` most recently
-     * seen installations (all of them when the app has no more; `sampled` says which).
-     */
-    async summary(appId: string, sample = 10_000): Promise<InstallationSummary> {
-      const p = redis.pipeline();
-      p.zcard(registryKeys.seen(appId));
-      p.bitcount(registryKeys.reachable(appId, "production"), 0, -1);
-      p.bitcount(registryKeys.reachable(appId, "development"), 0, -1);
-      const [total, production, development] = await p.exec<[number, number, number]>();
-      const ids = sample <= 0 ? [] : (await redis.zrange<string[]>(
-        registryKeys.seen(appId),
-        0,
-        sample - 1,
-        { rev: true },
-      )).map(String);
-      const byEnvironment: InstallationSummary["byEnvironment"] = {
-        production: {},
-        development: {},
-      };
-      for (let i = 0; i < ids.length; i += 500) {
-        for (const inst of await getMany(appId, ids.slice(i, i + 500))) {
-          if (!inst) continue;
-          const key = inst.status === "active" && inst.pushAuthorization === "denied"
-            ? "denied"
-            : inst.status === "active" && inst.stale
-            ? "stale"
-            : inst.status;
-          const counts = byEnvironment[inst.environment];
-          counts[key] = (counts[key] ?? 0) + 1;
-        }
-      }
-      return {
-        total: Number(total),
-        reachable: { production: Number(production), development: Number(development) },
-        byEnvironment,
-        sampled: Number(total) > ids.length,
-      };
-    },
-
     /** See {@linkcode isReachable}. */
     isReachable,
 
-    /** How many installations of the app are reachable in `environment`. */
-    async reachableCount(appId: string, environment: EnvironmentName): Promise<number> {
-      return Number(await redis.bitcount(registryKeys.reachable(appId, environment), 0, -1));
-    },
-
-    /**
-     * One step over the app's reachable installations in `environment` (`cursor` "0" starts;
-     * the answer's cursor "0" means done): a byte offset into the reach bitmap, so each id comes
-     * once per pass, in installation-number order.
-     */
-    async scanReachable(
-      appId: string,
-      environment: EnvironmentName,
-      cursor: string,
-      count = 500,
-    ): Promise<{ cursor: string; installationIds: string[] }> {
-      const [next, ids] = await reachScan.exec([registryKeys.prefix(appId)], [
-        environment,
-        cursor,
-        String(count),
-      ]);
-      return { cursor: String(next), installationIds: (ids ?? []).map(String) };
-    },
-
-    /**
-     * Visits, in batches of up to 500, the ids of installations last seen in (`after`,
-     * `until`] (epoch ms; `-Infinity` for no lower bound), oldest first.
-     */
-    async scanSeen(
-      appId: string,
-      range: { after: number; until: number },
-      visit: (installationIds: string[]) => Promise<void>,
-    ): Promise<void> {
-      await scanScoreRange(redis, registryKeys.seen(appId), range.after, range.until, visit);
-    },
+    // reachableCount, scanReachable, scanSeen and summary (app_indexes.ts)
+    ...createAppIndexes(redis, getMany),
 
     /**
      * Marks the given installations stale when their lastSeenAt is at or before `cutoff`

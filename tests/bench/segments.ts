@@ -60,7 +60,7 @@ for i = from, to - 1 do
   end
   redis.call("HSET", prefix .. "inst:" .. id, unpack(flat))
   redis.call("ZADD", prefix .. "user:" .. user, seen, id)
-  redis.call("ZADD", prefix .. "seen", seen, id)
+  seen_put(prefix, tonumber(t.n), seen, true)
   if i % 17 ~= 0 then redis.call("SETBIT", prefix .. "rb:" .. env, tonumber(t.n), 1) end
 end
 -- members: user k is in segment s when (k + 7s) % 10 == 0 (10% of users per segment)
@@ -84,6 +84,7 @@ local prefix, now = ARGV[1], tonumber(ARGV[2])
 for i = 3, #ARGV do
   local id = ARGV[i]
   local inst = seg_load_inst(prefix, id)
+  local before = inst.lastSeenAt
   inst.lastSeenAt = tostring(now)
   inst.attributes = { appVersion = "3.1", locale = "en-AU" }
   local flat = {}
@@ -93,7 +94,7 @@ for i = 3, #ARGV do
   end
   redis.call("HSET", prefix .. "inst:" .. id, unpack(flat))
   redis.call("ZADD", prefix .. "user:" .. inst.userId, now, id)
-  redis.call("ZADD", prefix .. "seen", now, id)
+  seen_move(prefix, tonumber(inst.n), before, now)
   segment_reindex(prefix, id, inst, seg_reachable(inst), inst.userId, now)
 end
 return 1

@@ -257,7 +257,7 @@ Deno.test("POST /v1/apps/:appId/jobs/segment-sync answers 202, writes reports, a
       async () => (await h.testRedis.redis.exists(segmentKeys.syncLock(app.appId))) === 0,
       { what: "lock release" },
     );
-    assertEquals(await h.testRedis.redis.exists(registryKeys.seen(app.appId)), 1);
+    assertEquals(await h.testRedis.redis.exists(registryKeys.seenWeeks(app.appId)), 1);
     // While another run holds the lock, a request is queued for that run to pass once more.
     const lock = await acquireSyncLock(h.testRedis.redis, app.appId);
     assertOk(lock);

@@ -10,7 +10,8 @@
 --   tk:<bucket>   holds id under <token>'s field   iff the hash's token == <token>
 --                 (token "" = unindexed; see _token_index.lua)
 --   user:<uid>    has id (score lastSeenAt)   iff the hash's userId == <uid>
---   seen          has id (score lastSeenAt)   iff the hash exists and status ~= "deleted"
+--   sw:<week>     bit n set   iff the hash exists, status ~= "deleted" and week is the week
+--                 of its lastSeenAt (layout v6, see _seen.lua)
 --   rb:<env>      bit n set       iff reachable(inst) and environment == <env>, where n is
 --                 the installation's number (layout v5: a bitmap, see _numbers.lua)
 --   a user has at most MAX_USER_INSTALLATIONS installations; the least recently seen one
@@ -163,13 +164,15 @@ commit = function(prefix, id, before, after, now_ms)
     redis.call("ZADD", prefix .. "user:" .. au, tonumber(a.lastSeenAt) or 0, id)
   end
 
-  -- seen
+  -- recency index (_seen.lua)
   if deleted then
     if not was_deleted then
-      redis.call("ZREM", prefix .. "seen", id)
+      seen_put(prefix, num, b.lastSeenAt, false)
     end
-  elseif was_deleted or a.lastSeenAt ~= b.lastSeenAt then
-    redis.call("ZADD", prefix .. "seen", tonumber(a.lastSeenAt) or 0, id)
+  elseif was_deleted then
+    seen_put(prefix, num, a.lastSeenAt, true)
+  elseif a.lastSeenAt ~= b.lastSeenAt then
+    seen_move(prefix, num, b.lastSeenAt, a.lastSeenAt)
   end
 
   -- reachable sets

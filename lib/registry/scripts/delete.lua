@@ -8,7 +8,7 @@
 -- ARGV[5]  client address (the rate limit's address scope)
 --
 -- The hash stays (status `deleted`, reason `sdk_delete`) so the secret can re-register it;
--- its token and user binding are cleared and it leaves seen, reach:* and user:*.
+-- its token and user binding are cleared and it leaves the recency index, the reach bitmaps and user:*.
 -- Deleting a deleted installation changes nothing.
 --
 -- Reply: { "ok", "", flat hash } | { "not_found" } | { "unauthorized" }

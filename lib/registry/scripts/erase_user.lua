@@ -1,5 +1,5 @@
 -- erase_user: DELETE /v1/apps/:appId/users/:userId — erases a user: every installation bound
--- to them (hashes removed, tokens unindexed, out of seen, reach:* and every segment's reach
+-- to them (hashes removed, tokens unindexed, out of the recency index, the reach bitmaps and every segment's reach
 -- sets), then the user id itself from every segment's members and from the useg index.
 --
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"

@@ -1,5 +1,5 @@
 -- Deletes invalid installations (not active since before the cutoff) and their index entries:
--- the hash, its token index entry (tk:), user:<userId>, seen, the app and segment
+-- the hash, its token index entry (tk:), user:<userId>, its recency bit, the app and segment
 -- reach sets. Prepended with _segment_reindex.lua.
 -- Registry keys are written here too: see the exception noted in _segment_reindex.lua.
 -- KEYS[1]  prefix "ep:v1:{<appId>}:"
@@ -20,7 +20,7 @@ for i = 3, #ARGV do
     inst_number_drop(prefix, inst.n)
     if (inst.token or "") ~= "" then tok_del(prefix, inst.token, iid) end
     if (inst.userId or "") ~= "" then redis.call("ZREM", prefix .. "user:" .. inst.userId, iid) end
-    redis.call("ZREM", prefix .. "seen", iid)
+    if inst.status ~= "deleted" then seen_put(prefix, tonumber(inst.n), inst.lastSeenAt, false) end
     if inst.n then
       bit_put(prefix .. "rb:production", tonumber(inst.n), false)
       bit_put(prefix .. "rb:development", tonumber(inst.n), false)

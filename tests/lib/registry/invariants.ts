@@ -31,6 +31,30 @@ async function zmembers(redis: Redis, key: string): Promise<Map<string, number>>
   return out;
 }
 
+const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * The recency index of an app (`sw:<week>` bitmaps, listed in `sw`) as id → week; asserts that
+ * no installation has a bit in two weeks and that every bitmap is listed.
+ */
+export async function seenWeeks(redis: Redis, appId: string): Promise<Map<string, number>> {
+  const prefix = registryKeys.prefix(appId);
+  const listed = (await redis.zrange<string[]>(registryKeys.seenWeeks(appId), 0, -1)).map(Number);
+  const keys = await scanAll(redis, `${prefix}sw:*`);
+  for (const key of keys) {
+    const week = Number(key.slice(`${prefix}sw:`.length));
+    assertOk(listed.includes(week), `week ${week} has a bitmap but is not listed in sw`);
+  }
+  const out = new Map<string, number>();
+  for (const week of listed) {
+    for (const id of await bitmapIds(redis, appId, registryKeys.seenWeek(appId, week))) {
+      assertOk(!out.has(id), `${id} in weeks ${out.get(id)} and ${week}`);
+      out.set(id, week);
+    }
+  }
+  return out;
+}
+
 /** True when the stored hash is reachable (active, token, not denied, not stale). */
 /**
  * The token index's answer for `token`, as the scripts' `tok_get` reads it: the id its entry
@@ -93,7 +117,7 @@ export async function loadInstallations(redis: Redis, appId: string): Promise<Ma
 
 /**
  * Asserts, for one app: each token is held by at most one installation and indexed to it;
- * every tok:/user:/reach:/seen entry matches an installation hash and vice versa; no user has
+ * every token/user/reach/recency entry matches an installation hash and vice versa; no user has
  * more than 100 installations. Returns the installations for further checks.
  */
 export async function assertRegistryInvariants(
@@ -128,15 +152,17 @@ export async function assertRegistryInvariants(
   // Layout v2's token keys only exist until `deno task migrate` has run.
   assertEquals(await scanAll(redis, `${prefix}tok:*`), [], "layout-v2 token keys left");
 
-  const seen = await zmembers(redis, registryKeys.seen(appId));
+  const seen = await seenWeeks(redis, appId);
   for (const [id, h] of insts) {
     if (h.status === "deleted") {
-      assertOk(!seen.has(id), `deleted ${id} still in seen`);
+      assertOk(!seen.has(id), `deleted ${id} still in the recency index`);
       assertEquals(h.token ?? "", "", `deleted ${id} keeps a token`);
       assertEquals(h.userId ?? "", "", `deleted ${id} keeps a user`);
-    } else assertEquals(seen.get(id), Number(h.lastSeenAt), `seen score of ${id}`);
+    } else {
+      assertEquals(seen.get(id), Math.floor(Number(h.lastSeenAt) / WEEK_MS), `seen week of ${id}`);
+    }
   }
-  for (const id of seen.keys()) assertOk(insts.has(id), `orphan seen entry ${id}`);
+  for (const id of seen.keys()) assertOk(insts.has(id), `orphan recency entry ${id}`);
 
   const bound = new Map<string, Set<string>>();
   for (const [id, h] of insts) {

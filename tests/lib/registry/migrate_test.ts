@@ -92,6 +92,8 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
       development: await redis.smembers(registryKeys.legacyReachable(appId, "development")),
     };
     assertEquals(appReachBefore.production.length + appReachBefore.development.length, 40);
+    const seenBefore = await redis.zrange<string[]>(registryKeys.legacySeen(appId), 0, -1);
+    assertEquals(seenBefore.length, 40);
 
     // A run that stops after two batches, then a second that finishes.
     const partial = await migrateRegistry({ redis, appIds: [appId], batch: 10, maxBatches: 2 });
@@ -100,11 +102,20 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
     const full = await migrateRegistry({ redis, appIds: [appId], batch: 10 });
     assertEquals(full.apps[0].done, true);
     // 40 hashes, 40 tokens, 3 users' segment sets, 40 numbers, 40 bits in the app's reach
-    // bitmaps and its 2 old sets deleted, one bit per reachable member's installation and the
-    // segment's old reach sets deleted.
+    // bitmaps and its 2 old sets deleted, then (below), one bit per reachable member's
+    // installation and the segment's old reach sets deleted.
     const bits = reachBefore.length + devBefore.length;
     const sets = (reachBefore.length > 0 ? 1 : 0) + (devBefore.length > 0 ? 1 : 0);
-    assertEquals(full.apps[0].converted, 40 + 40 + 3 + 40 + 40 + 2 + bits + sets);
+    // 40 bits in the recency index and the old sorted set deleted.
+    assertEquals(full.apps[0].converted, 40 + 40 + 3 + 40 + 40 + 2 + 40 + 1 + bits + sets);
+    assertEquals(await redis.exists(registryKeys.legacySeen(appId)), 0);
+    const seenAfter: string[] = [];
+    await registry.scanSeen(
+      appId,
+      { after: -Infinity, until: clock.now() },
+      (batch) => Promise.resolve(void seenAfter.push(...batch)),
+    );
+    assertEquals(seenAfter.sort(), [...seenBefore].sort());
     for (const env of ["production", "development"] as const) {
       assertEquals(
         (await bitmapIds(redis, appId, registryKeys.reachable(appId, env))).sort(),

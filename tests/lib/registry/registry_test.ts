@@ -8,7 +8,7 @@ import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { startTestRedis, waitFor } from "../../support/redis_server.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
-import { assertRegistryInvariants, inAppReach, tokenEntry } from "./invariants.ts";
+import { assertRegistryInvariants, inAppReach, seenWeeks, tokenEntry } from "./invariants.ts";
 
 const prod = "production" as const;
 
@@ -246,7 +246,7 @@ Deno.test("remove marks deleted, unindexes token and user; the secret re-registe
     assertEquals(gone.statusReason, "sdk_delete");
     assertEquals(gone.token, null);
     assertEquals(await tokenEntry(t.redis, appId, tokenOf(1)), null);
-    assertEquals(await t.redis.zscore(registryKeys.seen(appId), r.installationId), null);
+    assertEquals((await seenWeeks(t.redis, appId)).has(r.installationId), false);
     await assertRegistryInvariants(t.redis, appId);
     const again = await registry.remove(appId, r.installationId, { secret: r.installationSecret });
     assertEquals(again.status, "deleted");
@@ -405,4 +405,55 @@ Deno.test("register draws another id when the new one exists, leaving that insta
   } finally {
     await t.stop();
   }
+});
+
+Deno.test("the recency index finds installations by lastSeenAt across weeks, and a refresh moves them", async () => {
+  await withRegistry(async ({ t, registry, clock, appId }) => {
+    const day = 86_400_000;
+    const seen = async (after: number, until: number) => {
+      const out: string[] = [];
+      await registry.scanSeen(
+        appId,
+        { after, until },
+        (ids) => Promise.resolve(void out.push(...ids)),
+      );
+      return out.sort();
+    };
+    const made = [];
+    for (let i = 0; i < 6; i++) {
+      made.push(await registry.register(appId, { token: tokenOf(i + 1), environment: prod }));
+      clock.advance(3 * day); // six installations over 18 days: three weeks
+    }
+    const ids = made.map((m) => m.installationId);
+    const start = clock.now() - 18 * day;
+    assertEquals(await seen(-Infinity, clock.now()), [...ids].sort());
+    // The range is exact, not the weeks': (start + 3 days, start + 9 days] holds #1 and #2 only.
+    assertEquals(await seen(start + 3 * day, start + 9 * day), [ids[2], ids[3]].sort());
+    assertEquals((await registry.summary(appId)).total, 6);
+
+    // A refresh in a later week moves #0 to it; a deleted installation leaves the index.
+    const first = made[0];
+    assertOk(first.created);
+    await registry.register(appId, {
+      installationId: first.installationId,
+      secret: first.installationSecret,
+      token: tokenOf(1),
+      environment: prod,
+    });
+    const last = made[5];
+    assertOk(last.created);
+    await registry.remove(appId, last.installationId, { secret: last.installationSecret });
+    assertEquals(await seen(-Infinity, start + 6 * day), [ids[1], ids[2]].sort());
+    assertEquals(await seen(clock.now() - 1, clock.now()), [ids[0]]);
+    assertEquals((await registry.summary(appId)).total, 5);
+    await assertRegistryInvariants(t.redis, appId);
+
+    // A bit left behind in an old week (as a crash between two writes never leaves, but a
+    // reader must not trust) is filtered out by the stored lastSeenAt: the staleness pass does
+    // not mark a fresh installation.
+    const n = Number(await t.redis.hget(registryKeys.installation(appId, ids[0]), "n"));
+    await t.redis.setbit(registryKeys.seenWeek(appId, Math.floor(start / (7 * day))), n, 1);
+    assertEquals(await seen(-Infinity, start + 6 * day), [ids[1], ids[2]].sort());
+    assertEquals(await registry.markStale(appId, start + 6 * day, [ids[0]]), 0);
+  });
 });

@@ -21,6 +21,7 @@ local key = prefix .. "inst:" .. id
 local prev = redis.call("HGET", key, "userId") or ""
 local prevtok = redis.call("HGET", key, "token") or ""
 local num = { n = redis.call("HGET", key, "n") or nil }
+local prevseen = redis.call("HGET", key, "lastSeenAt")
 redis.call("DEL", key)
 local flat = {}
 for k, v in pairs(f) do flat[#flat + 1] = k; flat[#flat + 1] = tostring(v) end
@@ -30,7 +31,8 @@ redis.call("HSET", key, unpack(flat))
 local user = f.userId or ""
 if prev ~= "" and prev ~= user then redis.call("ZREM", prefix .. "user:" .. prev, id) end
 if user ~= "" then redis.call("ZADD", prefix .. "user:" .. user, f.lastSeenAt or now, id) end
-redis.call("ZADD", prefix .. "seen", f.lastSeenAt or now, id)
+if prevseen then seen_put(prefix, tonumber(num.n), prevseen, false) end
+seen_put(prefix, tonumber(num.n), f.lastSeenAt or now, true)
 if prevtok ~= "" and prevtok ~= (f.token or "") then tok_del(prefix, prevtok, id) end
 if (f.token or "") ~= "" then tok_set(prefix, f.token, id) end
 local inst = seg_load_inst(prefix, id)
@@ -49,11 +51,12 @@ local key = prefix .. "inst:" .. id
 local prev = redis.call("HGET", key, "userId") or ""
 local tok = redis.call("HGET", key, "token") or ""
 local num = redis.call("HGET", key, "n")
+local prevseen = redis.call("HGET", key, "lastSeenAt")
 redis.call("DEL", key)
 inst_number_drop(prefix, num)
 if prev ~= "" then redis.call("ZREM", prefix .. "user:" .. prev, id) end
 if tok ~= "" then tok_del(prefix, tok, id) end
-redis.call("ZREM", prefix .. "seen", id)
+if num and prevseen then seen_put(prefix, tonumber(num), prevseen, false) end
 if num then
   bit_put(prefix .. "rb:production", tonumber(num), false)
   bit_put(prefix .. "rb:development", tonumber(num), false)

@@ -49,10 +49,15 @@ export const segmentKeys = {
   /** Set: the set being rebuilt, layout v3 and before (removed by `deno task migrate`). */
   legacyBuilding: (appId: string, segmentId: string, environment: string) =>
     `ep:v1:{${appId}}:seg:${segmentId}:build:${environment}`,
-  /** Set: installation ids changed since the last sync (written by segment_reindex). */
-  dirty: (appId: string) => `ep:v1:{${appId}}:segdirty`,
-  /** Set: the dirty ids the running (or crashed) sync is reconciling. */
-  dirtyProcessing: (appId: string) => `ep:v1:{${appId}}:segdirty:run`,
+  /**
+   * Bitmap: the installations (bit n = number n) changed since the last sync (written by
+   * segment_reindex; layout v7).
+   */
+  dirty: (appId: string) => `ep:v1:{${appId}}:segdb`,
+  /** Bitmap: the changed installations the running (or crashed) sync is reconciling. */
+  dirtyProcessing: (appId: string) => `ep:v1:{${appId}}:segdb:run`,
+  /** Set: changed installation ids, layout v6 and before (moved by `deno task migrate`). */
+  legacyDirty: (appId: string, suffix: "" | ":run" = "") => `ep:v1:{${appId}}:segdirty${suffix}`,
   /** Sorted set: non-active installation ids scored by statusAt (ms), for pruning. */
   invalid: (appId: string) => `ep:v1:{${appId}}:seginvalid`,
   /** Hash: sync state: lastRunAt, staleCutoff (ms). */

@@ -20,6 +20,7 @@ import segmentDelete from "./scripts/segment_delete.lua" with { type: "text" };
 import reconcile from "./scripts/reconcile.lua" with { type: "text" };
 import prune from "./scripts/prune.lua" with { type: "text" };
 import dirtyTake from "./scripts/dirty_take.lua" with { type: "text" };
+import dirtyScan from "./scripts/dirty_scan.lua" with { type: "text" };
 import fluxTake from "./scripts/flux_take.lua" with { type: "text" };
 import reachScan from "./scripts/reach_scan.lua" with { type: "text" };
 import membership from "./scripts/membership.lua" with { type: "text" };
@@ -49,6 +50,7 @@ export function loadSegmentScripts(redis: Redis) {
     reconcile: redis.createScript<(string | number)[]>(withLibrary(reconcile)),
     prune: redis.createScript<number>(withLibrary(prune)),
     dirtyTake: redis.createScript<number>(dirtyTake),
+    dirtyScan: redis.createScript<[string, string[]]>(withLibrary(dirtyScan)),
     fluxTake: redis.createScript<number | [number, number]>(fluxTake),
     reachScan: redis.createScript<[string, string[]]>(withLibrary(reachScan)),
     membership: redis.createScript<[number, number]>(withLibrary(membership)),

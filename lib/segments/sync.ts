@@ -7,7 +7,7 @@
  *    `stale`="1" and leave the app and segment reach sets;
  * 2. **prune**: installations that stopped being active before `now − retentionDays` (the
  *    `seginvalid` zset that segment_reindex keeps) are deleted with their index entries;
- * 3. **reconcile**: the ids changed since the previous pass (`segdirty`, written by
+ * 3. **reconcile**: the ids changed since the previous pass (`segdb`, a bitmap written by
  *    segment_reindex) plus, for rules with `lastSeenWithinDays`, the ids whose lastSeenAt
  *    crossed the window since the previous pass, are re-evaluated against every segment and
  *    any drift is repaired;
@@ -224,7 +224,15 @@ async function reconcile(
   const processing = keys.dirtyProcessing(appId);
   await pass.segments.scripts.dirtyTake.exec([keys.dirty(appId), processing], []);
   if (![...plan.values()].every((p) => p.full)) {
-    await scanSetIds(redis, processing, reconcileIds);
+    let cursor = "0";
+    do {
+      const [next, ids] = await pass.segments.scripts.dirtyScan.exec([pass.prefix], [
+        cursor,
+        String(ID_BATCH),
+      ]);
+      cursor = String(next);
+      if (ids?.length) await reconcileIds(ids.map(String));
+    } while (cursor !== "0");
     const windows = new Set<number>();
     for (const { full, windowDays } of plan.values()) {
       if (!full && windowDays !== null) windows.add(windowDays);
@@ -291,13 +299,4 @@ async function rebuildAndReport(
   if (!Array.isArray(flux)) return null; // deleted meanwhile
   pass.progress({ step: "report", segmentId: sid });
   return { ...report, added: Number(flux[0]), removed: Number(flux[1]) };
-}
-
-async function scanSetIds(redis: Redis, key: string, visit: (ids: string[]) => Promise<void>) {
-  let cursor = "0";
-  do {
-    const [next, ids] = await redis.sscan(key, cursor, { count: ID_BATCH });
-    cursor = String(next);
-    if (ids.length) await visit(ids.map(String));
-  } while (cursor !== "0");
 }

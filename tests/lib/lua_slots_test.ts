@@ -113,6 +113,7 @@ async function workload(url: string, seen: Seen[]) {
     await createV1Writer(redis).register(s.appId, {
       token: "ab".repeat(32),
       environment: "production",
+      userId: "u_migrated", // so that it is in the old set of changed ids
     });
     await migrateRegistry({ redis, appIds: [s.appId] });
     // Segment readers: a reach bitmap scan and one installation's place (the diagnosis').

@@ -27,7 +27,8 @@
 -- seg:<sid>:rb:<env> is set when installation n is reachable through the segment.
 --
 -- Cost: O(segments of prev_user + segments of inst.userId). Besides the reach sets it keeps
---   <prefix>segdirty    set of installation ids changed since the last daily sync
+--   <prefix>segdb       bitmap over installation numbers: those changed since the last daily
+--                       sync (layout v7; a set of ids before)
 --   <prefix>seginvalid  zset of non-active installation ids by statusAt (for pruning)
 --   seg:<sid> fluxAdded/fluxRemoved  counts of reach-set changes since the last sync
 -- and, while a rebuild of the segment runs (seg:<sid> field `building`), the same change in
@@ -264,8 +265,8 @@ local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, p
     redis.call("ZREM", prefix .. "seginvalid", id)
   end
   if user == "" and prev_user == "" then return end
-  redis.call("SADD", prefix .. "segdirty", id)
   if num == nil and stored then num = tonumber(stored.n) end
+  if num ~= nil then redis.call("SETBIT", prefix .. "segdb", num, 1) end
   if prev_user ~= "" and prev_user ~= user then
     for _, sid in ipairs(seg_user_segments(prefix, prev_user)) do
       seg_apply(prefix, sid, num, "", nil, false, now_ms)

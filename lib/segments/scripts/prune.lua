@@ -26,7 +26,7 @@ for i = 3, #ARGV do
       bit_put(prefix .. "rb:development", tonumber(inst.n), false)
     end
     segment_reindex(prefix, iid, nil, false, inst.userId or "", now_ms, nil, tonumber(inst.n))
-    redis.call("SREM", prefix .. "segdirty", iid)
+    if inst.n then bit_put(prefix .. "segdb", tonumber(inst.n), false) end
     pruned = pruned + 1
   else
     redis.call("ZADD", invalid, seg_ms(inst.statusAt) or now_ms, iid)

@@ -92,6 +92,10 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
       development: await redis.smembers(registryKeys.legacyReachable(appId, "development")),
     };
     assertEquals(appReachBefore.production.length + appReachBefore.development.length, 40);
+    const dirtyBefore = await redis.smembers(segmentKeys.legacyDirty(appId));
+    assertOk(dirtyBefore.length > 0);
+    // A crashed sync's processing copy, holding one id and one that no longer exists.
+    await redis.sadd(segmentKeys.legacyDirty(appId, ":run"), dirtyBefore[0], "in_gone");
     const seenBefore = await redis.zrange<string[]>(registryKeys.legacySeen(appId), 0, -1);
     assertEquals(seenBefore.length, 40);
 
@@ -106,8 +110,21 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
     // installation and the segment's old reach sets deleted.
     const bits = reachBefore.length + devBefore.length;
     const sets = (reachBefore.length > 0 ? 1 : 0) + (devBefore.length > 0 ? 1 : 0);
-    // 40 bits in the recency index and the old sorted set deleted.
-    assertEquals(full.apps[0].converted, 40 + 40 + 3 + 40 + 40 + 2 + 40 + 1 + bits + sets);
+    // 40 bits in the recency index and the old sorted set deleted; the changed ids and the
+    // crashed sync's copy as bitmaps (the gone id dropped, counted as current).
+    assertEquals(
+      full.apps[0].converted,
+      40 + 40 + 3 + 40 + 40 + 2 + 40 + 1 + bits + sets + dirtyBefore.length + 1,
+    );
+    assertEquals(
+      (await bitmapIds(redis, appId, segmentKeys.dirty(appId))).sort(),
+      [...dirtyBefore].sort(),
+    );
+    assertEquals(await bitmapIds(redis, appId, segmentKeys.dirtyProcessing(appId)), [
+      dirtyBefore[0],
+    ]);
+    assertEquals(await redis.exists(segmentKeys.legacyDirty(appId)), 0);
+    assertEquals(await redis.exists(segmentKeys.legacyDirty(appId, ":run")), 0);
     assertEquals(await redis.exists(registryKeys.legacySeen(appId)), 0);
     const seenAfter: string[] = [];
     await registry.scanSeen(

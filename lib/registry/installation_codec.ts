@@ -100,6 +100,10 @@ export function decodeInstallation(
       out.attributes[name] = JSON.parse(str(hash[key]));
     } catch { /* skipped */ }
   }
+  // Times left out because they equal the one they default to (scripts/_codec.lua, layout v8).
+  out.createdAt ||= out.registeredAt;
+  out.statusAt ||= out.createdAt;
+  out.lastSeenAt ||= out.registeredAt;
   out.environment = ENVIRONMENT[out.environment] ?? out.environment;
   out.pushAuthorization ||= "authorized";
   out.status ||= "active";

@@ -5,7 +5,8 @@
  * layout v4 numbers the installations (scripts/_numbers.lua) and turns the segments' reach sets
  * into bitmaps over those numbers (lib/segments/migrate.ts, the segments' own steps, after the
  * registry's); layout v5 does the same for the app's reach sets, layout v6 for the recency index
- * (`seen` → week bitmaps, scripts/_seen.lua) and layout v7 for the segments' change log. One-shot, idempotent and resumable:
+ * (`seen` → week bitmaps, scripts/_seen.lua) and layout v7 for the segments' change log; layout
+ * v8 leaves out of an installation's hash the times equal to the one they default to. One-shot, idempotent and resumable:
  * - the app's keys are walked step by step (one SCAN per step), each batch one atomic script
  *   that converts only what is still in an old layout;
  * - each step's SCAN cursor is saved after every batch (`ep:v1:{appId}:migrate`), so a run that
@@ -28,10 +29,11 @@ import migrateLegacyAppReachLua from "./scripts/migrate_legacy_app_reach.lua" wi
 };
 import migrateSeenLua from "./scripts/migrate_seen.lua" with { type: "text" };
 import migrateLegacySeenLua from "./scripts/migrate_legacy_seen.lua" with { type: "text" };
+import migrateTimesLua from "./scripts/migrate_times.lua" with { type: "text" };
 import { registryKeys } from "./_keys.ts";
 
 /** The layout this version writes; an app's migration record says which one it reached. */
-export const REGISTRY_LAYOUT = 7;
+export const REGISTRY_LAYOUT = 8;
 
 /** One pass of the migration over an app's keys of one kind. */
 export interface MigrationStep {
@@ -84,6 +86,7 @@ function registrySteps(redis: Redis): MigrationStep[] {
     { name: "legacyAppReach", layout: 5, match: "reach:*", run: exec(migrateLegacyAppReachLua) },
     { name: "seen", layout: 6, match: "inst:*", run: exec(migrateSeenLua) },
     { name: "legacySeen", layout: 6, match: "seen", run: exec(migrateLegacySeenLua) },
+    { name: "times", layout: 8, match: "inst:*", run: exec(migrateTimesLua) },
   ];
 }
 

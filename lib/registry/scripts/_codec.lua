@@ -7,7 +7,8 @@
 --   s  secretHash, first 32 hex digits (128 bits) of the SHA-256 of the installation secret
 --   t  token            e  environment "p" | "d"       u  userId
 --   a  pushAuthorization (absent = "authorized")        st status (absent = "active")
---   r  statusReason     sa statusAt    rg registeredAt   ls lastSeenAt   c createdAt (epoch ms)
+--   r  statusReason     sa statusAt    rg registeredAt   ls lastSeenAt   c createdAt (epoch ms;
+--      c is left out when equal to rg, sa when equal to c, ls when equal to rg: layout v8)
 --   x  "1" when stale
 --   n  the installation's number (layout v4, see _numbers.lua; the same name in a v1 hash)
 --   attributes, one field each, the value JSON-encoded (so its type survives): the standard
@@ -93,6 +94,10 @@ local function inst_decode(flat)
       if name ~= nil then attrs[name] = inst_value(v) end
     end
   end
+  -- times left out because they equal the one they default to (see inst_encode)
+  if t.createdAt == nil then t.createdAt = t.registeredAt end
+  if t.statusAt == nil then t.statusAt = t.createdAt end
+  if t.lastSeenAt == nil then t.lastSeenAt = t.registeredAt end
   if t.environment ~= nil then t.environment = INST_ENV_LONG[t.environment] or t.environment end
   if t.pushAuthorization == nil then t.pushAuthorization = "authorized" end
   if t.status == nil then t.status = "active" end
@@ -125,6 +130,13 @@ local function inst_encode(t)
       out[short] = tostring(v)
     end
   end
+  -- A time equal to the one it defaults to is left out (layout v8): createdAt defaults to
+  -- registeredAt, statusAt to createdAt, lastSeenAt to registeredAt. A new installation then
+  -- stores one time instead of four (14 bytes each), and one refreshed by a registration two.
+  local rg, c = out.rg, out.c
+  if c ~= nil and c == rg then out.c = nil end
+  if out.sa ~= nil and out.sa == (c or rg) then out.sa = nil end
+  if out.ls ~= nil and out.ls == rg then out.ls = nil end
   for name, value in pairs(t.attributes or {}) do
     out[INST_ATTR_SHORT[name] or ("." .. name)] = inst_json(value)
   end

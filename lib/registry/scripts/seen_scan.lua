@@ -21,8 +21,9 @@ local upto = ARGV[5] == "+inf" and math.huge or tonumber(ARGV[5])
 local next_cursor, ids = bits_scan(prefix, key, ARGV[2], tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
-  local v = redis.call("HMGET", prefix .. "inst:" .. id, "ls", "lastSeenAt") -- layout v2, v1
-  local seen = tonumber(v[1] or v[2])
+  -- lastSeenAt: `ls`, or `rg` when left out as equal (_codec.lua); `lastSeenAt` in layout v1
+  local v = redis.call("HMGET", prefix .. "inst:" .. id, "ls", "rg", "lastSeenAt")
+  local seen = tonumber(v[1] or v[2] or v[3])
   if seen ~= nil and seen > after and seen <= upto then out[#out + 1] = id end
 end
 return { next_cursor, out }

@@ -188,3 +188,50 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
     await t.stop();
   }
 });
+
+Deno.test("layout v8 leaves out times equal to their default, and the migration drops them from older hashes", async () => {
+  const t = await startTestRedis();
+  const clock = manualClock();
+  try {
+    const { redis } = t;
+    const registry = createRegistry({ redis, now: clock.now });
+    const made = await registry.register(appId, { token: tokenOf(1), environment: "production" });
+    assertOk(made.created);
+    const key = registryKeys.installation(appId, made.installationId);
+    const raw = async () => await redis.hgetall<Record<string, string>>(key) ?? {};
+    const at = String(clock.now());
+    // A new installation stores registeredAt only; the others read as equal to it.
+    assertEquals([(await raw()).rg, (await raw()).c, (await raw()).sa, (await raw()).ls], [
+      at,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    const fresh = (await registry.get(appId, made.installationId))!;
+    const iso = new Date(clock.now()).toISOString();
+    assertEquals([fresh.registeredAt, fresh.statusAt, fresh.lastSeenAt], [iso, iso, iso]);
+
+    // A later SDK update moves lastSeenAt alone: it is stored, the rest still defaults.
+    clock.advance(5000);
+    const updated = await registry.update(appId, made.installationId, {
+      secret: made.installationSecret,
+      attributes: { locale: "de_DE" },
+    });
+    assertEquals(updated.lastSeenAt, new Date(clock.now()).toISOString());
+    assertEquals(updated.registeredAt, iso);
+    assertEquals([(await raw()).ls, (await raw()).c], [String(clock.now()), undefined]);
+
+    // A hash as layout v7 stored it (every time explicit) reads the same, and the migration
+    // drops what layout v8 leaves out.
+    await redis.hset(key, { c: at, sa: at });
+    const before = await registry.get(appId, made.installationId);
+    await redis.hset(registryKeys.prefix(appId) + "migrate", { layout: 7 });
+    const report = await migrateRegistry({ redis, appIds: [appId] });
+    assertEquals(report.apps[0].done, true);
+    assertEquals([(await raw()).c, (await raw()).sa], [undefined, undefined]);
+    assertEquals(await registry.get(appId, made.installationId), before);
+    await assertRegistryInvariants(redis, appId);
+  } finally {
+    await t.stop();
+  }
+});

@@ -13,7 +13,7 @@ import reachScanLua from "./scripts/reach_scan.lua" with { type: "text" };
 import seenScanLua from "./scripts/seen_scan.lua" with { type: "text" };
 import { registryKeys } from "./_keys.ts";
 import type { EnvironmentName } from "./schemas.ts";
-import type { Installation } from "./registry.ts";
+import type { Installation } from "./installation.ts";
 
 /** What {@linkcode AppIndexes.summary} answers. */
 export interface InstallationSummary {

@@ -24,7 +24,12 @@ import {
   type SdkRateLimits,
 } from "../ratelimit/mod.ts";
 import libLua from "./scripts/_lib.lua" with { type: "text" };
-import { decodeInstallation } from "./installation_codec.ts";
+import {
+  type Installation,
+  installationView,
+  isReachable,
+  parseInstallation,
+} from "./installation.ts";
 import registerLua from "./scripts/register.lua" with { type: "text" };
 import updateLua from "./scripts/update.lua" with { type: "text" };
 import deleteLua from "./scripts/delete.lua" with { type: "text" };
@@ -44,16 +49,11 @@ import {
   type AttributeMap,
   type EnvironmentName,
   type InstallationStatusValue,
-  type InstallationViewData,
   MAX_ATTRIBUTES,
   type PushAuthorizationValue,
 } from "./schemas.ts";
 
-/** An installation as the registry reads it: the API view plus the staleness flag. */
-export interface Installation extends InstallationViewData {
-  /** Set by the daily job when the installation was not seen for `STALE_AFTER_DAYS`. */
-  stale: boolean;
-}
+export { type Installation, installationView, isReachable, parseInstallation };
 
 /** Input of {@linkcode Registry.register}: the validated body plus the presented secret. */
 export interface RegisterOptions {
@@ -135,57 +135,6 @@ export type Registry = ReturnType<typeof createRegistry>;
 
 /** `{outcome, info, flat hash}` as every registry script answers. */
 type Reply = [string, string?, (string[] | string)?];
-
-/** True when sends may target the installation: active, has a token, not denied, not stale. */
-export function isReachable(
-  inst: Pick<
-    Installation,
-    "status" | "token" | "pushAuthorization" | "stale"
-  >,
-): boolean {
-  return inst.status === "active" && !!inst.token && inst.pushAuthorization !== "denied" &&
-    !inst.stale;
-}
-
-/** The API view of an installation (docs/api.md's shape, without internal fields). */
-export function installationView(inst: Installation): InstallationViewData {
-  const { stale: _stale, ...view } = inst;
-  return view;
-}
-
-/**
- * Builds an {@linkcode Installation} from a stored hash (either layout); null for an empty
- * hash. `id` is the hash's installation id (the key's; layout v1 also stores it).
- */
-export function parseInstallation(
-  appId: string,
-  hash: Record<string, unknown> | null | undefined,
-  id?: string,
-): Installation | null {
-  const stored = decodeInstallation(hash);
-  const installationId = id ?? (hash?.id === undefined ? "" : String(hash.id));
-  if (!stored || !installationId) return null;
-  return {
-    installationId,
-    appId,
-    token: stored.token || null,
-    environment: (stored.environment || "production") as EnvironmentName,
-    userId: stored.userId || null,
-    pushAuthorization: (stored.pushAuthorization || "authorized") as PushAuthorizationValue,
-    attributes: stored.attributes,
-    status: (stored.status || "active") as InstallationStatusValue,
-    statusReason: stored.statusReason || null,
-    statusAt: iso(stored.statusAt),
-    registeredAt: iso(stored.registeredAt),
-    lastSeenAt: iso(stored.lastSeenAt),
-    stale: stored.stale === "1",
-  };
-}
-
-function iso(ms: string): string | null {
-  const n = Number(ms);
-  return ms && Number.isFinite(n) ? new Date(n).toISOString() : null;
-}
 
 function fromFlat(flat: unknown): Record<string, string> {
   const out: Record<string, string> = {};

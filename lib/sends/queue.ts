@@ -28,11 +28,11 @@ import { partitionOf, QUEUE_PARTITIONS, sendKeys } from "./_keys.ts";
 import settleLua from "./scripts/queue_settle.lua" with { type: "text" };
 import promoteLua from "./scripts/queue_promote.lua" with { type: "text" };
 
-/** Where a resolve step starts: source index, SSCAN cursor or list offset, next batch number. */
+/** Where a resolve step starts: source index, bitmap cursor or list offset, next batch number. */
 export interface ResolveCursor {
-  /** Index of the source being read (e.g. 0 = production set, 1 = development set). */
+  /** Index of the source being read (e.g. 0 = production bitmap, 1 = development bitmap). */
   source: number;
-  /** SSCAN cursor, or the offset into the audience list. */
+  /** Byte offset into a reach bitmap, or the offset into the audience list. */
   cursor: string;
   /** Sequence number of the next batch. */
   seq: number;

@@ -1,5 +1,6 @@
 -- claim: before a batch sends, it claims its recipients in the send's recipient hash, so two
--- batches that happen to hold the same installation (SSCAN may repeat ids) never both send.
+-- batches that happen to hold the same installation (an explicit audience may repeat one, and a
+-- resumed resolve step may read a cursor again) never both send.
 -- A batch retried after a crash finds its own claims and sends those again (it cannot know
 -- whether APNs got them); ids already done or claimed by another batch are left out.
 --

@@ -1,8 +1,9 @@
 /**
  * The stored form of an installation (`inst:<id>` hash), shared by the registry's Lua
  * (scripts/_codec.lua, which documents the layout) and the readers in TypeScript. Layout v2
- * keeps every field small so that Redis stores the hash as a listpack; layout v1 (long names,
- * attributes as one JSON object) is still read, until `deno task migrate` rewrites it.
+ * keeps every field small so that Redis stores the hash as a listpack (v8 and v9 made it smaller
+ * still); layout v1 (long names, attributes as one JSON object) is still read, until
+ * `deno task migrate` rewrites it.
  *
  * @module
  */
@@ -54,7 +55,17 @@ const LONG: Record<string, keyof StoredInstallation> = {
   c: "createdAt",
   x: "stale",
 };
+/** Standard attributes, layout v9 (values: a string as itself, anything else "=" + JSON). */
 const ATTRIBUTE: Record<string, string> = {
+  A: "appVersion",
+  O: "osVersion",
+  L: "locale",
+  Z: "timezone",
+  M: "deviceModel",
+  S: "sdkVersion",
+};
+/** Standard attributes before layout v9 (values JSON-encoded). */
+const ATTRIBUTE_V2: Record<string, string> = {
   "@a": "appVersion",
   "@o": "osVersion",
   "@l": "locale",
@@ -94,12 +105,25 @@ export function decodeInstallation(
       (out as unknown as Record<string, string>)[long] = str(hash[key]);
       continue;
     }
-    const name = ATTRIBUTE[key] ?? (key.startsWith(".") ? key.slice(1) : undefined);
-    if (name === undefined) continue;
+    const value = str(hash[key]);
+    const name = ATTRIBUTE[key] ?? (key.startsWith(":") ? key.slice(1) : undefined);
+    if (name !== undefined) {
+      if (!value.startsWith("=")) {
+        out.attributes[name] = value;
+        continue;
+      }
+      try {
+        out.attributes[name] = JSON.parse(value.slice(1));
+      } catch { /* skipped */ }
+      continue;
+    }
+    const old = ATTRIBUTE_V2[key] ?? (key.startsWith(".") ? key.slice(1) : undefined);
+    if (old === undefined) continue;
     try {
-      out.attributes[name] = JSON.parse(str(hash[key]));
+      out.attributes[old] = JSON.parse(value);
     } catch { /* skipped */ }
   }
+  out.environment ||= "p"; // left out for production (layout v9)
   // Times left out because they equal the one they default to (scripts/_codec.lua, layout v8).
   out.createdAt ||= out.registeredAt;
   out.statusAt ||= out.createdAt;

@@ -6,7 +6,9 @@
  * into bitmaps over those numbers (lib/segments/migrate.ts, the segments' own steps, after the
  * registry's); layout v5 does the same for the app's reach sets, layout v6 for the recency index
  * (`seen` → week bitmaps, scripts/_seen.lua) and layout v7 for the segments' change log; layout
- * v8 leaves out of an installation's hash the times equal to the one they default to. One-shot, idempotent and resumable:
+ * v8 leaves out of an installation's hash the times equal to the one they default to, and layout
+ * v9 stores attribute strings as themselves, production as no `e` and the secret hash in
+ * base64url (one step, scripts/migrate_encoding.lua, rewrites a hash into both). One-shot, idempotent and resumable:
  * - the app's keys are walked step by step (one SCAN per step), each batch one atomic script
  *   that converts only what is still in an old layout;
  * - each step's SCAN cursor is saved after every batch (`ep:v1:{appId}:migrate`), so a run that
@@ -29,11 +31,11 @@ import migrateLegacyAppReachLua from "./scripts/migrate_legacy_app_reach.lua" wi
 };
 import migrateSeenLua from "./scripts/migrate_seen.lua" with { type: "text" };
 import migrateLegacySeenLua from "./scripts/migrate_legacy_seen.lua" with { type: "text" };
-import migrateTimesLua from "./scripts/migrate_times.lua" with { type: "text" };
+import migrateEncodingLua from "./scripts/migrate_encoding.lua" with { type: "text" };
 import { registryKeys } from "./_keys.ts";
 
 /** The layout this version writes; an app's migration record says which one it reached. */
-export const REGISTRY_LAYOUT = 8;
+export const REGISTRY_LAYOUT = 9;
 
 /** One pass of the migration over an app's keys of one kind. */
 export interface MigrationStep {
@@ -86,7 +88,7 @@ function registrySteps(redis: Redis): MigrationStep[] {
     { name: "legacyAppReach", layout: 5, match: "reach:*", run: exec(migrateLegacyAppReachLua) },
     { name: "seen", layout: 6, match: "inst:*", run: exec(migrateSeenLua) },
     { name: "legacySeen", layout: 6, match: "seen", run: exec(migrateLegacySeenLua) },
-    { name: "times", layout: 8, match: "inst:*", run: exec(migrateTimesLua) },
+    { name: "encoding", layout: 9, match: "inst:*", run: exec(migrateEncodingLua) },
   ];
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
+import { hash } from "node:crypto";
 import { randomId, randomSecret, sha256HexSync } from "../auth/secrets.ts";
 import { safeEqual } from "../auth/secrets.ts";
 // The one cross-feature Lua import: every registry change reindexes the segments it affects in
@@ -136,6 +137,14 @@ export type Registry = ReturnType<typeof createRegistry>;
 /** `{outcome, info, flat hash}` as every registry script answers. */
 type Reply = [string, string?, (string[] | string)?];
 
+/**
+ * An installation secret as layout v9 stores it: the first 128 bits of its SHA-256, base64url
+ * (22 characters; the secret itself has 256 random bits). The scripts compare this form.
+ */
+export function storedSecretHash(secret: string): string {
+  return hash("sha256", secret, "buffer").subarray(0, 16).toString("base64url");
+}
+
 function fromFlat(flat: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!Array.isArray(flat)) return out;
@@ -188,7 +197,7 @@ export function createRegistry(options: RegistryOptions) {
 
   /** The SHA-256 of a presented secret, or "" for none (the script then refuses). */
   function secretHash(secret: string | null | undefined): string {
-    return secret ? sha256HexSync(secret) : "";
+    return secret ? storedSecretHash(secret) : "";
   }
 
   async function feedback(
@@ -217,7 +226,7 @@ export function createRegistry(options: RegistryOptions) {
       input.installationId ?? "",
       input.installationId ? secretHash(input.secret) : "",
       newId(),
-      sha256HexSync(newSecret),
+      storedSecretHash(newSecret),
       input.token,
       input.environment,
       input.userId !== undefined ? "1" : "0",
@@ -373,10 +382,11 @@ export function createRegistry(options: RegistryOptions) {
      * callers outside the scripts, e.g. test-session binding.
      */
     async verifySecret(appId: string, id: string, secret: string): Promise<boolean> {
-      // Layout v2 keeps the hash's first 32 hex digits (`s`), v1 all 64 (`secretHash`).
+      // Layout v9 keeps 128 bits in base64url (`s`), v2 as 32 hex digits, v1 all 64 (`secretHash`).
       const values = await redis.hmget(registryKeys.installation(appId, id), "s", "secretHash");
       const [short, long] = Array.isArray(values) ? values : [values?.s, values?.secretHash];
       const stored = String(short ?? long ?? "");
+      if (stored.length === 22) return await safeEqual(storedSecretHash(secret), stored);
       if (stored.length < 32) return false;
       return await safeEqual(sha256HexSync(secret).slice(0, stored.length), stored);
     },

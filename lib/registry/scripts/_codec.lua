@@ -4,19 +4,23 @@
 --
 -- Layout v2 (`inst:<id>`), small enough that Redis keeps it as a listpack (every field and value
 -- ≤ 64 bytes, ≤ 128 entries; one larger value only makes that one hash a hashtable):
---   s  secretHash, first 32 hex digits (128 bits) of the SHA-256 of the installation secret
---   t  token            e  environment "p" | "d"       u  userId
+--   s  secretHash: the first 128 bits of the SHA-256 of the installation secret, base64url (22
+--      characters, layout v9; 32 hex digits before)
+--   t  token            e  environment "d" (absent = production, layout v9; "p" before)
+--   u  userId
 --   a  pushAuthorization (absent = "authorized")        st status (absent = "active")
 --   r  statusReason     sa statusAt    rg registeredAt   ls lastSeenAt   c createdAt (epoch ms;
 --      c is left out when equal to rg, sa when equal to c, ls when equal to rg: layout v8)
 --   x  "1" when stale
 --   n  the installation's number (layout v4, see _numbers.lua; the same name in a v1 hash)
---   attributes, one field each, the value JSON-encoded (so its type survives): the standard
---   keys as @a appVersion, @o osVersion, @l locale, @z timezone, @m deviceModel, @s sdkVersion;
---   any other key k as "." .. k
+--   attributes, one field each (layout v9): the standard keys as A appVersion, O osVersion,
+--   L locale, Z timezone, M deviceModel, S sdkVersion, any other key k as ":" .. k; a string
+--   value as itself, any other value (and a string starting with "=") as "=" .. its JSON, so
+--   that 1, "1" and true stay distinct. Before v9: @a, @o, @l, @z, @m, @s and "." .. k, every
+--   value JSON-encoded; still read (the field names tell the two apart).
 -- Empty values are not stored. The id is the key's, not a field.
 -- Layout v1 (long field names, `id`, attributes as one JSON object) is still read, so data
--- written before `deno task migrate` keeps working; every write stores v2.
+-- written before `deno task migrate` keeps working; every write stores the current layout.
 --
 -- Decoded table: secretHash, token, environment, userId, pushAuthorization, status,
 -- statusReason, statusAt, registeredAt, lastSeenAt, createdAt, stale (all strings or nil) and
@@ -30,14 +34,37 @@ local INST_SHORT = {
 local INST_LONG = {}
 for long, short in pairs(INST_SHORT) do INST_LONG[short] = long end
 local INST_ATTR_SHORT = {
-  appVersion = "@a", osVersion = "@o", locale = "@l", timezone = "@z", deviceModel = "@m",
-  sdkVersion = "@s",
+  appVersion = "A", osVersion = "O", locale = "L", timezone = "Z", deviceModel = "M",
+  sdkVersion = "S",
 }
 local INST_ATTR_LONG = {}
 for long, short in pairs(INST_ATTR_SHORT) do INST_ATTR_LONG[short] = long end
+-- Before layout v9 (values JSON-encoded)
+local INST_ATTR_V2 = {
+  ["@a"] = "appVersion", ["@o"] = "osVersion", ["@l"] = "locale", ["@z"] = "timezone",
+  ["@m"] = "deviceModel", ["@s"] = "sdkVersion",
+}
 local INST_ENV_SHORT = { production = "p", development = "d" }
 local INST_ENV_LONG = { p = "production", d = "development" }
-local INST_DEFAULTS = { pushAuthorization = "authorized", status = "active" }
+local INST_DEFAULTS = {
+  pushAuthorization = "authorized", status = "active", environment = "production",
+}
+local INST_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+-- The first 32 hex digits of `hex` (128 bits) as 22 base64url characters: how layout v9 stores
+-- a secret hash that a layout before it (or the migration) hands over in hex.
+local function inst_hex_b64(hex)
+  local out = {}
+  for i = 1, 31, 6 do
+    local chunk = string.sub(hex, i, math.min(i + 5, 32))
+    local n = tonumber(chunk, 16) * (2 ^ ((6 - #chunk) * 4))
+    for k = 1, (#chunk == 6) and 4 or 2 do
+      local idx = math.floor(n / 2 ^ (18 - 6 * (k - 1))) % 64
+      out[#out + 1] = string.sub(INST_B64, idx + 1, idx + 1)
+    end
+  end
+  return table.concat(out)
+end
 
 -- The stored name of field `long` in a hash whose stored map is `raw` (v1 or v2), for scripts
 -- that write one field alone (the daily job's stale flag).
@@ -67,6 +94,12 @@ local function inst_value(v)
   return nil
 end
 
+-- An attribute's stored value in layout v9: a string as itself, anything else "=" .. JSON.
+local function inst_attr(v)
+  if string.byte(v, 1) == 61 then return inst_value(string.sub(v, 2)) end
+  return v
+end
+
 -- A stored hash (flat {field, value, …} from HGETALL) as a decoded table, plus the stored
 -- field map; nil when empty.
 local function inst_decode(flat)
@@ -90,15 +123,22 @@ local function inst_decode(flat)
       t[long] = v
     else
       local name = INST_ATTR_LONG[f]
-      if name == nil and string.byte(f, 1) == 46 then name = string.sub(f, 2) end
-      if name ~= nil then attrs[name] = inst_value(v) end
+      local c = string.byte(f, 1)
+      if name == nil and c == 58 then name = string.sub(f, 2) end
+      if name ~= nil then
+        attrs[name] = inst_attr(v)
+      else
+        name = INST_ATTR_V2[f]
+        if name == nil and c == 46 then name = string.sub(f, 2) end
+        if name ~= nil then attrs[name] = inst_value(v) end
+      end
     end
   end
   -- times left out because they equal the one they default to (see inst_encode)
   if t.createdAt == nil then t.createdAt = t.registeredAt end
   if t.statusAt == nil then t.statusAt = t.createdAt end
   if t.lastSeenAt == nil then t.lastSeenAt = t.registeredAt end
-  if t.environment ~= nil then t.environment = INST_ENV_LONG[t.environment] or t.environment end
+  t.environment = INST_ENV_LONG[t.environment or "p"] or t.environment
   if t.pushAuthorization == nil then t.pushAuthorization = "authorized" end
   if t.status == nil then t.status = "active" end
   return t, raw
@@ -123,7 +163,7 @@ local function inst_encode(t)
     local v = t[long]
     if v ~= nil and v ~= "" and v ~= false and INST_DEFAULTS[long] ~= v then
       if long == "secretHash" then
-        v = string.sub(v, 1, 32)
+        if #v >= 32 and not string.find(v, "[^0-9a-f]") then v = inst_hex_b64(v) end
       elseif long == "environment" then
         v = INST_ENV_SHORT[v] or v
       end
@@ -138,17 +178,23 @@ local function inst_encode(t)
   if out.sa ~= nil and out.sa == (c or rg) then out.sa = nil end
   if out.ls ~= nil and out.ls == rg then out.ls = nil end
   for name, value in pairs(t.attributes or {}) do
-    out[INST_ATTR_SHORT[name] or ("." .. name)] = inst_json(value)
+    local v
+    if type(value) == "string" and string.byte(value, 1) ~= 61 then
+      v = value
+    else
+      v = "=" .. inst_json(value)
+    end
+    out[INST_ATTR_SHORT[name] or (":" .. name)] = v
   end
   return out
 end
 
--- True when `presented` (SHA-256 hex of a presented secret) matches the stored hash (v2 keeps
--- its first 32 hex digits, v1 all 64).
+-- True when `presented` (the first 128 bits of the SHA-256 of a presented secret, base64url)
+-- matches the stored hash. A hash still in hex (before layout v9) never matches: the migration
+-- converts them before this version serves.
 local function inst_secret_matches(inst, presented)
   local stored = inst.secretHash or ""
-  if stored == "" or presented == nil or presented == "" then return false end
-  return stored == string.sub(presented, 1, #stored) and #stored >= 32
+  return #stored == 22 and stored == presented
 end
 
 -- The installation at `key`, decoded, plus its raw stored map; nil when absent.

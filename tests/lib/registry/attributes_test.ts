@@ -56,6 +56,7 @@ Deno.test("attribute values keep their type and text through the stored layout, 
       quoted: 'a\\/b "q" \\',
       numeric: "12",
       truthy: "true",
+      marked: "=1",
       empty: "",
       n: -2.5,
       big: 1e21,
@@ -80,6 +81,11 @@ Deno.test("attribute values keep their type and text through the stored layout, 
     for (const [field, value] of Object.entries(raw!)) {
       if (field !== "ls") assertEquals(after![field], value, field);
     }
-    assertEquals(after!["@z"], '"Europe/Berlin"');
+    // Layout v9: a string as itself, other values "=" + JSON, a custom key under ":".
+    assertEquals(after!.Z, "Europe/Berlin");
+    assertEquals(after![":numeric"], "12");
+    assertEquals(after![":truthy"], "true");
+    assertEquals(after![":extra"], "=1");
+    assertEquals(after![":marked"], '="=1"');
   });
 });

@@ -1,4 +1,5 @@
-import { createRegistry, migrateRegistry } from "../../../lib/registry/mod.ts";
+import { createRegistry, migrateRegistry, storedSecretHash } from "../../../lib/registry/mod.ts";
+import { sha256HexSync } from "../../../lib/auth/secrets.ts";
 import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { createSegments } from "../../../lib/segments/mod.ts";
 import { segmentKeys } from "../../../lib/segments/_keys.ts";
@@ -189,7 +190,7 @@ Deno.test("migrateRegistry rewrites data written by the v1 layout, resumably and
   }
 });
 
-Deno.test("layout v8 leaves out times equal to their default, and the migration drops them from older hashes", async () => {
+Deno.test("layouts v8 and v9 store a smaller hash, and the migration rewrites older hashes into it", async () => {
   const t = await startTestRedis();
   const clock = manualClock();
   try {
@@ -221,15 +222,41 @@ Deno.test("layout v8 leaves out times equal to their default, and the migration 
     assertEquals(updated.registeredAt, iso);
     assertEquals([(await raw()).ls, (await raw()).c], [String(clock.now()), undefined]);
 
-    // A hash as layout v7 stored it (every time explicit) reads the same, and the migration
-    // drops what layout v8 leaves out.
-    await redis.hset(key, { c: at, sa: at });
+    // A hash as layout v7 stored it (every time explicit, attributes JSON-encoded under their
+    // v2 names, production as "p", the secret hash in hex) reads the same, and the migration
+    // rewrites it into the current encoding.
+    await redis.hdel(key, "L", "s");
+    await redis.hset(key, {
+      c: at,
+      sa: at,
+      e: "p",
+      "@l": '"de_DE"',
+      ".cohort": "7",
+      s: sha256HexSync(made.installationSecret).slice(0, 32),
+    });
     const before = await registry.get(appId, made.installationId);
+    assertEquals(before!.attributes, { locale: "de_DE", cohort: 7 });
+    assertOk(await registry.verifySecret(appId, made.installationId, made.installationSecret));
     await redis.hset(registryKeys.prefix(appId) + "migrate", { layout: 7 });
     const report = await migrateRegistry({ redis, appIds: [appId] });
     assertEquals(report.apps[0].done, true);
-    assertEquals([(await raw()).c, (await raw()).sa], [undefined, undefined]);
+    const after = await raw();
+    assertEquals([after.c, after.sa, after.e, after["@l"], after[".cohort"]], [
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    assertEquals([after.L, after[":cohort"]], ["de_DE", "=7"]);
+    assertEquals(after.s, storedSecretHash(made.installationSecret));
     assertEquals(await registry.get(appId, made.installationId), before);
+    // The secret still authenticates SDK calls (the scripts compare the base64url form).
+    const again = await registry.update(appId, made.installationId, {
+      secret: made.installationSecret,
+      attributes: { cohort: 8 },
+    });
+    assertEquals(again.attributes, { locale: "de_DE", cohort: 8 });
     await assertRegistryInvariants(redis, appId);
   } finally {
     await t.stop();

@@ -3,6 +3,7 @@ import {
   createRegistry,
   InstallationNotFound,
   InvalidInstallationSecret,
+  storedSecretHash,
 } from "../../../lib/registry/mod.ts";
 import { registryKeys } from "../../../lib/registry/_keys.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
@@ -26,8 +27,9 @@ Deno.test("register creates an installation with a hashed secret and every index
       registryKeys.installation(appId, r.installationId),
     );
     assertOk(!JSON.stringify(raw).includes(r.installationSecret), "secret stored in clear");
-    // Layout v2: the first 128 bits of the SHA-256, no id, a listpack-sized hash.
-    assertEquals(raw!.s.length, 32);
+    // The first 128 bits of the SHA-256 in base64url (layout v9), no id, a listpack-sized hash.
+    assertEquals(raw!.s, storedSecretHash(r.installationSecret));
+    assertEquals(raw!.s.length, 22);
     assertEquals(raw!.id, undefined);
     assertEquals(
       await t.redis.eval("return redis.call('OBJECT', 'ENCODING', KEYS[1])", [

@@ -1,0 +1,38 @@
+-- migrate_encoding: rewrites installation hashes of layouts v2 to v8 into the encoding of layout
+-- v9 (see _codec.lua, prepended): times equal to their default left out (v8), attributes under
+-- their v9 names with strings stored as themselves, production left out of `e`, the secret hash
+-- in base64url. Only the fields that
+-- differ are written; the decoded installation is the same before and after. A hash already
+-- current, of layout v1 (the first step rewrites those), or gone is left alone. Idempotent.
+--
+-- KEYS[1]  prefix "ep:v1:{<appId>}:"
+-- ARGV[…]  installation ids
+--
+-- Reply: { rewritten, already current or gone }
+local prefix = KEYS[1]
+local rewritten, skipped = 0, 0
+for i = 1, #ARGV do
+  local key = prefix .. "inst:" .. ARGV[i]
+  local inst, raw = inst_read(key)
+  local gone, set = {}, {}
+  if inst ~= nil and raw.id == nil then
+    local wanted = inst_encode(inst)
+    for f, _ in pairs(raw) do
+      if wanted[f] == nil then gone[#gone + 1] = f end
+    end
+    for f, v in pairs(wanted) do
+      if raw[f] ~= v then
+        set[#set + 1] = f
+        set[#set + 1] = v
+      end
+    end
+  end
+  if #gone + #set > 0 then
+    if #gone > 0 then redis.call("HDEL", key, unpack(gone)) end
+    if #set > 0 then redis.call("HSET", key, unpack(set)) end
+    rewritten = rewritten + 1
+  else
+    skipped = skipped + 1
+  end
+end
+return { rewritten, skipped }

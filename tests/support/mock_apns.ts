@@ -5,6 +5,12 @@
  * be scripted per token (410, BadDeviceToken on one host, 429, 5xx, delays, GOAWAY) or told to
  * inject random faults for campaign tests.
  *
+ * The TLS + HTTP/2 servers run in a Node child process (mock_apns_front.mjs, through
+ * mock_apns_link.ts), because Deno's `node:http2` server can abort inside nghttp2 when a client
+ * closes after heavy traffic (denoland/deno#36788). Everything else lives here, in the caller's
+ * process: keys, devices, scripts, faults, counters and `accepted` are plain reads, and every
+ * answer is decided here before the front sends it. Without Node the front runs in-process.
+ *
  * ```ts
  * const mock = await startMockApns();
  * await mock.addKey("KEY1234567", "TEAM123456", privateOrPublicPem);
@@ -16,8 +22,6 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import http2 from "node:http2";
-import type { TLSSocket } from "node:tls";
 import { createTestCa } from "./test_ca.ts";
 import {
   type AcceptedPush,
@@ -28,12 +32,14 @@ import {
   type ScriptedResponse,
 } from "./mock_apns_types.ts";
 import {
+  type ClientCertificate,
   type MockCheck,
   readClientCertificate,
   topicBundleId,
   validateRequest,
   verifyProviderToken,
 } from "./mock_apns_rules.ts";
+import { type FrontEvent, startFront } from "./mock_apns_link.ts";
 
 export type {
   AcceptedPush,
@@ -93,33 +99,28 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     lastAcceptedAt: 0,
     firstAccepts: [] as number[],
   };
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const sessions = new Set<http2.ServerHttp2Session>();
-  let goAwayAfter = options.goAwayAfter;
+  /** Open connections, mirrored from the front's events. */
+  const sessions = new Map<number, Session>();
+  const drops = new Map<number, () => void>();
+  let nextDrop = 0;
   let faults = options.faults;
   let random = mulberry32(faults?.seed ?? 1);
 
   function answer(
-    stream: http2.ServerHttp2Stream,
+    n: number,
     status: number,
     apnsId: string,
     body?: Record<string, unknown>,
     extra: Record<string, string> = {},
+    delayMs?: number,
   ): void {
-    if (stream.destroyed || stream.closed) return;
-    stream.respond({ ":status": status, "apns-id": apnsId, ...extra });
-    stream.end(body ? JSON.stringify(body) : undefined);
-  }
-
-  function later(ms: number, fn: () => void, stream: http2.ServerHttp2Stream): void {
-    const id = setTimeout(() => {
-      timers.delete(id);
-      fn();
-    }, ms);
-    timers.add(id);
-    stream.once("close", () => {
-      clearTimeout(id);
-      timers.delete(id);
+    link.send({
+      t: "res",
+      n,
+      status,
+      headers: { "apns-id": apnsId, ...extra },
+      body: body ? JSON.stringify(body) : undefined,
+      delayMs: delayMs || undefined,
     });
   }
 
@@ -182,156 +183,142 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
   interface MockRequest {
     headers: Record<string, string>;
     body: Uint8Array;
-    peer?: Awaited<ReturnType<typeof readClientCertificate>>;
+    peer?: ClientCertificate;
     peerAuthorized: boolean;
   }
 
-  // The client certificate is read once per connection.
-  const peers = new WeakMap<http2.ServerHttp2Session, Promise<MockRequest["peer"]>>();
-  function peerOf(session: http2.ServerHttp2Session): Promise<MockRequest["peer"]> {
-    let peer = peers.get(session);
-    if (!peer) {
-      const raw = (session.socket as TLSSocket | undefined)?.getPeerCertificate?.()?.raw;
-      peer = raw ? readClientCertificate(new Uint8Array(raw)) : Promise.resolve(undefined);
-      peers.set(session, peer);
-    }
-    return peer;
-  }
-
-  function fault(stream: http2.ServerHttp2Stream, apnsId: string): boolean {
+  function fault(req: Extract<FrontEvent, { t: "req" }>, apnsId: string): boolean {
     if (!faults || random() >= faults.rate) return false;
     const kinds = faults.kinds ?? ["429", "503", "goaway"];
     const kind = kinds[Math.floor(random() * kinds.length)];
     const retryAfter = { "retry-after": String(faults.retryAfterSeconds ?? 0) };
-    if (kind === "goaway") {
-      stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR, (stream.id ?? 1) - 1);
-      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-    } else if (kind === "refused") stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-    else if (kind === "429") answer(stream, 429, apnsId, { reason: "TooManyRequests" }, retryAfter);
-    else if (kind === "500") answer(stream, 500, apnsId, { reason: "InternalServerError" });
-    else answer(stream, 503, apnsId, { reason: "ServiceUnavailable" }, retryAfter);
+    if (kind === "goaway") link.send({ t: "res", n: req.n, goaway: req.stream - 1, refuse: true });
+    else if (kind === "refused") link.send({ t: "res", n: req.n, refuse: true });
+    else if (kind === "429") answer(req.n, 429, apnsId, { reason: "TooManyRequests" }, retryAfter);
+    else if (kind === "500") answer(req.n, 500, apnsId, { reason: "InternalServerError" });
+    else answer(req.n, 503, apnsId, { reason: "ServiceUnavailable" }, retryAfter);
     return true;
   }
 
-  function onStream(
-    env: MockEnvironment,
-    stream: http2.ServerHttp2Stream,
-    raw: http2.IncomingHttpHeaders,
-  ) {
-    stats.requests++;
-    const session = stream.session as http2.ServerHttp2Session & {
-      _mock?: { streams: number; open: number };
-    };
-    const counters = session._mock ??= { streams: 0, open: 0 };
-    counters.streams++;
-    counters.open++;
-    stats.peakStreams = Math.max(stats.peakStreams, counters.open);
-    stream.once("close", () => counters.open--);
-    stream.on("error", () => {});
-    if (raw[":path"] === "/_mock/stats" && raw[":method"] === "GET") {
-      stream.respond({ ":status": 200, "content-type": "application/json" });
-      stream.end(JSON.stringify({ ...stats, perToken: Object.fromEntries(counts) }));
-      return;
-    }
-    if (goAwayAfter !== undefined && counters.streams === goAwayAfter) {
-      // Streams after this one that the client already sent are refused by the GOAWAY and must
-      // be retried on a new connection; this one is still answered.
-      session.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
-    }
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(raw)) if (typeof v === "string") headers[k] = v;
-    const chunks: Uint8Array[] = [];
-    stream.on("data", (c: Uint8Array) => chunks.push(c));
-    stream.on("end", async () => {
-      const socket = session.socket as TLSSocket | undefined;
-      // A client killed mid-request leaves no socket and nobody to answer.
-      if (!socket || stream.destroyed) return;
-      const apnsId = headers["apns-id"] ?? crypto.randomUUID();
-      const body = chunks.length === 1 ? chunks[0] : concat(chunks);
-      const result = await check(env, {
-        headers,
-        body,
-        peer: await peerOf(session),
-        peerAuthorized: socket.authorized,
+  async function onRequest(req: Extract<FrontEvent, { t: "req" }>): Promise<void> {
+    const { n, env, headers } = req;
+    if (headers[":path"] === "/_mock/stats" && headers[":method"] === "GET") {
+      return link.send({
+        t: "res",
+        n,
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...stats, perToken: Object.fromEntries(counts) }),
       });
-      if (result.kind === "reject") {
-        const json = result.timestamp !== undefined
-          ? { reason: result.reason, timestamp: result.timestamp }
-          : { reason: result.reason };
-        return answer(stream, result.status, apnsId, json);
-      }
-      if (result.kind === "scripted") {
-        const r = result.response;
-        const send = () => {
-          const extra: Record<string, string> = r.retryAfter !== undefined
-            ? { "retry-after": String(r.retryAfter) }
-            : {};
-          if (r.status === 200) return answer(stream, 200, apnsId, undefined, extra);
-          const json: Record<string, unknown> = { reason: r.reason ?? "InternalServerError" };
-          if (r.timestamp !== undefined) json.timestamp = r.timestamp;
-          answer(stream, r.status, apnsId, json, extra);
-        };
-        return r.delayMs ? later(r.delayMs, send, stream) : send();
-      }
-      if (fault(stream, apnsId)) return;
-      const push: AcceptedPush = {
-        token: result.token,
-        environment: env,
-        apnsId,
-        headers,
-        payload: parseJson(body),
-        auth: result.auth,
-        at: now(),
-      };
-      counts.set(push.token, (counts.get(push.token) ?? 0) + 1);
-      stats.accepted++;
-      // Wall-clock times (not the injected clock): benchmarks compare them across processes.
-      stats.lastAcceptedAt = Date.now();
-      stats.firstAcceptedAt ||= stats.lastAcceptedAt;
-      if (stats.firstAccepts.length < 10) stats.firstAccepts.push(stats.lastAcceptedAt);
-      if (record) accepted.push(push);
-      options.onAccepted?.(push);
-      if (options.latencyMs) later(options.latencyMs, () => answer(stream, 200, apnsId), stream);
-      else answer(stream, 200, apnsId);
+    }
+    const session = sessions.get(req.session);
+    const apnsId = headers["apns-id"] ?? crypto.randomUUID();
+    const body = Uint8Array.fromBase64(req.body);
+    const result = await check(env, {
+      headers,
+      body,
+      peer: await session?.peer,
+      peerAuthorized: session?.authorized ?? false,
     });
+    if (result.kind === "reject") {
+      const json = result.timestamp !== undefined
+        ? { reason: result.reason, timestamp: result.timestamp }
+        : { reason: result.reason };
+      return answer(n, result.status, apnsId, json);
+    }
+    if (result.kind === "scripted") {
+      const r = result.response;
+      const extra: Record<string, string> = r.retryAfter !== undefined
+        ? { "retry-after": String(r.retryAfter) }
+        : {};
+      if (r.status === 200) return answer(n, 200, apnsId, undefined, extra, r.delayMs);
+      const json: Record<string, unknown> = { reason: r.reason ?? "InternalServerError" };
+      if (r.timestamp !== undefined) json.timestamp = r.timestamp;
+      return answer(n, r.status, apnsId, json, extra, r.delayMs);
+    }
+    if (fault(req, apnsId)) return;
+    const push: AcceptedPush = {
+      token: result.token,
+      environment: env,
+      apnsId,
+      headers,
+      payload: parseJson(body),
+      auth: result.auth,
+      at: now(),
+    };
+    counts.set(push.token, (counts.get(push.token) ?? 0) + 1);
+    stats.accepted++;
+    // Wall-clock times (not the injected clock): benchmarks compare them across processes.
+    stats.lastAcceptedAt = Date.now();
+    stats.firstAcceptedAt ||= stats.lastAcceptedAt;
+    if (stats.firstAccepts.length < 10) stats.firstAccepts.push(stats.lastAcceptedAt);
+    if (record) accepted.push(push);
+    options.onAccepted?.(push);
+    answer(n, 200, apnsId, undefined, {}, options.latencyMs);
   }
 
-  async function listen(env: MockEnvironment, port: number): Promise<http2.Http2SecureServer> {
-    const server = http2.createSecureServer({
+  function onEvent(event: FrontEvent): void {
+    switch (event.t) {
+      case "req":
+        stats.requests++;
+        onRequest(event).catch((error) => {
+          console.error("mock APNs:", error);
+          answer(event.n, 500, crypto.randomUUID(), { reason: "InternalServerError" });
+        });
+        break;
+      case "open": {
+        stats.sessions++;
+        // The client certificate is read once per connection.
+        const der = event.cert ? Uint8Array.fromBase64(event.cert) : undefined;
+        sessions.set(event.session, {
+          authorized: event.authorized,
+          peer: der ? readClientCertificate(der) : undefined,
+          fingerprint: der ? fingerprintOf(der) : undefined,
+        });
+        break;
+      }
+      case "close":
+        sessions.delete(event.session);
+        break;
+      case "peak":
+        stats.peakStreams = Math.max(stats.peakStreams, event.peak);
+        break;
+      case "lost": // a stream that ended before its request did still counts as a request
+        stats.requests++;
+        break;
+      case "dropped":
+        drops.get(event.id)?.();
+        drops.delete(event.id);
+        break;
+    }
+  }
+
+  const link = await startFront(
+    {
       key: ca.server.keyPem,
       cert: ca.server.certPem,
       ca: [ca.caPem, ...(options.clientCas ?? [])],
-      allowHTTP1: false,
-      requestCert: true,
-      rejectUnauthorized: options.refuseUnknownClients ?? false,
-      settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
-    });
-    server.on("session", (session) => {
-      stats.sessions++;
-      sessions.add(session);
-      session.on("close", () => sessions.delete(session));
-      session.on("error", () => {});
-    });
-    server.on("stream", (stream, headers) => onStream(env, stream, headers));
-    await new Promise<void>((resolve) =>
-      server.listen(port, options.hostname ?? "127.0.0.1", resolve)
-    );
-    return server;
-  }
-
-  const servers = {
-    production: await listen("production", options.ports?.production ?? 0),
-    development: await listen("development", options.ports?.development ?? 0),
-  };
-  const portOf = (s: http2.Http2SecureServer) => (s.address() as { port: number }).port;
+      hostname: options.hostname ?? "127.0.0.1",
+      ports: {
+        production: options.ports?.production ?? 0,
+        development: options.ports?.development ?? 0,
+      },
+      refuseUnknownClients: options.refuseUnknownClients ?? false,
+      maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
+      goAwayAfter: options.goAwayAfter ?? null,
+    },
+    onEvent,
+    options.front,
+  );
 
   return {
     hosts: {
-      production: `localhost:${portOf(servers.production)}`,
-      development: `localhost:${portOf(servers.development)}`,
+      production: `localhost:${link.ports.production}`,
+      development: `localhost:${link.ports.development}`,
     },
     caPem: ca.caPem,
     ca,
+    front: link.mode,
     async addKey(keyId, teamId, key) {
       keys.set(keyId, { teamId, key: await toPublicKey(key) });
     },
@@ -344,14 +331,12 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     script(token, ...responses) {
       scripts.set(token, [...(scripts.get(token) ?? []), ...responses]);
     },
-    setGoAwayAfter: (n) => void (goAwayAfter = n),
+    setGoAwayAfter: (n) => link.send({ t: "goAwayAfter", n: n ?? null }),
     dropConnections() {
-      for (const session of sessions) {
-        // A TCP reset, as a crashed peer's kernel sends, not an orderly close.
-        const socket = session.socket as unknown as { resetAndDestroy?: () => void };
-        if (socket.resetAndDestroy) socket.resetAndDestroy();
-        else session.destroy();
-      }
+      const id = ++nextDrop;
+      const done = new Promise<void>((resolve) => drops.set(id, resolve));
+      link.send({ t: "drop", id });
+      return done;
     },
     setFaults(next) {
       faults = next;
@@ -359,11 +344,8 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     },
     openSessionsByCertificate() {
       const open = new Map<string, number>();
-      for (const session of sessions) {
-        const raw = (session.socket as TLSSocket | undefined)?.getPeerCertificate?.()?.raw;
-        if (!raw || session.closed || session.destroyed) continue;
-        const fingerprint = fingerprintOf(new Uint8Array(raw));
-        open.set(fingerprint, (open.get(fingerprint) ?? 0) + 1);
+      for (const { fingerprint } of sessions.values()) {
+        if (fingerprint) open.set(fingerprint, (open.get(fingerprint) ?? 0) + 1);
       }
       return open;
     },
@@ -371,24 +353,18 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     countFor: (token) => counts.get(token) ?? 0,
     stats,
     async close() {
-      for (const id of timers) clearTimeout(id);
-      timers.clear();
-      const closed = Object.values(servers).map((s) => new Promise((r) => s.close(r)));
-      for (const session of sessions) session.destroy();
-      await Promise.all(closed);
+      await link.close();
       if (ownCa) await ca.cleanup();
     },
   };
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+/** One connection as the state sees it. */
+interface Session {
+  authorized: boolean;
+  /** The client certificate, read as APNs reads it; none with token auth. */
+  peer?: Promise<ClientCertificate>;
+  fingerprint?: string;
 }
 
 function parseJson(body: Uint8Array): unknown {

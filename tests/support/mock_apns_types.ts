@@ -81,6 +81,11 @@ export interface MockApnsOptions {
   refuseUnknownClients?: boolean;
   /** More CAs (PEM) whose client certificates the mock trusts, besides its own; default none. */
   clientCas?: string[];
+  /**
+   * Where the HTTP/2 front runs (mock_apns_link.ts): `auto` (default) a Node child process when
+   * `node` is on PATH, else in this process; `node` requires Node; `in-process` never uses it.
+   */
+  front?: "auto" | "node" | "in-process";
 }
 
 /** One notification the mock accepted. */
@@ -105,6 +110,8 @@ export interface MockApns {
   caPem: string;
   /** The CA (to issue client certificates for certificate-auth tests). */
   ca: TestCa;
+  /** Where the HTTP/2 front runs: a Node child process, or this process (no Node on PATH). */
+  readonly front: "node" | "in-process";
   /** Registers a verification key (SPKI public PEM, PKCS#8 private PEM, or CryptoKey). */
   addKey(keyId: string, teamId: string, key: string | CryptoKey): Promise<void>;
   /** Forgets a key: its tokens become `InvalidProviderToken`. */
@@ -119,8 +126,11 @@ export interface MockApns {
   allowTopics(id: string, bundleIds: string[]): void;
   /** Queues one-shot responses for a token, consumed in order. */
   script(token: string, ...responses: ScriptedResponse[]): void;
-  /** Cuts every connection at once, without GOAWAY, as a network failure would. */
-  dropConnections(): void;
+  /**
+   * Cuts every connection at once, without GOAWAY, as a network failure would (a TCP reset);
+   * resolves once the sockets are reset.
+   */
+  dropConnections(): Promise<void>;
   /** Changes GOAWAY-after-N for new streams (undefined = never). */
   setGoAwayAfter(n: number | undefined): void;
   /** Changes random faults (undefined = none). */

@@ -88,7 +88,7 @@ Deno.test("sendBatch hands each result to onResult as it arrives, before a slow 
   assertEquals(await first, { index: 0, status: "accepted" });
   assertEquals(finished, false, "the batch is still waiting on recipient 1");
   assertEquals(seen, [0]);
-  t.mock.dropConnections(); // ends the held stream; the transport retries it, now unscripted
+  await t.mock.dropConnections(); // ends the held stream; the transport retries it, now unscripted
   const results = await batch;
   assertEquals(seen.sort(), [0, 1]);
   assertEquals(results.map((r) => r.status), ["accepted", "accepted"]);

@@ -92,7 +92,7 @@ Deno.test("transport replaces connections cut with streams in flight, and keeps 
       ),
     );
     await waitFor(() => t.mock.stats.requests >= before + 20, { what: "20 streams in flight" });
-    t.mock.dropConnections();
+    await t.mock.dropConnections();
     const retried = await inflight;
     assertOk(retried.every((s) => s === 200), `round ${round}: ${JSON.stringify(retried)}`);
     const after = await Promise.all(Array.from({ length: 20 }, (_, i) => t.send(base + 50 + i)));

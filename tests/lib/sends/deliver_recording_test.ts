@@ -17,7 +17,7 @@ Deno.test("a batch records each outcome as APNs answers, before its slowest push
     const early = await env.waitSend(res.body.sendId, (v) => v.counts.accepted === 2);
     assertEquals(early.status, "sending", "the batch is still waiting on the third answer");
     assertEquals(early.counts.targeted, 2, "only answered recipients are recorded");
-    mock.dropConnections(); // ends the held stream; the transport sends it again, unscripted
+    await mock.dropConnections(); // ends the held stream; the transport sends it again, unscripted
     const done = await env.waitSend(res.body.sendId, (v) => v.status === "completed");
     await workers.stop();
     assertEquals(done.counts.accepted, 3);

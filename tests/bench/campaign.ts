@@ -296,9 +296,9 @@ export async function runCampaignBench(
     const campaignMockAccepted = mockStats.accepted - warmAccepted;
     const firstAcceptedAt = mockStats.firstAccepts.find((t) => t >= postedAt) ?? 0;
     const { lastAcceptedAt } = mockStats;
-    // Relay-only runs while the workers still hold their idle connections: Deno's HTTP/2 server
-    // can abort inside nghttp2 when a client's GOAWAY arrives (denoland/deno#36788), and a
-    // worker's graceful stop sends one, so the mock is used for nothing after that.
+    // Relay-only runs while the workers still hold their idle connections. (The order dates from
+    // when the mock's HTTP/2 ran in Deno, whose server could abort on the GOAWAY of a worker's
+    // graceful stop, denoland/deno#36788; it now runs under Node.)
     const relayRow = options.relayOnly === false ? null : await relayOnly({
       n: Math.min(recipients, 200_000),
       hosts: first.hosts,

@@ -7,7 +7,7 @@
  * nghttp2 assertion) or otherwise crashed (SIGSEGV, "free(): invalid pointer").
  *
  *   deno run -A tests/bench/goaway_abort_probe.ts [--runs 30] [--rounds 20] [--sends 2000]
- *     [--goaway-after 40] [--fault-rate 0.2] [--via relay|transport]
+ *     [--goaway-after 40] [--fault-rate 0.2] [--via relay|transport] [--front auto|in-process]
  *
  * `--via relay` (the default) sends as the send benchmark does, through the relay in batches of
  * 5,000 to one token; `--via transport` through the bare transport to distinct tokens.
@@ -16,6 +16,9 @@
  * connections; the client then closes (its GOAWAY), as a benchmark run ends. Found with it on
  * 2026-12-02 (`--runs 6 --rounds 1 --sends 20000 --goaway-after 0 --fault-rate 0`): the mock
  * process crashed after the relay's close in 5 of 6 runs, the client in none.
+ *
+ * Since then the mock's HTTP/2 runs under Node (mock_apns_link.ts); `--front in-process` puts it
+ * back inside the mock's Deno process, to see the upstream abort again.
  *
  * @module
  */
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     production: { type: "string" },
     via: { type: "string", default: "relay" },
     ca: { type: "string" },
+    front: { type: "string", default: "auto" },
   },
 });
 const ABORT = "find_stream_on_goaway_func";
@@ -138,7 +142,7 @@ async function run(): Promise<{ client: string; mock: string }> {
       "run",
       "-A",
       MOCK_CLI,
-      ...["--port", "0", "--quiet", "--ca-out", `${dir}/ca.pem`],
+      ...["--port", "0", "--quiet", "--ca-out", `${dir}/ca.pem`, "--front", values.front!],
       // By default GOAWAY every 40 streams plus 20% random faults (429, 503, GOAWAY), as the
       // suite does; `--goaway-after 0 --fault-rate 0` leaves only the client's closing GOAWAY.
       ...(Number(values["goaway-after"]) > 0 ? ["--goaway-after", values["goaway-after"]!] : []),
@@ -188,8 +192,10 @@ async function run(): Promise<{ client: string; mock: string }> {
     mock.kill("SIGTERM");
   } catch { /* already gone */ }
   const status = await mock.status;
-  const err = (await mockErr).trim().split("\n")[0] ?? "";
-  if (err.includes(ABORT)) mockSide = "abort";
+  const stderr = (await mockErr).trim();
+  // The crash's message, not the mock's own notes before it.
+  const err = stderr.split("\n").filter((l) => !l.startsWith("mock APNs:"))[0] ?? "";
+  if (stderr.includes(ABORT)) mockSide = "abort";
   else if (crashed) mockSide = `crash (${status.signal ?? status.code}: ${err || "no message"})`;
   await Deno.remove(dir, { recursive: true });
   return { client, mock: mockSide };

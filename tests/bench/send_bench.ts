@@ -263,8 +263,9 @@ export async function runSendBench({ n = 100_000 }: { n?: number } = {}): Promis
   const dir = await Deno.makeTempDir({ prefix: "edgepush-send-bench-" });
   const key = await generateApnsKey();
   await Deno.writeTextFile(`${dir}/AuthKey.p8`, key.privateKeyPem);
-  // A fresh mock per client: Deno's HTTP/2 server can abort inside nghttp2 when a client's
-  // GOAWAY arrives (upstream denoland/deno#36788), which would take every later row with it.
+  // A fresh mock per client, so that no client inherits another's connections or counters. (It
+  // also kept one crash of Deno's HTTP/2 server, denoland/deno#36788, to one row, before the
+  // mock's HTTP/2 moved to Node.)
   let port443 = true;
   const startMock = async () => {
     if (port443) {

@@ -24,6 +24,9 @@
  *   --unregistered TOKEN   TOKEN's app was uninstalled: 410 Unregistered (repeatable)
  *   --client-ca FILE       also trust client certificates this CA (PEM) issued, as APNs trusts
  *                          Apple's: for certificate auth with your own test .p12 (repeatable)
+ *   --front auto           where HTTP/2 runs: node (a Node child process), in-process (Deno's
+ *                          node:http2, which can abort: denoland/deno#36788), auto (node when
+ *                          `node` is on PATH)
  *
  * See docs/mock-apns.md.
  * On start it prints one JSON line: `{"production":"localhost:2197","development":…,"caFile":…}`.
@@ -55,6 +58,7 @@ const { values } = parseArgs({
     "token-topic": { type: "string", multiple: true },
     unregistered: { type: "string", multiple: true },
     "client-ca": { type: "string", multiple: true },
+    front: { type: "string", default: "auto" },
   },
 });
 
@@ -70,6 +74,11 @@ function pair(flag: string, spec: string): [string, string] {
   return [spec.slice(0, at), spec.slice(at + 1)];
 }
 
+const front = values.front;
+if (front !== "auto" && front !== "node" && front !== "in-process") {
+  console.error(`--front is auto, node or in-process, got ${JSON.stringify(front)}`);
+  Deno.exit(2);
+}
 const port = Number(values.port);
 const devPort = values["dev-port"] !== undefined
   ? Number(values["dev-port"])
@@ -120,7 +129,14 @@ const mock = await startMockApns({
   record: false,
   clientCas: await Promise.all((values["client-ca"] ?? []).map((f) => Deno.readTextFile(f))),
   onAccepted: values.quiet && !logFile ? undefined : onAccepted,
+  front,
 });
+if (mock.front === "in-process") {
+  console.error(
+    "mock APNs: HTTP/2 runs inside Deno (no `node` on PATH, or --front in-process); Deno's " +
+      "node:http2 server can abort when a client closes after heavy traffic (denoland/deno#36788)",
+  );
+}
 for (const spec of values.topics ?? []) {
   const [id, bundles] = pair("topics", spec);
   mock.allowTopics(id, bundles.split(",").map((b) => b.trim()).filter(Boolean));

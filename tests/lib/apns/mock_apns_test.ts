@@ -2,6 +2,8 @@ import http2 from "node:http2";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { startMockApns } from "../../support/mock_apns.ts";
 import { generateApnsKey } from "../../support/mock_apns_keys.ts";
+import { findNode } from "../../support/mock_apns_link.ts";
+import { waitFor } from "../../support/redis_server.ts";
 
 const TOKEN = "c".repeat(64);
 
@@ -105,4 +107,77 @@ Deno.test("mock APNs CLI runs standalone, prints its hosts and CA, and logs push
     await child.status;
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("mock APNs runs its HTTP/2 under Node when it can, in-process otherwise, with the same answers", async () => {
+  const header = btoa('{"alg":"ES256","kid":"ANY"}');
+  const claims = btoa(`{"iss":"ANY","iat":${Math.floor(Date.now() / 1000)}}`);
+  const authorization = `bearer ${header}.${claims}.c2ln`;
+  for (const front of ["auto", "in-process"] as const) {
+    const mock = await startMockApns({ acceptUnknownKeys: true, front });
+    try {
+      assertEquals(mock.front, front === "auto" && findNode() ? "node" : "in-process");
+      mock.script(TOKEN, { status: 410, reason: "Unregistered", timestamp: 7 });
+      const gone = await post(mock.hosts.production, mock.caPem, {
+        "apns-topic": "com.e",
+        authorization,
+      });
+      assertEquals([gone.status, JSON.parse(gone.body)], [410, {
+        reason: "Unregistered",
+        timestamp: 7,
+      }]);
+      const ok = await post(mock.hosts.development, mock.caPem, {
+        "apns-topic": "com.e",
+        authorization,
+      });
+      assertEquals(ok.status, 200, front);
+      assertEquals(mock.accepted.map((p) => [p.token, p.environment]), [[TOKEN, "development"]]);
+      assertEquals([mock.stats.requests, mock.stats.accepted, mock.stats.sessions], [2, 1, 2]);
+    } finally {
+      await mock.close();
+    }
+  }
+});
+
+Deno.test({
+  name: "mock APNs' Node front exits with its parent, even one killed outright, freeing its ports",
+  ignore: !findNode(),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "edgepush-mock-orphan-" });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../support/mock_apns_cli.ts", import.meta.url).pathname,
+        ...["--port", "0", "--ca-out", `${dir}/ca.pem`, "--quiet"],
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      let text = "";
+      while (!text.includes("\n")) text += (await reader.read()).value ?? "";
+      const port = Number(JSON.parse(text.split("\n")[0]).production.split(":")[1]);
+      const listening = async () => {
+        try {
+          (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      assertOk(await listening(), "the front listens");
+      child.kill("SIGKILL"); // no chance to stop the front itself
+      await child.status;
+      await waitFor(async () => !(await listening()), { what: "the port to be free" });
+    } finally {
+      await reader.cancel().catch(() => {});
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

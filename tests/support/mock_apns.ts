@@ -237,23 +237,26 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
       return answer(n, r.status, apnsId, json, extra, r.delayMs);
     }
     if (fault(req, apnsId)) return;
-    const push: AcceptedPush = {
-      token: result.token,
-      environment: env,
-      apnsId,
-      headers,
-      payload: parseJson(body),
-      auth: result.auth,
-      at: now(),
-    };
-    counts.set(push.token, (counts.get(push.token) ?? 0) + 1);
+    counts.set(result.token, (counts.get(result.token) ?? 0) + 1);
     stats.accepted++;
     // Wall-clock times (not the injected clock): benchmarks compare them across processes.
     stats.lastAcceptedAt = Date.now();
     stats.firstAcceptedAt ||= stats.lastAcceptedAt;
     if (stats.firstAccepts.length < 10) stats.firstAccepts.push(stats.lastAcceptedAt);
-    if (record) accepted.push(push);
-    options.onAccepted?.(push);
+    // Recorded before it is answered: a test that has its 200 finds it in `accepted`.
+    if (record || options.onAccepted) {
+      const push: AcceptedPush = {
+        token: result.token,
+        environment: env,
+        apnsId,
+        headers,
+        payload: parseJson(body),
+        auth: result.auth,
+        at: now(),
+      };
+      if (record) accepted.push(push);
+      options.onAccepted?.(push);
+    }
     answer(n, 200, apnsId, undefined, {}, options.latencyMs);
   }
 

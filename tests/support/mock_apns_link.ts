@@ -145,12 +145,12 @@ async function startNodeFront(
   const writer = child.stdin.getWriter();
   const encoder = new TextEncoder();
   let queued: string[] = [];
-  let scheduled: ReturnType<typeof setTimeout> | undefined;
+  let scheduled = false;
   let closing = false;
-  // Commands of one turn go out in one write: a batch of answers is one syscall, not thousands.
+  // The answers to one chunk of requests go out in one write, not one syscall each: they are
+  // decided in the microtasks that follow the chunk, and the flush is queued behind them.
   const flush = () => {
-    clearTimeout(scheduled);
-    scheduled = undefined;
+    scheduled = false;
     if (queued.length === 0 || closing) return;
     const text = queued.join("\n") + "\n";
     queued = [];
@@ -158,7 +158,10 @@ async function startNodeFront(
   };
   const send = (command: FrontCommand) => {
     queued.push(JSON.stringify(command));
-    scheduled ??= setTimeout(flush, 0);
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(flush);
+    }
   };
   queued.push(JSON.stringify(config));
   flush();
@@ -183,9 +186,10 @@ async function startNodeFront(
       }
     }
   })();
+  let listening = false;
   const exited = child.status.then((status) => {
     rejectReady(new Error(`mock APNs: the Node front exited (${status.code}) before listening`));
-    if (!closing) {
+    if (listening && !closing) {
       console.error(`mock APNs: the Node front exited unexpectedly (code ${status.code})`);
     }
     return status;
@@ -193,6 +197,7 @@ async function startNodeFront(
   let ports: FrontLink["ports"];
   try {
     ports = await ready;
+    listening = true;
   } catch (error) {
     await writer.close().catch(() => {});
     await Promise.all([exited, reading.catch(() => {})]);

@@ -296,23 +296,31 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     }
   }
 
-  const link = await startFront(
-    {
-      key: ca.server.keyPem,
-      cert: ca.server.certPem,
-      ca: [ca.caPem, ...(options.clientCas ?? [])],
-      hostname: options.hostname ?? "127.0.0.1",
-      ports: {
-        production: options.ports?.production ?? 0,
-        development: options.ports?.development ?? 0,
-      },
-      refuseUnknownClients: options.refuseUnknownClients ?? false,
-      maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
-      goAwayAfter: options.goAwayAfter ?? null,
-    },
-    onEvent,
-    options.front,
-  );
+  // A front that cannot listen (a port taken) leaves no generated CA behind.
+  const link = await (async () => {
+    try {
+      return await startFront(
+        {
+          key: ca.server.keyPem,
+          cert: ca.server.certPem,
+          ca: [ca.caPem, ...(options.clientCas ?? [])],
+          hostname: options.hostname ?? "127.0.0.1",
+          ports: {
+            production: options.ports?.production ?? 0,
+            development: options.ports?.development ?? 0,
+          },
+          refuseUnknownClients: options.refuseUnknownClients ?? false,
+          maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
+          goAwayAfter: options.goAwayAfter ?? null,
+        },
+        onEvent,
+        options.front,
+      );
+    } catch (error) {
+      if (ownCa) await ca.cleanup();
+      throw error;
+    }
+  })();
 
   return {
     hosts: {

@@ -212,10 +212,15 @@ export async function startFront(config, emit) {
     return server;
   }
 
-  const servers = {
-    production: await listen("production", config.ports.production),
-    development: await listen("development", config.ports.development),
-  };
+  const production = await listen("production", config.ports.production);
+  let development;
+  try {
+    development = await listen("development", config.ports.development);
+  } catch (error) {
+    await new Promise((resolve) => production.close(resolve));
+    throw error;
+  }
+  const servers = { production, development };
   return {
     ports: {
       production: servers.production.address().port,

@@ -26,7 +26,7 @@
  *                          Apple's: for certificate auth with your own test .p12 (repeatable)
  *   --front auto           where HTTP/2 runs: node (a Node child process), in-process (Deno's
  *                          node:http2, which can abort: denoland/deno#36788), auto (node when
- *                          `node` is on PATH)
+ *                          `node` is on PATH); default $MOCK_APNS_FRONT, else auto
  *
  * See docs/mock-apns.md.
  * On start it prints one JSON line: `{"production":"localhost:2197","development":…,"caFile":…}`.
@@ -58,7 +58,7 @@ const { values } = parseArgs({
     "token-topic": { type: "string", multiple: true },
     unregistered: { type: "string", multiple: true },
     "client-ca": { type: "string", multiple: true },
-    front: { type: "string", default: "auto" },
+    front: { type: "string" },
   },
 });
 
@@ -75,7 +75,7 @@ function pair(flag: string, spec: string): [string, string] {
 }
 
 const front = values.front;
-if (front !== "auto" && front !== "node" && front !== "in-process") {
+if (front !== undefined && front !== "auto" && front !== "node" && front !== "in-process") {
   console.error(`--front is auto, node or in-process, got ${JSON.stringify(front)}`);
   Deno.exit(2);
 }

@@ -106,15 +106,24 @@ export function findNode(): string | undefined {
   return undefined;
 }
 
-/** Starts the front; `onEvent` gets every event but `ready`, in order. */
+/**
+ * Starts the front; `onEvent` gets every event but `ready`, in order. Without a `mode`,
+ * `MOCK_APNS_FRONT` (to run a whole suite one way), else `auto`.
+ */
 export async function startFront(
   config: FrontConfig,
   onEvent: (event: FrontEvent) => void,
-  mode: FrontMode = "auto",
+  mode: FrontMode = defaultMode(),
 ): Promise<FrontLink> {
   const node = mode === "in-process" ? undefined : findNode();
   if (mode === "node" && !node) throw new Error("mock APNs: `node` is not on PATH");
   return node ? await startNodeFront(node, config, onEvent) : await startInProcess(config, onEvent);
+}
+
+function defaultMode(): FrontMode {
+  const mode = Deno.env.get("MOCK_APNS_FRONT") ?? "auto";
+  if (mode === "auto" || mode === "node" || mode === "in-process") return mode;
+  throw new Error(`MOCK_APNS_FRONT is auto, node or in-process, got ${JSON.stringify(mode)}`);
 }
 
 async function startInProcess(

@@ -149,7 +149,7 @@ Deno.test({
         "run",
         "-A",
         new URL("../../support/mock_apns_cli.ts", import.meta.url).pathname,
-        ...["--port", "0", "--ca-out", `${dir}/ca.pem`, "--quiet"],
+        ...["--port", "0", "--ca-out", `${dir}/ca.pem`, "--quiet", "--front", "node"],
       ],
       stdout: "piped",
       stderr: "inherit",

@@ -31,14 +31,21 @@ local INST_SHORT = {
   status = "st", statusReason = "r", statusAt = "sa", registeredAt = "rg", lastSeenAt = "ls",
   createdAt = "c", stale = "x", n = "n",
 }
-local INST_LONG = {}
-for long, short in pairs(INST_SHORT) do INST_LONG[short] = long end
+-- The reverse maps are written out rather than built by a loop: every call of a script runs
+-- this prelude again, and the loops cost about a microsecond of Redis CPU per call.
+local INST_LONG = {
+  s = "secretHash", t = "token", e = "environment", u = "userId", a = "pushAuthorization",
+  st = "status", r = "statusReason", sa = "statusAt", rg = "registeredAt", ls = "lastSeenAt",
+  c = "createdAt", x = "stale", n = "n",
+}
 local INST_ATTR_SHORT = {
   appVersion = "A", osVersion = "O", locale = "L", timezone = "Z", deviceModel = "M",
   sdkVersion = "S",
 }
-local INST_ATTR_LONG = {}
-for long, short in pairs(INST_ATTR_SHORT) do INST_ATTR_LONG[short] = long end
+local INST_ATTR_LONG = {
+  A = "appVersion", O = "osVersion", L = "locale", Z = "timezone", M = "deviceModel",
+  S = "sdkVersion",
+}
 -- Before layout v9 (values JSON-encoded)
 local INST_ATTR_V2 = {
   ["@a"] = "appVersion", ["@o"] = "osVersion", ["@l"] = "locale", ["@z"] = "timezone",

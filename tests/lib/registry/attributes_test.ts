@@ -1,5 +1,6 @@
 import { ValidationFailed } from "../../../lib/errors.ts";
 import { registryKeys } from "../../../lib/registry/_keys.ts";
+import { installationCodecLua } from "../../../lib/registry/mod.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
 import { assertRegistryInvariants, tokenEntry } from "./invariants.ts";
@@ -87,5 +88,28 @@ Deno.test("attribute values keep their type and text through the stored layout, 
     assertEquals(after![":truthy"], "true");
     assertEquals(after![":extra"], "=1");
     assertEquals(after![":marked"], '="=1"');
+  });
+});
+
+Deno.test("the codec's written-out reverse maps are the exact inverses of its field maps", async () => {
+  await withRegistry(async ({ t }) => {
+    const check = `
+      local function inverse(fwd, rev)
+        local n = 0
+        for long, short in pairs(fwd) do
+          if rev[short] ~= long then return long end
+          n = n + 1
+        end
+        for _ in pairs(rev) do n = n - 1 end
+        if n ~= 0 then return "size" end
+        return "ok"
+      end
+      return { inverse(INST_SHORT, INST_LONG), inverse(INST_ATTR_SHORT, INST_ATTR_LONG),
+        inverse(INST_ENV_SHORT, INST_ENV_LONG) }`;
+    assertEquals(await t.redis.eval(`${installationCodecLua}\n${check}`, [], []), [
+      "ok",
+      "ok",
+      "ok",
+    ]);
   });
 });

@@ -14,10 +14,38 @@
 local TOK_BUCKET_HEX = 4
 local TOK_FIELD_HEX = 16
 
+local tok_slot_token, tok_slot_key, tok_slot_field = nil, nil, nil
+
+-- The bucket key and field of `token` (the last one's kept: a token move asks three times).
 local function tok_slot(prefix, token)
-  local h = redis.sha1hex(token)
-  return prefix .. "tk:" .. string.sub(h, 1, TOK_BUCKET_HEX),
-    string.sub(h, TOK_BUCKET_HEX + 1, TOK_BUCKET_HEX + TOK_FIELD_HEX)
+  if token ~= tok_slot_token or string.sub(tok_slot_key, 1, #prefix) ~= prefix then
+    local h = redis.sha1hex(token)
+    tok_slot_token = token
+    tok_slot_key = prefix .. "tk:" .. string.sub(h, 1, TOK_BUCKET_HEX)
+    tok_slot_field = string.sub(h, TOK_BUCKET_HEX + 1, TOK_BUCKET_HEX + TOK_FIELD_HEX)
+  end
+  return tok_slot_key, tok_slot_field
+end
+
+-- The last bucket entry this script call read or wrote: a registration that claims a token reads
+-- its entry once, though tok_get, tok_del (the previous holder's) and tok_set all need it.
+-- Every read and write of an entry goes through these two.
+local tok_memo_key, tok_memo_field, tok_memo_ids = nil, nil, nil
+
+local function tok_read(key, field)
+  if key == tok_memo_key and field == tok_memo_field then return tok_memo_ids end
+  local ids = redis.call("HGET", key, field)
+  tok_memo_key, tok_memo_field, tok_memo_ids = key, field, ids
+  return ids
+end
+
+local function tok_write(key, field, ids)
+  if ids then
+    redis.call("HSET", key, field, ids)
+  else
+    redis.call("HDEL", key, field)
+  end
+  tok_memo_key, tok_memo_field, tok_memo_ids = key, field, ids
 end
 
 -- The token stored in installation `id`'s hash (either layout); false when absent.
@@ -29,7 +57,7 @@ end
 -- The id of the installation holding `token`, or false.
 local function tok_get(prefix, token)
   local key, field = tok_slot(prefix, token)
-  local ids = redis.call("HGET", key, field)
+  local ids = tok_read(key, field)
   if ids then
     for id in string.gmatch(ids, "%S+") do
       if tok_of(prefix, id) == token then return id end
@@ -41,27 +69,27 @@ end
 -- Indexes `token` → `id` (the hash must already hold the token).
 local function tok_set(prefix, token, id)
   local key, field = tok_slot(prefix, token)
-  local ids = redis.call("HGET", key, field)
+  local ids = tok_read(key, field)
   if not ids or ids == "" then
-    redis.call("HSET", key, field, id)
+    tok_write(key, field, id)
   elseif not string.find(" " .. ids .. " ", " " .. id .. " ", 1, true) then
-    redis.call("HSET", key, field, ids .. " " .. id)
+    tok_write(key, field, ids .. " " .. id)
   end
 end
 
 -- Drops `id`'s entry for `token` (left alone when another installation's).
 local function tok_del(prefix, token, id)
   local key, field = tok_slot(prefix, token)
-  local ids = redis.call("HGET", key, field)
+  local ids = tok_read(key, field)
   if ids then
     local keep = {}
     for other in string.gmatch(ids, "%S+") do
       if other ~= id then keep[#keep + 1] = other end
     end
     if #keep == 0 then
-      redis.call("HDEL", key, field)
+      tok_write(key, field, false)
     elseif #keep < select(2, string.gsub(ids, "%S+", "")) then
-      redis.call("HSET", key, field, table.concat(keep, " "))
+      tok_write(key, field, table.concat(keep, " "))
     end
   end
 end

@@ -5,7 +5,7 @@ import {
   InvalidInstallationSecret,
   storedSecretHash,
 } from "../../../lib/registry/mod.ts";
-import { registryKeys } from "../../../lib/registry/_keys.ts";
+import { registryKeys, tokenIndexSlot } from "../../../lib/registry/_keys.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { startTestRedis, waitFor } from "../../support/redis_server.ts";
 import { tokenOf, withRegistry } from "./_fixtures.ts";
@@ -457,5 +457,21 @@ Deno.test("the recency index finds installations by lastSeenAt across weeks, and
     await t.redis.setbit(registryKeys.seenWeek(appId, Math.floor(start / (7 * day))), n, 1);
     assertEquals(await seen(-Infinity, start + 6 * day), [ids[1], ids[2]].sort());
     assertEquals(await registry.markStale(appId, start + 6 * day, [ids[0]]), 0);
+  });
+});
+
+Deno.test("a token entry shared with another id keeps it through a token move", async () => {
+  await withRegistry(async ({ t, registry, appId }) => {
+    const x = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    // Another token hashing to the same entry (80 bits: never seen in practice) is simulated
+    // by an id written into the entry ahead of x's.
+    const { bucket, field } = tokenIndexSlot(tokenOf(1));
+    const entry = registryKeys.tokenBucket(appId, bucket);
+    await t.redis.hset(entry, { [field]: `in_other ${x.installationId}` });
+    // A new device takes the token: x is replaced, the entry keeps the other id beside the new one.
+    const y = await registry.register(appId, { token: tokenOf(1), environment: prod });
+    assertEquals((await registry.get(appId, x.installationId))!.status, "replaced");
+    assertEquals(await t.redis.hget(entry, field), `in_other ${y.installationId}`);
+    assertEquals(await tokenEntry(t.redis, appId, tokenOf(1)), y.installationId);
   });
 });

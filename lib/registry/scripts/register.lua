@@ -68,7 +68,11 @@ else
   after = copy(before)
 end
 
-claim_token(prefix, id, token, now)
+-- An installation refreshing with the token it holds needs no claim: a token is held by one
+-- installation at most (every script keeps that), so nobody else can hold it.
+if before == nil or before.token ~= token then
+  claim_token(prefix, id, token, now)
+end
 after.token = token
 after.environment = environment
 if ARGV[8] == "1" then

@@ -5,11 +5,11 @@
  * @module
  */
 import type { Recipient } from "../apns/mod.ts";
-import { type Installation, isReachable } from "../registry/mod.ts";
+import { isReachable, type SendableInstallation } from "../registry/mod.ts";
 
 /** Why an installation is skipped, or null when it can be sent to. */
 export function skipReason(
-  inst: Installation | null,
+  inst: SendableInstallation | null,
   environment: "production" | "development" | null,
 ): string | null {
   if (!inst) return "NotFound";
@@ -22,7 +22,7 @@ export function skipReason(
 }
 
 /** A recipient from an installation that passed {@linkcode skipReason}. */
-export function toRecipient(inst: Installation): Recipient {
+export function toRecipient(inst: SendableInstallation): Recipient {
   return {
     installationId: inst.installationId,
     token: inst.token!,

@@ -74,6 +74,12 @@ const ATTRIBUTE_V2: Record<string, string> = {
   "@s": "sdkVersion",
 };
 const ENVIRONMENT: Record<string, string> = { p: "production", d: "development" };
+
+/**
+ * The stored fields a push reads (lib/registry/sendable.ts), secret hash first: it is in every
+ * hash of layout v2 and later, so a row without it is missing or older.
+ */
+export const SENDABLE_FIELDS: readonly string[] = ["s", "t", "e", "a", "st", "x", "rg"];
 const FIELDS = Object.values(LONG);
 
 /**

@@ -11,5 +11,6 @@ export type { MigrateOptions, MigrateReport } from "./migrate.ts";
 export { decodeInstallation, installationCodecLua } from "./installation_codec.ts";
 export type { StoredInstallation } from "./installation_codec.ts";
 export * from "./registry.ts";
+export type { SendableInstallation } from "./sendable.ts";
 export * from "./schemas.ts";
 export type { InstallationSummary } from "./app_indexes.ts";

@@ -43,6 +43,7 @@ import correctEnvironmentLua from "./scripts/correct_environment.lua" with { typ
 import markStaleLua from "./scripts/mark_stale.lua" with { type: "text" };
 import { createAppIndexes } from "./app_indexes.ts";
 import { registryKeys } from "./_keys.ts";
+import { readSendable } from "./sendable.ts";
 import { InstallationNotFound, InvalidInstallationSecret, UserNotFound } from "./errors.ts";
 import { ValidationFailed } from "../errors.ts";
 import {
@@ -353,6 +354,9 @@ export function createRegistry(options: RegistryOptions) {
 
     /** Many installations in one pipelined round trip, in the order of `ids` (null = unknown). */
     getMany,
+
+    /** What a push needs of many installations, in one round trip (see sendable.ts). */
+    getSendable: (appId: string, ids: readonly string[]) => readSendable(redis, appId, ids),
 
     /** A user's installations, most recently seen first (empty for an unknown user). */
     async userInstallations(appId: string, userId: string): Promise<Installation[]> {

@@ -14,7 +14,7 @@ import {
   skipReason,
   toRecipient,
 } from "../dispatch/mod.ts";
-import type { Installation, Registry } from "../registry/mod.ts";
+import type { Registry, SendableInstallation } from "../registry/mod.ts";
 import type { RecipientResultData } from "./schemas.ts";
 import { createRecorder, type Recorder } from "./recorder.ts";
 import type { Outcome, SendState, SendStore } from "./store.ts";
@@ -25,7 +25,7 @@ export interface DeliverDeps {
   /** The one push path (credential, rounds, feedback, credential errors). */
   dispatcher: Dispatcher;
   /** Where claimed recipients' installations are read. */
-  registry: Pick<Registry, "getMany">;
+  registry: Pick<Registry, "getSendable">;
   /** Recipients per dispatch (and per cancel/rate check). Default: 250. */
   chunkSize?: number;
   /** Waits while the send's rate has no tokens left. Default: {@linkcode systemClock}. */
@@ -134,7 +134,7 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
   function sortClaimed(
     send: SendState,
     chunkIds: readonly string[],
-    installations: ReadonlyArray<Installation | null>,
+    installations: ReadonlyArray<SendableInstallation | null>,
     flags: ReadonlyArray<"new" | "retry" | "other">,
     uncertain: "resend" | "skip",
   ): SortedChunk {
@@ -206,7 +206,7 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
         // in between leaves claimed recipients that were never sent (a retry would call them
         // Unconfirmed).
         const [installations] = await Promise.all([
-          deps.registry.getMany(appId, chunkIds),
+          deps.registry.getSendable(appId, chunkIds),
           hooks.heartbeat?.(),
         ]);
         // The claim also checks for cancellation.

@@ -154,6 +154,35 @@ export async function migrateRegistry(options: MigrateOptions): Promise<MigrateR
 }
 
 /**
+ * The apps whose data an older edgepush wrote and `deno task migrate` has not yet rewritten: no
+ * migration record at the current layout, and a key only layouts before v6 kept (the `seen`
+ * sorted set, which held every installation not deleted, or an app reach set). Served as is, their
+ * installations could not authenticate and would be registered twice, so commands that serve
+ * refuse to start until the migration ran (docs/operations.md).
+ */
+export async function appsAwaitingMigration(
+  redis: Redis,
+  appIds: readonly string[],
+): Promise<string[]> {
+  const waiting: string[] = [];
+  for (let i = 0; i < appIds.length; i += 100) {
+    const slice = appIds.slice(i, i + 100);
+    const pipe = redis.pipeline();
+    for (const appId of slice) {
+      const prefix = registryKeys.prefix(appId);
+      pipe.hget(`${prefix}migrate`, "layout");
+      pipe.exists(`${prefix}seen`, `${prefix}reach:production`, `${prefix}reach:development`);
+    }
+    const replies = await pipe.exec<unknown[]>();
+    slice.forEach((appId, j) => {
+      const layout = Number(replies[2 * j] ?? 0);
+      if (layout < REGISTRY_LAYOUT && Number(replies[2 * j + 1]) > 0) waiting.push(appId);
+    });
+  }
+  return waiting;
+}
+
+/**
  * The `migrate` command: `migrate [--app <appId>]…` (default: every app). Prints progress and
  * a JSON report; returns the exit code.
  */

@@ -6,7 +6,12 @@
  */
 export * from "./errors.ts";
 export * from "./identity.ts";
-export { migrateRegistry, REGISTRY_LAYOUT, runMigrateCli } from "./migrate.ts";
+export {
+  appsAwaitingMigration,
+  migrateRegistry,
+  REGISTRY_LAYOUT,
+  runMigrateCli,
+} from "./migrate.ts";
 export type { MigrateOptions, MigrateReport } from "./migrate.ts";
 export { decodeInstallation, installationCodecLua } from "./installation_codec.ts";
 export type { StoredInstallation } from "./installation_codec.ts";

@@ -12,6 +12,7 @@ import { loadEmbeddedSecrets } from "../embedded/secrets.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createMetrics } from "../observability/metrics.ts";
 import type { RedisHandle } from "../redis/mod.ts";
+import { appsAwaitingMigration } from "../registry/mod.ts";
 import { createServices, type Services } from "../services.ts";
 import { connectRedis, secondaryRedisTarget } from "./redis_target.ts";
 
@@ -81,7 +82,28 @@ export async function boot(config: Config, logger: Logger, command: string): Pro
     ...serviceSettings(config, caPem),
   });
   shutdown.unshift(() => services.relay.close());
-  return { config, services, adminToken, logger, shutdown };
+  const runtime = { config, services, adminToken, logger, shutdown };
+  if (command !== "migrate") await refuseUnmigratedData(runtime);
+  return runtime;
+}
+
+/**
+ * Exits (2) with one line when an app's data is in a layout older than this version reads: it
+ * must be migrated first (docs/operations.md#upgrading-the-stored-layout).
+ */
+async function refuseUnmigratedData(runtime: Runtime): Promise<void> {
+  const { redis, apps } = runtime.services;
+  const waiting = await appsAwaitingMigration(redis, await apps.listIds());
+  if (waiting.length === 0) return;
+  await release(runtime);
+  console.error(
+    `the data of ${waiting.length} app(s) (${waiting.slice(0, 3).join(", ")}${
+      waiting.length > 3 ? ", …" : ""
+    }) was written by an older edgepush and is not migrated: stop the older version, run ` +
+      "`deno task migrate` with the same Redis settings, then start this one " +
+      "(docs/operations.md, Upgrading the stored layout).",
+  );
+  Deno.exit(2);
 }
 
 /** Runs the runtime's shutdown steps in order; a failing step does not stop the others. */

@@ -1,7 +1,7 @@
 /**
  * Misconfiguration gets one sentence and a non-zero exit, not a stack trace: a refused Upstash
  * token, a taken PORT (leaving no stale DATA_DIR/redis.url behind), a redis.url whose server is
- * gone, an unreadable APNS_CA_FILE. And the product's output stays JSON lines: Deno's legacy
+ * gone, an unreadable APNS_CA_FILE, data an older edgepush wrote and nobody migrated. And the product's output stays JSON lines: Deno's legacy
  * `request.signal` warning is opted out of.
  */
 import { freePort } from "../../lib/redis/mod.ts";
@@ -9,6 +9,7 @@ import { createGateway, createTcpRequester } from "../../lib/redis/mod.ts";
 import { generateMasterKey } from "../../lib/crypto/sealed_box.ts";
 import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.ts";
 import { startTestRedis, waitFor } from "../support/redis_server.ts";
+import { createV1Writer } from "../support/registry_v1/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SECRETS = {
@@ -160,5 +161,31 @@ Deno.test("every line the server prints is JSON, a chunked request body included
   assertOk(lines.length > 0);
   for (const line of lines) {
     assertOk(line.startsWith("{") && JSON.parse(line), `not a JSON line: ${line}`);
+  }
+});
+
+Deno.test("start, worker and sync refuse data an older layout wrote until deno task migrate ran", async () => {
+  const redis = await startTestRedis();
+  try {
+    const appId = "app_0000000000000000000old01";
+    await redis.redis.sadd("ep:v1:apps", appId);
+    await createV1Writer(redis.redis).register(appId, {
+      token: "ab".repeat(32),
+      environment: "production",
+      attributes: {},
+    });
+    const env = { ...SECRETS, REDIS_URL: redis.url, PORT: String(freePort()) };
+    for (const command of ["start", "worker", "sync"]) {
+      const run = await runMain(command === "start" ? [] : [command], env);
+      assertEquals(run.code, 2, command);
+      assertOneLine(run.stderr, `(${appId})`, "run `deno task migrate`");
+    }
+    const migrate = await runMain(["migrate"], env);
+    assertEquals(migrate.code, 0, migrate.stderr);
+    const sync = await runMain(["sync"], env);
+    assertEquals(sync.code, 0, sync.stderr);
+    assertOk(!sync.stderr.includes("deno task migrate"), sync.stderr);
+  } finally {
+    await redis.stop();
   }
 });

@@ -1,6 +1,9 @@
 /**
  * The token registry: installations, their APNs tokens, user bindings and the app's reachable
  * sets. Every state change is one Lua script, so one atomic step and one Redis round trip.
+ * This module holds the SDK-facing writes (register, update, remove, user binding, erasure) and
+ * assembles the registry from them, the installation reads (reads.ts), the app-wide index reads
+ * (app_indexes.ts) and the status marks from APNs feedback and the sync (marks.ts).
  *
  * ```ts
  * const registry = createRegistry({ redis });
@@ -13,18 +16,7 @@ import type { Redis } from "@upstash/redis";
 import { hash } from "node:crypto";
 import { randomId, randomSecret, sha256HexSync } from "../auth/secrets.ts";
 import { safeEqual } from "../auth/secrets.ts";
-// The one cross-feature Lua import: every registry change reindexes the segments it affects in
-// the same atomic script (see the note at the top of lib/segments/scripts/_segment_reindex.lua).
-import { segmentReindexLua } from "../segments/scripts.ts";
-// lib/ratelimit's Lua helper runs inside the SDK scripts (one round trip per call): the second
-// documented cross-feature Lua import (see lib/ratelimit/scripts/_limit.lua).
-import {
-  rateLimitedError,
-  rateLimitLua,
-  rateLimitSpec,
-  type SdkRateLimits,
-} from "../ratelimit/mod.ts";
-import libLua from "./scripts/_lib.lua" with { type: "text" };
+import { rateLimitedError, rateLimitSpec, type SdkRateLimits } from "../ratelimit/mod.ts";
 import {
   type Installation,
   installationView,
@@ -37,13 +29,11 @@ import deleteLua from "./scripts/delete.lua" with { type: "text" };
 import bindUserLua from "./scripts/bind_user.lua" with { type: "text" };
 import unbindUserLua from "./scripts/unbind_user.lua" with { type: "text" };
 import eraseUserLua from "./scripts/erase_user.lua" with { type: "text" };
-import markUnregisteredLua from "./scripts/mark_unregistered.lua" with { type: "text" };
-import markBadTokenLua from "./scripts/mark_bad_token.lua" with { type: "text" };
-import correctEnvironmentLua from "./scripts/correct_environment.lua" with { type: "text" };
-import markStaleLua from "./scripts/mark_stale.lua" with { type: "text" };
 import { createAppIndexes } from "./app_indexes.ts";
+import { createStatusMarks } from "./marks.ts";
+import { createInstallationReads } from "./reads.ts";
 import { registryKeys } from "./_keys.ts";
-import { readSendable } from "./sendable.ts";
+import { createRunner, type Reply } from "./_script.ts";
 import { InstallationNotFound, InvalidInstallationSecret, UserNotFound } from "./errors.ts";
 import { ValidationFailed } from "../errors.ts";
 import {
@@ -135,9 +125,6 @@ export interface RegistryOptions {
 /** The registry returned by {@linkcode createRegistry}. */
 export type Registry = ReturnType<typeof createRegistry>;
 
-/** `{outcome, info, flat hash}` as every registry script answers. */
-type Reply = [string, string?, (string[] | string)?];
-
 /**
  * An installation secret as layout v9 stores it: the first 128 bits of its SHA-256, base64url
  * (22 characters; the secret itself has 256 random bits). The scripts compare this form.
@@ -162,31 +149,15 @@ export function createRegistry(options: RegistryOptions) {
   const now = options.now ?? Date.now;
   const limits = rateLimitSpec(options.rateLimits ?? null);
   const newId = options.newInstallationId ?? (() => `in_${randomId(8)}`);
-  const script = (body: string) =>
-    redis.createScript<Reply>(
-      // segmentReindexLua opens with the installation codec (_codec.lua) it reads through.
-      `${segmentReindexLua}\n${rateLimitLua}\n${libLua}\n${body}`,
-    );
-  const scripts = {
-    register: script(registerLua),
-    update: script(updateLua),
-    remove: script(deleteLua),
-    bindUser: script(bindUserLua),
-    unbindUser: script(unbindUserLua),
-    eraseUser: script(eraseUserLua),
-    markUnregistered: script(markUnregisteredLua),
-    markBadToken: script(markBadTokenLua),
-    correctEnvironment: script(correctEnvironmentLua),
-    markStale: script(markStaleLua),
-  };
-
-  async function run(
-    name: keyof typeof scripts,
-    appId: string,
-    args: string[],
-  ): Promise<Reply> {
-    return await scripts[name].exec([registryKeys.prefix(appId)], [String(now()), ...args]);
-  }
+  const run = createRunner(redis, now, {
+    register: registerLua,
+    update: updateLua,
+    remove: deleteLua,
+    bindUser: bindUserLua,
+    unbindUser: unbindUserLua,
+    eraseUser: eraseUserLua,
+  });
+  const reads = createInstallationReads(redis);
 
   /** Maps an SDK script's answer; throws for a missing installation or a bad secret. */
   function changed(appId: string, id: string, reply: Reply): Installation {
@@ -199,24 +170,6 @@ export function createRegistry(options: RegistryOptions) {
   /** The SHA-256 of a presented secret, or "" for none (the script then refuses). */
   function secretHash(secret: string | null | undefined): string {
     return secret ? storedSecretHash(secret) : "";
-  }
-
-  async function feedback(
-    name: "markUnregistered" | "markBadToken" | "correctEnvironment",
-    appId: string,
-    args: string[],
-  ): Promise<boolean> {
-    const reply = await run(name, appId, args);
-    return reply[0] === "applied";
-  }
-
-  /** Many installations in one pipelined round trip, in the order of `ids` (null = unknown). */
-  async function getMany(appId: string, ids: readonly string[]): Promise<(Installation | null)[]> {
-    if (ids.length === 0) return [];
-    const pipe = redis.pipeline();
-    for (const id of ids) pipe.hgetall(registryKeys.installation(appId, id));
-    const hashes = await pipe.exec<(Record<string, unknown> | null)[]>();
-    return hashes.map((hash, i) => parseInstallation(appId, hash, ids[i]));
   }
 
   /**
@@ -344,28 +297,8 @@ export function createRegistry(options: RegistryOptions) {
       return changed(appId, id, await run("unbindUser", appId, args));
     },
 
-    /** One installation, or null. */
-    async get(appId: string, id: string): Promise<Installation | null> {
-      const hash = await redis.hgetall<Record<string, unknown>>(
-        registryKeys.installation(appId, id),
-      );
-      return parseInstallation(appId, hash, id);
-    },
-
-    /** Many installations in one pipelined round trip, in the order of `ids` (null = unknown). */
-    getMany,
-
-    /** What a push needs of many installations, in one round trip (see sendable.ts). */
-    getSendable: (appId: string, ids: readonly string[]) => readSendable(redis, appId, ids),
-
-    /** A user's installations, most recently seen first (empty for an unknown user). */
-    async userInstallations(appId: string, userId: string): Promise<Installation[]> {
-      const ids = await redis.zrange<string[]>(registryKeys.user(appId, userId), 0, -1, {
-        rev: true,
-      });
-      const found = await getMany(appId, ids);
-      return found.filter((inst): inst is Installation => inst !== null);
-    },
+    // get, getMany, getSendable and userInstallations (reads.ts)
+    ...reads,
 
     /**
      * Erases a user (a GDPR-style erasure): every installation bound to them is deleted with
@@ -395,49 +328,13 @@ export function createRegistry(options: RegistryOptions) {
       return await safeEqual(sha256HexSync(secret).slice(0, stored.length), stored);
     },
 
-    /**
-     * APNs 410: marks `unregistered` when the installation still holds `token`, is active,
-     * and `apnsTimestampMs` is later than its `registeredAt`. Returns whether it applied.
-     */
-    async markUnregistered(
-      appId: string,
-      id: string,
-      token: string,
-      apnsTimestampMs: number,
-    ): Promise<boolean> {
-      return await feedback("markUnregistered", appId, [id, token, String(apnsTimestampMs)]);
-    },
-
-    /** Marks `bad_token` (with the APNs reason) when the installation still holds `token`. */
-    async markBadToken(appId: string, id: string, token: string, reason: string) {
-      return await feedback("markBadToken", appId, [id, token, reason]);
-    },
-
-    /** Stores the environment that accepted `token`, when the installation still holds it. */
-    async correctEnvironment(
-      appId: string,
-      id: string,
-      token: string,
-      environment: EnvironmentName,
-    ): Promise<boolean> {
-      return await feedback("correctEnvironment", appId, [id, token, environment]);
-    },
+    // markUnregistered, markBadToken, correctEnvironment and markStale (marks.ts)
+    ...createStatusMarks(redis, now),
 
     /** See {@linkcode isReachable}. */
     isReachable,
 
     // reachableCount, scanReachable, scanSeen and summary (app_indexes.ts)
-    ...createAppIndexes(redis, getMany),
-
-    /**
-     * Marks the given installations stale when their lastSeenAt is at or before `cutoff`
-     * (epoch ms): they leave the app's and every segment's reach sets. Returns how many were
-     * marked. For the daily segment sync.
-     */
-    async markStale(appId: string, cutoff: number, ids: readonly string[]): Promise<number> {
-      if (ids.length === 0) return 0;
-      const reply = await run("markStale", appId, [String(cutoff), ...ids]);
-      return Number(reply[1]);
-    },
+    ...createAppIndexes(redis, reads.getMany),
   };
 }

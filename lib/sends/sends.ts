@@ -1,11 +1,12 @@
 /**
- * The sends service: creates sends (idempotently), answers `wait:true` sends synchronously,
- * reads status and funnel, lists and cancels; and builds the workers that do the rest.
+ * The sends service: creates sends (idempotently;`wait:true` sends answered synchronously) and
+ * measures their payload, and assembles the service from that, the reach preview (reach.ts),
+ * the status views and cancel (views.ts) and the workers that do the rest.
  *
  * ```ts
  * const sends = createSends({ redis, apps, registry, segments, relay, logger });
  * const { body } = await sends.create(app, { audience: { segment: "vip" }, notification });
- * const worker = sends.createWorker(); await worker.run(signal);
+ * const worker = sends.createWorker();await worker.run(signal);
  * ```
  *
  * @module
@@ -17,13 +18,13 @@ import { type Dispatcher, renderMessage } from "../dispatch/mod.ts";
 import { PAYLOAD_LIMIT, VOIP_PAYLOAD_LIMIT } from "../apns/payload.ts";
 import { randomId, sha256Hex } from "../auth/secrets.ts";
 import { Conflict, ValidationFailed } from "../errors.ts";
-import { readEventCounts } from "./events.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Registry } from "../registry/mod.ts";
 import type { Segments } from "../segments/mod.ts";
 import { sendKeys } from "./_keys.ts";
 import { createDeliverer } from "./deliver.ts";
 import { createQueue } from "./queue.ts";
+import { createReach } from "./reach.ts";
 import { createRecorder } from "./recorder.ts";
 import { resolveAll } from "./resolver.ts";
 import {
@@ -34,7 +35,8 @@ import {
   type SendStatusValue,
   type SendViewData,
 } from "./schemas.ts";
-import { type AudienceSpec, createSendStore, SendNotFound, type SendState } from "./store.ts";
+import { type AudienceSpec, createSendStore, type SendState } from "./store.ts";
+import { createSendViews } from "./views.ts";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.ts";
 
 /** Options of {@linkcode createSends}. */
@@ -98,18 +100,12 @@ export function createSends(options: SendsOptions) {
     uncertain: options.uncertain,
     clock: options.clock ?? systemClock,
   });
-
-  async function view(
-    send: SendState,
-    warnings?: SendViewData["warnings"],
-  ): Promise<SendViewData> {
-    const [failures, events, appWarnings] = await Promise.all([
-      store.failures(send.appId, send.sendId),
-      readEventCounts(redis, send.appId, send.sendId),
-      warnings ?? options.credentialWarnings?.(send.appId) ?? [],
-    ]);
-    return store.view(send, { failures, ...events, warnings: appWarnings });
-  }
+  const views = createSendViews({
+    redis,
+    store,
+    queue,
+    credentialWarnings: options.credentialWarnings,
+  });
 
   function render(app: AppRecord, sendId: string, input: CreateSendInput) {
     // The SDK reports delivered/opened events with this send id.
@@ -306,101 +302,11 @@ export function createSends(options: SendsOptions) {
       };
     },
 
-    /**
-     * How many installations an audience reaches now (before sending): a segment's or the
-     * app's reachable sets, or the reachable installations of the listed users or ids, in the
-     * given environment or both. @throws {SegmentNotFound}
-     */
-    async reach(
-      appId: string,
-      audience: CreateSendInput["audience"],
-      environment?: "production" | "development",
-    ): Promise<number> {
-      const pick = (counts: Record<"production" | "development", number>) =>
-        environment ? counts[environment] : counts.production + counts.development;
-      if ("segment" in audience) {
-        await segments.get(appId, audience.segment);
-        return pick(await segments.reachableCount(appId, audience.segment));
-      }
-      if ("all" in audience) return pick((await registry.summary(appId, 0)).reachable);
-      const ids = "userIds" in audience
-        ? [...new Set(audience.userIds)]
-        : [...new Set(audience.installationIds)];
-      let reached = 0;
-      for (let i = 0; i < ids.length; i += 100) {
-        const slice = ids.slice(i, i + 100);
-        const found = "userIds" in audience
-          ? (await Promise.all(slice.map((u) => registry.userInstallations(appId, u)))).flat()
-          : await registry.getMany(appId, slice);
-        reached += found.filter((inst) =>
-          inst && registry.isReachable(inst) &&
-          (!environment || inst.environment === environment)
-        ).length;
-      }
-      return reached;
-    },
+    // reach (reach.ts)
+    ...createReach({ registry, segments }),
 
-    /** A send's status and funnel. @throws {SendNotFound} */
-    async get(appId: string, sendId: string): Promise<SendViewData> {
-      const send = await store.load(appId, sendId);
-      if (!send) throw new SendNotFound();
-      return await view(send);
-    },
-
-    /** The app's most recent sends, newest first. */
-    async list(appId: string, limit = 50): Promise<SendViewData[]> {
-      const ids = await store.recent(appId, limit);
-      const found = await Promise.all(ids.map((id) => store.load(appId, id)));
-      const warnings = await options.credentialWarnings?.(appId) ?? [];
-      return await Promise.all(
-        found.filter((s): s is SendState => s !== null).map((s) => view(s, warnings)),
-      );
-    },
-
-    /**
-     * The app's most recent sends (up to `limit`) that targeted `installationId`, newest first,
-     * with what became of it in each (see `SendStore.recipientOutcomes`).
-     */
-    async recipientHistory(
-      appId: string,
-      installationId: string,
-      limit = 20,
-    ): Promise<
-      Array<{ send: SendViewData; outcome: "accepted" | "failed_or_skipped" | "pending" }>
-    > {
-      const ids = await store.recent(appId, limit);
-      const outcomes = await store.recipientOutcomes(appId, ids, installationId);
-      const targeted = ids.flatMap((sendId, i) => {
-        const outcome = outcomes[i];
-        return outcome ? [{ sendId, outcome }] : [];
-      });
-      const found = await Promise.all(targeted.map(async (t) => {
-        const send = await store.load(appId, t.sendId);
-        return send ? { send: await view(send), outcome: t.outcome } : null;
-      }));
-      return found.filter((f) => f !== null);
-    },
-
-    /**
-     * Cancels a send: workers check the status before every chunk, so nothing more goes out
-     * within about a chunk's time. Cancelling a cancelled send is a no-op.
-     * @throws {SendNotFound}
-     * @throws {Conflict} when the send already completed or failed.
-     */
-    async cancel(appId: string, sendId: string): Promise<SendViewData> {
-      const { changed, before } = await store.transition(appId, sendId, "cancelled", [
-        "scheduled",
-        "queued",
-        "resolving",
-        "sending",
-      ]);
-      if (before === null) throw new SendNotFound();
-      if (!changed && before !== "cancelled") {
-        throw new Conflict(`the send is already ${before}`);
-      }
-      if (changed && before === "scheduled") await queue.unschedule(appId, sendId);
-      return await this.get(appId, sendId);
-    },
+    // get, list, recipientHistory and cancel (views.ts)
+    ...views,
 
     /** Builds a worker over the shared queue (see lib/sends/worker.ts). */
     createWorker(workerOptions: WorkerOptions = {}): Worker {

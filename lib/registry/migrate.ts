@@ -165,20 +165,17 @@ export async function appsAwaitingMigration(
   appIds: readonly string[],
 ): Promise<string[]> {
   const waiting: string[] = [];
-  for (let i = 0; i < appIds.length; i += 100) {
-    const slice = appIds.slice(i, i + 100);
+  // One pipeline per app: an app's keys share its slot, two apps' keys may not (cluster mode).
+  const check = async (appId: string) => {
+    const prefix = registryKeys.prefix(appId);
     const pipe = redis.pipeline();
-    for (const appId of slice) {
-      const prefix = registryKeys.prefix(appId);
-      pipe.hget(`${prefix}migrate`, "layout");
-      pipe.exists(`${prefix}seen`, `${prefix}reach:production`, `${prefix}reach:development`);
-    }
-    const replies = await pipe.exec<unknown[]>();
-    slice.forEach((appId, j) => {
-      const layout = Number(replies[2 * j] ?? 0);
-      if (layout < REGISTRY_LAYOUT && Number(replies[2 * j + 1]) > 0) waiting.push(appId);
-    });
-  }
+    pipe.hget(`${prefix}migrate`, "layout");
+    pipe.exists(`${prefix}seen`, `${prefix}reach:production`, `${prefix}reach:development`);
+    const [layout, old] = await pipe.exec<[unknown, unknown]>();
+    if (Number(layout ?? 0) < REGISTRY_LAYOUT && Number(old) > 0) waiting.push(appId);
+  };
+  for (let i = 0; i < appIds.length; i += 50) await Promise.all(appIds.slice(i, i + 50).map(check));
+  waiting.sort();
   return waiting;
 }
 

@@ -204,6 +204,15 @@ local function inst_secret_matches(inst, presented)
   return #stored == 22 and stored == presented
 end
 
+-- Reachable (sends may target it): active, holds a token, notifications not denied, not flagged
+-- stale, in a known environment. The one definition for every script (registry, segments,
+-- migrations); lib/registry/installation.ts `isReachable` is its TypeScript side.
+local function inst_reachable(inst)
+  return inst ~= nil and inst.status == "active" and (inst.token or "") ~= "" and
+    inst.pushAuthorization ~= "denied" and inst.stale ~= "1" and
+    (inst.environment == "production" or inst.environment == "development")
+end
+
 -- The installation at `key`, decoded, plus its raw stored map; nil when absent.
 local function inst_read(key)
   return inst_decode(redis.call("HGETALL", key))

@@ -12,7 +12,7 @@
 --   user:<uid>    has id (score lastSeenAt)   iff the hash's userId == <uid>
 --   sw:<week>     bit n set   iff the hash exists, status ~= "deleted" and week is the week
 --                 of its lastSeenAt (layout v6, see _seen.lua)
---   rb:<env>      bit n set       iff reachable(inst) and environment == <env>, where n is
+--   rb:<env>      bit n set       iff inst_reachable(inst) and environment == <env>, where n is
 --                 the installation's number (layout v5: a bitmap, see _numbers.lua)
 --   a user has at most MAX_USER_INSTALLATIONS installations; the least recently seen one
 --   beyond that is unbound (anonymous), not deleted.
@@ -61,12 +61,6 @@ local function flatten(t)
     out[#out + 1] = v
   end
   return out
-end
-
--- Reachable = active, has a token, notifications not denied, not flagged stale.
-local function reachable(inst)
-  return inst ~= nil and inst.status == "active" and (inst.token or "") ~= "" and
-    inst.pushAuthorization ~= "denied" and inst.stale ~= "1"
 end
 
 -- Sets a new status; statusAt changes only when the status does.
@@ -176,8 +170,8 @@ commit = function(prefix, id, before, after, now_ms)
   end
 
   -- reachable sets
-  local is_reachable = (not deleted) and reachable(a)
-  local was_in = (not was_deleted) and reachable(b) and b.environment or nil
+  local is_reachable = (not deleted) and inst_reachable(a)
+  local was_in = (not was_deleted) and inst_reachable(b) and b.environment or nil
   local now_in = is_reachable and a.environment or nil
   if was_in ~= now_in and num ~= nil then
     if was_in ~= nil then

@@ -9,12 +9,10 @@
 -- Reply: { bits set, already set or not reachable or gone }
 local prefix = KEYS[1]
 local set, skipped = 0, 0
-local envs = { production = true, development = true }
 for i = 1, #ARGV do
   local inst = inst_read(prefix .. "inst:" .. ARGV[i])
   local n = inst and tonumber(inst.n)
-  if n ~= nil and inst.status == "active" and (inst.token or "") ~= "" and
-    inst.pushAuthorization ~= "denied" and inst.stale ~= "1" and envs[inst.environment or ""] and
+  if n ~= nil and inst_reachable(inst) and
     bit_put(prefix .. "rb:" .. inst.environment, n, true) == 1 then
     set = set + 1
   else

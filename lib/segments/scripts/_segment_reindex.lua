@@ -145,13 +145,6 @@ local function seg_rule_match(rule, inst, now_ms)
   return true
 end
 
--- Reachable by the registry's definition, from the stored fields.
-local function seg_reachable(inst)
-  return inst ~= nil and inst.status == "active" and (inst.token or "") ~= "" and
-    inst.pushAuthorization ~= "denied" and inst.stale ~= "1" and
-    SEG_OTHER[inst.environment or ""] ~= nil
-end
-
 -- Reads an installation hash into the table shape segment_reindex receives (decoded by the
 -- registry's codec, lib/registry/scripts/_codec.lua, which is prepended before this library);
 -- nil when absent or without a status. `_stored` keeps the stored map (see inst_field).
@@ -273,7 +266,7 @@ local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, p
     end
   end
   if user ~= "" then
-    local ok = (reachable and true or false) and seg_reachable(inst)
+    local ok = (reachable and true or false) and inst_reachable(inst)
     for _, sid in ipairs(seg_user_segments(prefix, user)) do
       seg_apply(prefix, sid, num, user, inst, ok, now_ms)
     end

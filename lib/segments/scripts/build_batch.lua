@@ -17,7 +17,7 @@ for i = 4, #ARGV do
     seg_user_add(prefix, user, sid)
     for _, iid in ipairs(redis.call("ZRANGE", prefix .. "user:" .. user, 0, -1)) do
       local inst = seg_load_inst(prefix, iid)
-      if inst and inst.userId == user and inst.n and seg_reachable(inst) and
+      if inst and inst.userId == user and inst.n and inst_reachable(inst) and
         seg_rule_match(conf.rule, inst, now_ms) then
         added = added + bit_put(conf.key .. ":bb:" .. inst.environment, tonumber(inst.n), true)
       end

@@ -23,7 +23,7 @@ for i = 4, #ARGV do
     local inst = seg_load_inst(prefix, iid)
     local num = inst and tonumber(inst.n)
     if inst and inst.userId == user then
-      seg_apply(prefix, sid, num, user, inst, seg_reachable(inst), now_ms)
+      seg_apply(prefix, sid, num, user, inst, inst_reachable(inst), now_ms)
     else
       seg_apply(prefix, sid, num, "", nil, false, now_ms)
     end

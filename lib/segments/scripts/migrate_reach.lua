@@ -15,7 +15,7 @@ for i = 2, #ARGV do
   local added = 0
   if user ~= "" and inst.n then
     for _, sid in ipairs(seg_user_segments(prefix, user)) do
-      added = added + seg_apply(prefix, sid, tonumber(inst.n), user, inst, seg_reachable(inst),
+      added = added + seg_apply(prefix, sid, tonumber(inst.n), user, inst, inst_reachable(inst),
         now_ms, true)
     end
   end

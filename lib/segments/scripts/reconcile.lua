@@ -16,7 +16,7 @@ for i = 2, #ARGV do
   if user ~= "" then
     for _, sid in ipairs(seg_user_segments(prefix, user)) do mine[sid] = true end
   end
-  local ok = seg_reachable(inst)
+  local ok = inst_reachable(inst)
   local num = inst and tonumber(inst.n)
   for _, sid in ipairs(sids) do
     local a, r

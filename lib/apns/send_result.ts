@@ -111,18 +111,11 @@ export function refused(r: Recipient, res: ApnsResponse, badToken: boolean): Sen
 
 /** The certificate's expiry passed: a credential error, found before any request. */
 export function certificateExpired(r: Recipient, expiresAt: string): SendResult {
-  const credentialError = {
+  return refusedEarlier(r, {
     reason: "ExpiredCertificate",
     message: `the APNs certificate expired on ${expiresAt}: upload a renewed one ` +
       "(PATCH /v1/apps/:appId certificate)",
-  };
-  return {
-    installationId: r.installationId,
-    status: "failed",
-    reason: credentialError.reason,
-    attempted: false,
-    credentialError,
-  };
+  });
 }
 
 /**

@@ -39,6 +39,8 @@ export const registryKeys = {
   seenWeeks: (appId: string) => `ep:v1:{${appId}}:sw`,
   /** Bitmap: the installations (bit n = number n) not deleted and last seen in `week`. */
   seenWeek: (appId: string, week: number | string) => `ep:v1:{${appId}}:sw:${week}`,
+  /** Hash: `deno task migrate`'s progress: the layout reached, a cursor and a done flag per step. */
+  migration: (appId: string) => `ep:v1:{${appId}}:migrate`,
   /** Sorted set: every non-deleted installation id by lastSeenAt (layout v5 and before). */
   legacySeen: (appId: string) => `ep:v1:{${appId}}:seen`,
 };

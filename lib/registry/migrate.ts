@@ -105,7 +105,7 @@ export async function migrateRegistry(options: MigrateOptions): Promise<MigrateR
   const report: MigrateReport = { apps: [] };
   for (const appId of options.appIds) {
     const prefix = registryKeys.prefix(appId);
-    const stateKey = `${prefix}migrate`;
+    const stateKey = registryKeys.migration(appId);
     const state = await redis.hgetall<Record<string, string>>(stateKey) ?? {};
     const reached = Number(state.layout ?? 0);
     const row = {
@@ -167,10 +167,13 @@ export async function appsAwaitingMigration(
   const waiting: string[] = [];
   // One pipeline per app: an app's keys share its slot, two apps' keys may not (cluster mode).
   const check = async (appId: string) => {
-    const prefix = registryKeys.prefix(appId);
     const pipe = redis.pipeline();
-    pipe.hget(`${prefix}migrate`, "layout");
-    pipe.exists(`${prefix}seen`, `${prefix}reach:production`, `${prefix}reach:development`);
+    pipe.hget(registryKeys.migration(appId), "layout");
+    pipe.exists(
+      registryKeys.legacySeen(appId),
+      registryKeys.legacyReachable(appId, "production"),
+      registryKeys.legacyReachable(appId, "development"),
+    );
     const [layout, old] = await pipe.exec<[unknown, unknown]>();
     if (Number(layout ?? 0) < REGISTRY_LAYOUT && Number(old) > 0) waiting.push(appId);
   };

@@ -95,7 +95,7 @@ for i = 3, #ARGV do
   redis.call("HSET", prefix .. "inst:" .. id, unpack(flat))
   redis.call("ZADD", prefix .. "user:" .. inst.userId, now, id)
   seen_move(prefix, tonumber(inst.n), before, now)
-  segment_reindex(prefix, id, inst, seg_reachable(inst), inst.userId, now)
+  segment_reindex(prefix, id, inst, inst_reachable(inst), inst.userId, now)
 end
 return 1
 `;

@@ -36,7 +36,7 @@ seen_put(prefix, tonumber(num.n), f.lastSeenAt or now, true)
 if prevtok ~= "" and prevtok ~= (f.token or "") then tok_del(prefix, prevtok, id) end
 if (f.token or "") ~= "" then tok_set(prefix, f.token, id) end
 local inst = seg_load_inst(prefix, id)
-local ok = seg_reachable(inst)
+local ok = inst_reachable(inst)
 local n = tonumber(num.n)
 bit_put(prefix .. "rb:production", n, false)
 bit_put(prefix .. "rb:development", n, false)

@@ -1,7 +1,7 @@
 /**
  * What cluster mode adds to the TCP requester: the check that a pipeline or transaction stays
- * in one slot, and SCAN routed to the right masters (ioredis sends a keyless command to one
- * arbitrary node).
+ * in one slot, SCAN routed to the right masters and FUNCTION's changes sent to every master
+ * (ioredis sends a keyless command to one arbitrary node).
  *
  * @module
  */
@@ -58,6 +58,29 @@ export function scanRouter(cluster: IORedis.Cluster): Pick<Client, "call"> {
 
 function nodeName(node: IORedis.default): string {
   return `${node.options.host}:${node.options.port}`;
+}
+
+/** FUNCTION subcommands that change the libraries: each master keeps its own. */
+const FUNCTION_CHANGES = new Set(["load", "delete", "flush", "restore"]);
+
+/**
+ * FUNCTION over a cluster. Each master keeps its own libraries (its replicas copy them), and an
+ * FCALL runs on the master of its key's slot, so a library must be on every master: LOAD,
+ * DELETE, FLUSH and RESTORE go to each master in turn and answer as the last one did (an
+ * error from any is thrown). Reads (LIST, STATS, DUMP) go to one master.
+ */
+export function functionRouter(cluster: IORedis.Cluster): Pick<Client, "call"> {
+  return {
+    async call(name: string, ...args: (string | number)[]) {
+      const sub = String(args[0] ?? "").toLowerCase();
+      const masters = cluster.nodes("master");
+      if (masters.length === 0) throw new Error("no cluster master is known right now");
+      if (!FUNCTION_CHANGES.has(sub)) return await masters[0].call(name, ...args);
+      let answer: unknown;
+      for (const master of masters) answer = await master.call(name, ...args);
+      return answer;
+    },
+  } as Pick<Client, "call">;
 }
 
 /** The hash tag of a MATCH pattern when it is literal (no glob characters), else null. */

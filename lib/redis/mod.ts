@@ -9,3 +9,4 @@ export * from "./server_process.ts";
 export * from "./tcp_requester.ts";
 export * from "./gateway.ts";
 export * from "./script_flags.ts";
+export * from "./function_library.ts";

@@ -17,7 +17,13 @@ import IORedis, { ReplyError } from "ioredis";
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
 import { errors as upstashErrors } from "@upstash/redis";
 import { REDIS_UNREACHABLE, Unavailable } from "../errors.ts";
-import { assertOneSlot, type Client, type Command, scanRouter } from "./_cluster_routing.ts";
+import {
+  assertOneSlot,
+  type Client,
+  type Command,
+  functionRouter,
+  scanRouter,
+} from "./_cluster_routing.ts";
 
 export { CrossSlotBatch } from "./_cluster_routing.ts";
 
@@ -133,8 +139,16 @@ function requesterOver(
       const route = req.path?.[0];
       if (!route) {
         const command = req.body as Command;
-        if (cluster && String(command[0]).toLowerCase() === "scan") {
+        const name = cluster ? String(command[0]).toLowerCase() : "";
+        if (name === "scan") {
           return await single<TResult>(scanRouter(client as IORedis.Cluster), deadlines, command);
+        }
+        if (name === "function") {
+          return await single<TResult>(
+            functionRouter(client as IORedis.Cluster),
+            deadlines,
+            command,
+          );
         }
         return await single<TResult>(client, deadlines, command);
       }

@@ -1,8 +1,8 @@
 /**
- * How the registry runs its Lua scripts: every script body gets the same prelude (the segment
- * reindex, the rate limit and scripts/_lib.lua) and the same call shape (the app's key prefix in
- * KEYS, the clock first in ARGV). Shared by the SDK writes (registry.ts) and the status marks
- * (marks.ts), so both build byte-identical scripts.
+ * How the registry runs its Lua: each script body is a function of a Redis function library
+ * whose prelude is the segment reindex, the rate limit and scripts/_lib.lua, loaded once, and
+ * every call has the same shape (the app's key prefix in KEYS, the clock first in ARGV). Shared
+ * by the SDK writes (registry.ts) and the status marks (marks.ts).
  *
  * @module
  */
@@ -15,6 +15,7 @@ import { segmentReindexLua } from "../segments/scripts.ts";
 import { rateLimitLua } from "../ratelimit/mod.ts";
 import libLua from "./scripts/_lib.lua" with { type: "text" };
 import { registryKeys } from "./_keys.ts";
+import { createFunctionLibrary } from "../redis/function_library.ts";
 
 /** `{outcome, info, flat hash}` as every registry script answers. */
 export type Reply = [string, string?, (string[] | string)?];
@@ -27,21 +28,23 @@ export type Run<Name extends string> = (
 ) => Promise<Reply>;
 
 /**
- * A runner over the given script bodies. Scripts are loaded lazily by `Script.exec` (EVALSHA,
- * falling back to EVAL once per Redis).
+ * A runner over the given script bodies: one Redis function library (the prelude loaded once,
+ * each body a function; see lib/redis/function_library.ts), called with FCALL.
  */
 export function createRunner<Name extends string>(
   redis: Redis,
   now: () => number,
   bodies: Record<Name, string>,
 ): Run<Name> {
-  const scripts = {} as Record<Name, ReturnType<typeof redis.createScript<Reply>>>;
-  for (const name of Object.keys(bodies) as Name[]) {
-    scripts[name] = redis.createScript<Reply>(
-      // segmentReindexLua opens with the installation codec (_codec.lua) it reads through.
-      `${segmentReindexLua}\n${rateLimitLua}\n${libLua}\n${bodies[name]}`,
-    );
-  }
+  const library = createFunctionLibrary(redis, {
+    name: "edgepush_registry",
+    // segmentReindexLua opens with the installation codec (_codec.lua) it reads through.
+    prelude: `${segmentReindexLua}\n${rateLimitLua}\n${libLua}`,
+    // The token index's and the reindex's per-call memos: a segment or a bucket entry may
+    // change between two calls.
+    eachCall: "tok_forget() seg_forget()",
+    functions: bodies,
+  });
   return async (name, appId, args) =>
-    await scripts[name].exec([registryKeys.prefix(appId)], [String(now()), ...args]);
+    await library.call<Reply>(name, [registryKeys.prefix(appId)], [String(now()), ...args]);
 }

@@ -4,7 +4,7 @@
  * a bug until the day the product runs on a cluster.
  *
  * The test records what Redis saw (MONITOR on the test Redis) while a workload runs every script
- * of lib/ through the real services: the segments property scenario (every registry and segment
+ * of lib/ (and every function of a function library) through the real services: the segments property scenario (every registry and segment
  * script, the daily sync included), a campaign with a rate, a scheduled and a cancelled send, SDK
  * events and a test-session bind, with the SDK rate limits on. Each command a script ran is hashed key by
  * key (key positions from `@ioredis/commands`, as Redis Cluster clients find them) and compared
@@ -23,6 +23,10 @@ import { DAY, Scenario } from "./segments/_scenario.ts";
 import { runSegmentSync } from "../../jobs/segment_sync.ts";
 import { register, sdkHeaders } from "../support/installation_calls.ts";
 import { ADMIN_TOKEN } from "../support/harness.ts";
+
+/** One `redis.register_function` of a library as lib/redis/function_library.ts writes it. */
+const REGISTERED =
+  /redis\.register_function\('([^']+)', function\(KEYS, ARGV\)\n([\s\S]*?)\nend\)\n/g;
 
 interface Seen {
   source: string;
@@ -203,12 +207,20 @@ Deno.test("every Lua script touches only keys in the slot of its first key, and 
   let calls = 0;
   let slot = -1;
   let script = "";
+  // Function libraries (lib/redis/function_library.ts): each function's text, by name.
+  const functionTexts = new Map<string, string>();
+  const called = new Set<string>();
   for (const { source, args } of seen) {
     const name = args[0]?.toLowerCase();
     if (source !== "lua") {
       slot = -1;
-      if (name !== "eval" && name !== "evalsha") continue;
+      if (name === "function" && args[1]?.toLowerCase() === "load") {
+        const code = unescape(args[args.length - 1]);
+        for (const m of code.matchAll(REGISTERED)) functionTexts.set(m[1], m[2]);
+      }
+      if (name !== "eval" && name !== "evalsha" && name !== "fcall") continue;
       if (name === "eval") texts.push(unescape(args[1]));
+      if (name === "fcall") called.add(args[1]);
       const keys = args.slice(3, 3 + Number(args[2]));
       if (keys.length === 0) {
         violations.push(`a script was called without KEYS: ${args.join(" ").slice(0, 120)}`);
@@ -237,6 +249,12 @@ Deno.test("every Lua script touches only keys in the slot of its first key, and 
   );
   assertOk(violations[0].includes("lua-slots-test-stray"), "the stray probe was caught");
   assertOk(scripts > 300 && calls > 5_000, `the workload ran ${scripts} scripts, ${calls} calls`);
+  for (const fn of called) {
+    const text = functionTexts.get(fn);
+    assertOk(text !== undefined, `FCALL of ${fn}, whose FUNCTION LOAD was not seen`);
+    texts.push(text);
+  }
+  assertOk(called.size > 0, "the registry's functions ran");
   const missing: string[] = [];
   for (const [path, text] of await scriptFiles()) {
     const body = text.replace(/^#!.*\n/, "").trim();

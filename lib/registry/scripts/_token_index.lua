@@ -32,6 +32,12 @@ end
 -- Every read and write of an entry goes through these two.
 local tok_memo_key, tok_memo_field, tok_memo_ids = nil, nil, nil
 
+-- Forgets that entry. A Redis function's locals outlive its call (lib/redis/function_library.ts):
+-- each call starts with this, so that no call trusts what an earlier one read.
+local function tok_forget()
+  tok_memo_key, tok_memo_field, tok_memo_ids = nil, nil, nil
+end
+
 local function tok_read(key, field)
   if key == tok_memo_key and field == tok_memo_field then return tok_memo_ids end
   local ids = redis.call("HGET", key, field)

@@ -46,6 +46,12 @@ local SEG_DAY_MS = 86400000
 local SEG_OTHER = { production = "development", development = "production" }
 local seg_conf_cache = {}
 
+-- Empties that cache: run first by every call of a Redis function library that includes this one
+-- (its locals outlive a call, lib/redis/function_library.ts), as a segment may change between calls.
+local function seg_forget()
+  seg_conf_cache = {}
+end
+
 local function seg_semver(s)
   if type(s) ~= "string" then return nil end
   local core = string.match(s, "^([^%-%+]*)")

@@ -6,7 +6,12 @@ import { errors as upstashErrors, Redis } from "@upstash/redis";
 import { Ratelimit } from "@upstash/ratelimit";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { startTestRedis } from "../../support/redis_server.ts";
-import { createGateway, createTcpRequester, scriptSha } from "../../../lib/redis/mod.ts";
+import {
+  createFunctionLibrary,
+  createGateway,
+  createTcpRequester,
+  scriptSha,
+} from "../../../lib/redis/mod.ts";
 
 const TOKEN = "gateway-test-token-0123456789";
 
@@ -96,6 +101,15 @@ const cases: Record<string, Case> = {
   "EVALSHA falls back to EVAL on NOSCRIPT": async (r, k) => {
     const script = r.createScript<string>(`return 'fallback:' .. KEYS[1] .. ':${k}'`);
     return [await script.exec([k], []), await script.exec([k], [])];
+  },
+  "a function library: FUNCTION LOAD on a miss, then FCALL": async (r, k) => {
+    await r.exec(["FUNCTION", "FLUSH"]);
+    const lib = createFunctionLibrary(r, {
+      name: "conformance",
+      prelude: "local function twice(s) return s .. s end",
+      functions: { echo: "return { KEYS[1], twice(ARGV[1]) }" },
+    });
+    return [await lib.call("echo", [k], ["ab"]), await lib.call("echo", [k], ["c"])];
   },
   "pipeline with one failing command": async (r, k) => {
     await r.set(k, "text");

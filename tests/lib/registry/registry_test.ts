@@ -51,9 +51,9 @@ Deno.test("register creates an installation with a hashed secret and every index
   });
 });
 
-Deno.test("register and update are one Redis round trip each (one EVALSHA)", async () => {
+Deno.test("register and update are one Redis round trip each (one FCALL)", async () => {
   await withRegistry(async ({ t, registry, appId }) => {
-    // The first call of each script is NOSCRIPT + EVAL; warm both up.
+    // The first call loads the function library (a miss, FUNCTION LOAD, the call again): warm up.
     const warm = await registry.register(appId, { token: tokenOf(1), environment: prod });
     assertOk(warm.created);
     await registry.update(appId, warm.installationId, { secret: warm.installationSecret });
@@ -79,7 +79,7 @@ Deno.test("register and update are one Redis round trip each (one EVALSHA)", asy
       });
       await io.echo("end");
       await waitFor(() => seen.includes("echo"), { what: "monitor marker" });
-      assertEquals(seen, ["evalsha", "evalsha", "echo"]);
+      assertEquals(seen, ["fcall", "fcall", "echo"]);
     } finally {
       monitor.disconnect();
       io.disconnect();

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import type http2 from "node:http2";
 import { z } from "zod";
 
 /** APNs' answer. `reason` and `timestamp` come from its JSON body, validated. */
@@ -28,7 +27,7 @@ const AnswerBody = z.object({
 /** Turns a status, headers and body into an {@linkcode ApnsResponse}; bad fields are dropped. */
 export function parseAnswer(
   status: number,
-  headers: http2.IncomingHttpHeaders,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
   body: Uint8Array,
   nowMs: number = Date.now(),
 ): ApnsResponse {

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import type http2 from "node:http2";
+import type { H2Session } from "./h2/session.ts";
 
 /** What the health check needs of a pooled connection. */
 export interface WatchedConnection {
-  session: http2.ClientHttp2Session;
+  session: H2Session;
   /** Streams in flight; only a connection with none is idle. */
   inflight: number;
   /** Still handed out for new streams. */
@@ -70,9 +70,9 @@ export function watchConnections(
     const timer = setTimeout(fail, pingTimeoutMs);
     Deno.unrefTimer(timer);
     try {
-      const sent = conn.session.ping((error) => {
+      const sent = conn.session.ping((answered) => {
         clearTimeout(timer);
-        if (error) fail();
+        if (!answered) fail();
       });
       if (!sent) {
         clearTimeout(timer);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import http2 from "node:http2";
+import { H2Session } from "./h2/session.ts";
 import type { WatchedConnection } from "./connection_health.ts";
 
 /**
@@ -21,7 +21,7 @@ export type ConnectionCredential =
 
 /** One HTTP/2 session in a pool. */
 export interface Connection extends WatchedConnection {
-  session: http2.ClientHttp2Session;
+  session: H2Session;
   inflight: number;
   /** Streams it may carry at once: `maxStreams`, or the server's lower limit. */
   limit: number;
@@ -80,6 +80,13 @@ export interface ConnectionPools {
   close(): Promise<void>;
 }
 
+/** `host[:port]` (443 when absent; `[v6]:port` too) as connectTls takes it. */
+function splitHost(host: string): { hostname: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  if (!match) throw new Error(`not a host[:port]: ${host}`);
+  return { hostname: match[1].replace(/^\[|\]$/g, ""), port: Number(match[2] ?? 443) };
+}
+
 /** Creates the pools of one transport. */
 export function createConnectionPools(options: ConnectionPoolOptions): ConnectionPools {
   const { connections, maxStreams, now, stats } = options;
@@ -109,8 +116,11 @@ export function createConnectionPools(options: ConnectionPoolOptions): Connectio
   }
 
   function open(pool: Pool, host: string, credential: ConnectionCredential): Connection {
-    const session = http2.connect(`https://${host}`, {
-      ca: options.caFor(host),
+    const { hostname, port } = splitHost(host);
+    const session = new H2Session({
+      hostname,
+      port,
+      caCerts: options.caFor(host),
       ...(credential.kind === "certificate"
         ? { cert: credential.certPem, key: credential.keyPem }
         : {}),
@@ -131,15 +141,12 @@ export function createConnectionPools(options: ConnectionPoolOptions): Connectio
       lastUsed: now(),
       retire,
     };
-    session.on("remoteSettings", (settings) => {
+    session.onSettings = (maxConcurrentStreams) => {
       conn.settled = true;
-      conn.limit = Math.max(1, Math.min(maxStreams, settings.maxConcurrentStreams ?? maxStreams));
+      conn.limit = Math.max(1, Math.min(maxStreams, maxConcurrentStreams ?? maxStreams));
       wake(pool);
-    });
-    session.on("goaway", retire);
-    session.on("close", retire);
-    session.on("error", retire);
-    session.on("frameError", () => {});
+    };
+    session.onGone = retire;
     pool.connections.push(conn);
     return conn;
   }

@@ -1,20 +1,17 @@
 /**
- * One notification on one HTTP/2 stream: writes the request, collects APNs' answer (at most
- * MAX_ANSWER_BYTES of its body) and says whether the stream ended with an answer, was cut off
- * before one (so another connection may carry the notification), or outlived its deadline.
- * Retrying, pooling and reading the answer are the transport's.
+ * One notification on one HTTP/2 stream: sends the request, collects APNs' answer and says
+ * whether the stream ended with an answer, was cut off before one (so another connection may
+ * carry the notification), or outlived its deadline. Retrying, pooling and reading the answer
+ * are the transport's.
  *
  * @module
  */
-import http2 from "node:http2";
-import { MAX_ANSWER_BYTES } from "./answer.ts";
 import type { Deadline, DeadlineSweep } from "./deadline_sweep.ts";
+import type { HeaderList } from "./h2/hpack.ts";
+import type { H2Session, RequestHead, StreamEnd } from "./h2/session.ts";
 
 /** What one stream ended with. */
-export type Exchange =
-  | { kind: "response"; status: number; headers: http2.IncomingHttpHeaders; body: Uint8Array }
-  | { kind: "retry"; error: unknown }
-  | { kind: "timeout" };
+export type Exchange = StreamEnd | { kind: "timeout" };
 
 /** What {@linkcode createStreamExchange}'s function sends on a stream. */
 export interface StreamRequest {
@@ -30,85 +27,76 @@ export interface StreamRequest {
 
 /** Sends `req` on a new stream of `session`, cancelling it at `deadline` (epoch ms). */
 export type StreamExchange = (
-  session: http2.ClientHttp2Session,
+  session: H2Session,
   req: StreamRequest,
   deadline: number,
 ) => Promise<Exchange>;
 
-const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
 
 /** Creates the exchange function of one transport; `sweep` watches every stream's deadline. */
 export function createStreamExchange(sweep: DeadlineSweep): StreamExchange {
-  // The header block is the same for every recipient of a message: it is built once per
-  // (headers object, authorization) and only `:path` changes per request.
-  let templates = new WeakMap<Record<string, string>, Map<string, http2.OutgoingHttpHeaders>>();
-  let templateCount = 0;
+  // The fixed headers are the same for every recipient of a message: built once per (headers
+  // object, authorization, host) and only `:path` changes per request.
+  let heads = new WeakMap<Record<string, string>, Map<string, RequestHead>>();
+  let headCount = 0;
+  // The body too: one message's recipients follow each other.
+  let lastBody = "";
+  let lastBytes = new Uint8Array(0);
 
-  function template(req: StreamRequest): http2.OutgoingHttpHeaders {
-    let byAuth = templates.get(req.headers);
-    if (!byAuth) templates.set(req.headers, byAuth = new Map());
-    const auth = req.authorization ?? "";
-    let headers = byAuth.get(auth);
-    if (!headers) {
+  function head(session: H2Session, req: StreamRequest): RequestHead {
+    let byKey = heads.get(req.headers);
+    if (!byKey) heads.set(req.headers, byKey = new Map());
+    const key = `${session.authority}\n${req.authorization ?? ""}`;
+    let found = byKey.get(key);
+    if (!found) {
       // Bounded: a long-lived transport sees a new token every ~50 minutes per credential.
-      if (++templateCount > 1000) {
-        templates = new WeakMap();
-        templateCount = 1;
-        templates.set(req.headers, byAuth = new Map());
+      if (++headCount > 1000) {
+        heads = new WeakMap();
+        headCount = 1;
+        heads.set(req.headers, byKey = new Map());
       }
-      headers = { ":method": "POST", ":path": "", ...req.headers };
-      if (req.authorization) headers.authorization = req.authorization;
-      byAuth.set(auth, headers);
+      const fixed: Array<[string, string]> = Object.entries(req.headers)
+        .map(([name, value]) => [name.toLowerCase(), String(value)]);
+      if (req.authorization) fixed.push(["authorization", req.authorization]);
+      found = { authority: session.authority, fixed: fixed as HeaderList };
+      byKey.set(key, found);
     }
-    return headers;
+    return found;
   }
 
   return (session, req, deadline) =>
     new Promise((resolve) => {
-      let stream: http2.ClientHttp2Stream;
-      const headers = template(req);
-      headers[":path"] = `/3/device/${req.deviceToken}`;
-      try {
-        // request() copies the headers before returning, so the template can be reused.
-        stream = session.request(headers);
-      } catch (error) {
-        return resolve({ kind: "retry", error });
+      if (req.body !== lastBody) {
+        lastBody = req.body;
+        lastBytes = encoder.encode(req.body);
       }
-      let response: http2.IncomingHttpHeaders | undefined;
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      let timedOut = false;
+      let settled = false;
+      let handle: { cancel(): void };
       const timer: Deadline = {
         deadline,
         expire() {
-          timedOut = true;
-          stream.close(http2.constants.NGHTTP2_CANCEL);
+          if (settled) return;
+          settled = true;
+          handle?.cancel();
+          resolve({ kind: "timeout" });
         },
       };
-      sweep.watch(timer);
-      stream.on("response", (h) => (response = h));
-      stream.on("data", (chunk: Uint8Array) => {
-        // APNs' body is untrusted: keep at most MAX_ANSWER_BYTES of it.
-        if (size < MAX_ANSWER_BYTES) chunks.push(chunk);
-        size += chunk.byteLength;
-      });
-      stream.on("error", () => {});
-      stream.on("close", () => {
-        sweep.unwatch(timer);
-        if (timedOut) return resolve({ kind: "timeout" });
-        if (response && stream.rstCode === http2.constants.NGHTTP2_NO_ERROR) {
-          const status = Number(response[":status"]);
-          const body = chunks.length === 0
-            ? EMPTY
-            : chunks.length === 1
-            ? chunks[0]
-            : Buffer.concat(chunks);
-          return resolve({ kind: "response", status, headers: response, body });
-        }
-        // No complete answer: refused, reset, GOAWAY'd or the connection died. APNs has not
-        // accepted the notification, so another connection may carry it.
-        resolve({ kind: "retry", error: new Error(`stream closed (rst ${stream.rstCode})`) });
-      });
-      stream.end(req.body);
+      try {
+        handle = session.request(
+          head(session, req),
+          `/3/device/${req.deviceToken}`,
+          lastBytes,
+          (end) => {
+            if (settled) return;
+            settled = true;
+            sweep.unwatch(timer);
+            resolve(end);
+          },
+        );
+      } catch (error) {
+        return resolve({ kind: "retry", error: error as Error });
+      }
+      if (!settled) sweep.watch(timer);
     });
 }

@@ -1,6 +1,6 @@
 /**
  * Send benchmark: N notifications to the mock APNs running in a separate process, through our
- * relay (node:http2 transport), against `@parse/node-apn` and `apns2` on Node, and h2load's
+ * relay (its own HTTP/2 client over Deno's TLS), against `@parse/node-apn` and `apns2` on Node, and h2load's
  * ceiling. Prints notifications/s, CPU ms per 1k notifications (of the sending process only),
  * and the ratio to the fastest peer.
  *
@@ -137,7 +137,7 @@ async function ours(
     const ms = performance.now() - t0;
     const cpu = cpuMs() - c0;
     return {
-      client: "edgepush relay (Deno, node:http2)",
+      client: "edgepush relay (Deno, own HTTP/2)",
       perSecond: Math.round((n / ms) * 1000),
       cpuMsPer1k: +(cpu / (n / 1000)).toFixed(1),
       note: ok === n ? "" : `${n - ok} failed`,

@@ -1,11 +1,13 @@
 /**
- * Quick comparison of the two HTTP/2 clients available in Deno against the mock APNs:
- * `fetch` with an HTTP/2-only `Deno.HttpClient`, and `node:http2` (via our transport).
+ * Quick comparison of three HTTP/2 clients in Deno against the mock APNs: `fetch` with an
+ * HTTP/2-only `Deno.HttpClient`, `node:http2` (one session, streams pumped directly), and
+ * edgepush's transport (its own HTTP/2 client, lib/apns/h2/).
  * Run: `deno run -A tests/bench/send_transport_compare.ts [n] [inflight]`.
  *
  * @module
  */
 import { startMockApns } from "../support/mock_apns.ts";
+import http2 from "node:http2";
 import { createTransport } from "../../lib/apns/transport.ts";
 
 const TOKEN = "a".repeat(64);
@@ -69,10 +71,30 @@ if (import.meta.main) {
     );
   }
   client.close();
+  if (only !== "fetch") {
+    const session = http2.connect(url, { ca: mock.caPem });
+    const headers = {
+      ":method": "POST",
+      ":path": `/3/device/${TOKEN}`,
+      ...HEADERS,
+      authorization: auth,
+    };
+    const one = () =>
+      new Promise<void>((resolve, reject) => {
+        const stream = session.request(headers);
+        stream.on("error", reject);
+        stream.on("data", () => {});
+        stream.on("close", () => resolve());
+        stream.end(BODY);
+      });
+    await one();
+    rows.push(await timed(`node:http2 (${inflight} in flight)`, n, () => pump(n, inflight, one)));
+    await new Promise<void>((resolve) => session.close(() => resolve()));
+  }
   const transport = createTransport({ hosts: mock.hosts, caPem: mock.caPem, maxStreams: 1000 });
   rows.push(
     await timed(
-      `node:http2 transport (${inflight} in flight)`,
+      `edgepush transport (${inflight} in flight)`,
       n,
       () =>
         pump(n, inflight, () =>

@@ -14,8 +14,34 @@
  *
  * @module
  */
-import { setImmediate } from "node:timers";
+import { FrameWriter } from "./frame_writer.ts";
+import {
+  ACK,
+  CANCEL,
+  COMPRESSION_ERROR,
+  concat,
+  CONTINUATION,
+  DATA,
+  END_HEADERS,
+  END_STREAM,
+  FRAME_SIZE_ERROR,
+  GOAWAY,
+  H2Error,
+  HEADERS,
+  MAX_FRAME,
+  NO_ERROR,
+  PADDED,
+  PING,
+  PROTOCOL_ERROR,
+  PUSH_PROMISE,
+  readFrames,
+  RST_STREAM,
+  SETTINGS,
+  unpad,
+  WINDOW_UPDATE,
+} from "./frames.ts";
 import { type HeaderList, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
+import { MAX_WINDOW, SendWindows } from "./send_windows.ts";
 
 /** Where and how to connect. */
 export interface H2ConnectOptions {
@@ -42,19 +68,6 @@ export type StreamEnd =
   /** No complete answer: refused, reset, cut off by GOAWAY or by the connection's end. */
   | { kind: "retry"; error: Error };
 
-/** Frame types (RFC 9113 §6). */
-const DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PUSH_PROMISE = 5, PING = 6;
-const GOAWAY = 7, WINDOW_UPDATE = 8, CONTINUATION = 9;
-const END_STREAM = 0x1, ACK = 0x1, END_HEADERS = 0x4, PADDED = 0x8, PRIORITY_FLAG = 0x20;
-const NO_ERROR = 0, PROTOCOL_ERROR = 1, FLOW_CONTROL_ERROR = 3, FRAME_SIZE_ERROR = 6;
-const CANCEL = 8, COMPRESSION_ERROR = 9;
-
-/** What we announce: no push; stream windows as large as allowed (answers are tiny). */
-const MAX_WINDOW = 2 ** 31 - 1;
-/** Largest frame we accept: the default, as we announce no other. */
-const MAX_FRAME = 16_384;
-/** Largest header block we accept across CONTINUATIONs. */
-const MAX_HEADER_BLOCK = 65_536;
 /** Body bytes kept per answer: APNs' error bodies are a few dozen bytes. */
 const MAX_BODY = 4_096;
 const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -62,10 +75,6 @@ const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 interface Stream {
   id: number;
   done: (end: StreamEnd) => void;
-  /** Body bytes not yet sent (flow control), from `bodyAt`. */
-  body: Uint8Array;
-  bodyAt: number;
-  sendWindow: number;
   status?: number;
   headers?: Record<string, string>;
   chunks: Uint8Array[];
@@ -95,15 +104,16 @@ export class H2Session {
   onGone: () => void = () => {};
 
   #conn: Deno.TlsConn | null = null;
+  #writer: FrameWriter | null = null;
   #encoder = new HpackEncoder();
   #decoder = new HpackDecoder();
   #streams = new Map<number, Stream>();
   #queue: Queued[] = [];
   #nextId = 1;
   #maxConcurrent = 100;
-  #initialWindow = 65_535;
-  #maxFrame = MAX_FRAME;
-  #connWindow = 65_535;
+  #windows = new SendWindows((id, chunk, last) =>
+    this.#frame(DATA, last ? END_STREAM : 0, id, chunk)
+  );
   #received = 0;
   #settled = false;
   #goingAway = false;
@@ -112,12 +122,6 @@ export class H2Session {
   #goneCalled = false;
   #closeCallbacks: Array<() => void> = [];
   #pings = new Map<string, (ok: boolean) => void>();
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
-  #flushScheduled = false;
-  #writing = false;
-  /** Streams whose body waits for window. */
-  #blocked: Stream[] = [];
 
   /** `:authority` of its requests: the host, and the port unless 443. */
   readonly authority: string;
@@ -177,7 +181,7 @@ export class H2Session {
    * ends first. Returns false (and never calls back) when the session is gone.
    */
   ping(answered: (ok: boolean) => void): boolean {
-    if (this.#destroyed || !this.#conn) return false;
+    if (this.#destroyed || !this.#writer) return false;
     const payload = crypto.getRandomValues(new Uint8Array(8));
     this.#pings.set(payload.join(","), answered);
     this.#frame(PING, 0, 0, payload);
@@ -197,7 +201,7 @@ export class H2Session {
       this.#failQueued(new Error("session closed before the request was sent"));
     }
     if (this.#streams.size === 0) {
-      if (this.#conn) this.#goaway(NO_ERROR);
+      this.#goaway(NO_ERROR);
       this.#end();
     }
   }
@@ -238,71 +242,19 @@ export class H2Session {
     view.setUint32(2, 0);
     view.setUint16(6, 4); // INITIAL_WINDOW_SIZE
     view.setUint32(8, MAX_WINDOW);
-    this.#out.push(PREFACE);
-    this.#outBytes += PREFACE.length;
+    this.#writer = new FrameWriter(conn, (error) => this.#end(error));
+    this.#writer.raw(PREFACE);
     this.#frame(SETTINGS, 0, 0, settings);
     this.#windowUpdate(0, MAX_WINDOW - 65_535);
     this.#read(conn);
   }
 
   async #read(conn: Deno.TlsConn): Promise<void> {
-    let buf = new Uint8Array(65_536);
-    let have = 0;
-    let block: { id: number; flags: number; parts: Uint8Array[]; size: number } | null = null;
     try {
-      while (true) {
-        if (have === buf.length) throw new H2Error(FRAME_SIZE_ERROR, "frame larger than allowed");
-        const n = await conn.read(buf.subarray(have));
-        if (n === null) break;
-        have += n;
-        let at = 0;
-        while (have - at >= 9) {
-          const length = (buf[at] << 16) | (buf[at + 1] << 8) | buf[at + 2];
-          if (length > MAX_FRAME) throw new H2Error(FRAME_SIZE_ERROR, `a ${length}-byte frame`);
-          if (have - at < 9 + length) break;
-          const type = buf[at + 3];
-          const flags = buf[at + 4];
-          const id = ((buf[at + 5] & 0x7f) << 24 | (buf[at + 6] << 16) | (buf[at + 7] << 8) |
-            buf[at + 8]) >>> 0;
-          const payload = buf.subarray(at + 9, at + 9 + length);
-          at += 9 + length;
-          if (block && (type !== CONTINUATION || id !== block.id)) {
-            throw new H2Error(PROTOCOL_ERROR, "a header block was interrupted");
-          }
-          if (type === HEADERS || type === CONTINUATION) {
-            if (type === HEADERS) {
-              if (id === 0) throw new H2Error(PROTOCOL_ERROR, "HEADERS on stream 0");
-              block = { id, flags, parts: [], size: 0 };
-              const fragment = headersFragment(payload, flags);
-              block.parts.push(fragment.slice());
-              block.size += fragment.length;
-            } else {
-              if (!block) throw new H2Error(PROTOCOL_ERROR, "CONTINUATION without HEADERS");
-              block.parts.push(payload.slice());
-              block.size += payload.length;
-            }
-            if (block.size > MAX_HEADER_BLOCK) {
-              throw new H2Error(PROTOCOL_ERROR, "header block too large");
-            }
-            if ((flags & END_HEADERS) !== 0) {
-              const done = block;
-              block = null;
-              this.#onHeaders(done.id, done.flags, concat(done.parts, done.size));
-            }
-            continue;
-          }
-          this.#onFrame(type, flags, id, payload);
-        }
-        if (at > 0) {
-          buf.copyWithin(0, at, have);
-          have -= at;
-        }
-        if (have === buf.length && buf.length < 9 + MAX_FRAME) {
-          const bigger = new Uint8Array(9 + MAX_FRAME);
-          bigger.set(buf);
-          buf = bigger;
-        }
-      }
+      await readFrames(conn, {
+        frame: (type, flags, id, payload) => this.#onFrame(type, flags, id, payload),
+        headers: (id, flags, block) => this.#onHeaders(id, flags, block),
+      });
       this.#end(new Error("the server closed the connection"));
     } catch (error) {
       if (error instanceof H2Error) this.#goaway(error.code);
@@ -375,17 +327,10 @@ export class H2Session {
         if (payload.length !== 4) throw new H2Error(FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
         const increment = new DataView(payload.buffer, payload.byteOffset).getUint32(0) &
           0x7fffffff;
-        if (id === 0) {
-          if (increment === 0) throw new H2Error(PROTOCOL_ERROR, "a zero window update");
-          this.#connWindow += increment;
-          if (this.#connWindow > MAX_WINDOW) {
-            throw new H2Error(FLOW_CONTROL_ERROR, "connection window overflow");
-          }
-        } else {
-          const stream = this.#streams.get(id);
-          if (stream) stream.sendWindow += increment;
+        if (id === 0 && increment === 0) {
+          throw new H2Error(PROTOCOL_ERROR, "a zero window update");
         }
-        return this.#sendBlocked();
+        return this.#windows.update(id, increment);
       }
       default:
         return; // PRIORITY, and types this client does not know: ignored, as the spec says
@@ -400,16 +345,12 @@ export class H2Session {
       const value = view.getUint32(i + 2);
       if (key === 1) this.#encoder.setMaxSize(value);
       else if (key === 3) maxConcurrent = value;
-      else if (key === 4) {
-        if (value > MAX_WINDOW) throw new H2Error(FLOW_CONTROL_ERROR, "initial window too large");
-        const delta = value - this.#initialWindow;
-        this.#initialWindow = value;
-        for (const stream of this.#streams.values()) stream.sendWindow += delta;
-      } else if (key === 5) {
+      else if (key === 4) this.#windows.setInitial(value);
+      else if (key === 5) {
         if (value < MAX_FRAME || value > 16_777_215) {
           throw new H2Error(PROTOCOL_ERROR, "invalid SETTINGS_MAX_FRAME_SIZE");
         }
-        this.#maxFrame = value;
+        this.#windows.setMaxFrame(value);
       }
     }
     if (maxConcurrent !== undefined) this.#maxConcurrent = maxConcurrent;
@@ -419,7 +360,7 @@ export class H2Session {
       this.onSettings(maxConcurrent);
     }
     this.#sendQueued();
-    this.#sendBlocked();
+    this.#windows.drain();
   }
 
   #onHeaders(id: number, flags: number, block: Uint8Array): void {
@@ -459,61 +400,24 @@ export class H2Session {
     const stream: Stream = {
       id,
       done: queued.done,
-      body: queued.body,
-      bodyAt: 0,
-      sendWindow: this.#initialWindow,
       chunks: [],
       size: 0,
     };
     this.#streams.set(id, stream);
     const empty = queued.body.length === 0;
     this.#headerFrames(id, block, empty);
-    if (!empty) {
-      this.#blocked.push(stream);
-      this.#sendBlocked();
-    }
+    if (!empty) this.#windows.open(id, queued.body);
     return id;
   }
 
   #headerFrames(id: number, block: Uint8Array, endStream: boolean): void {
-    const max = this.#maxFrame;
+    const max = this.#windows.maxFrame;
     const end = endStream ? END_STREAM : 0;
     if (block.length <= max) return this.#frame(HEADERS, END_HEADERS | end, id, block);
     this.#frame(HEADERS, end, id, block.subarray(0, max));
     for (let at = max; at < block.length; at += max) {
       const last = at + max >= block.length;
       this.#frame(CONTINUATION, last ? END_HEADERS : 0, id, block.subarray(at, at + max));
-    }
-  }
-
-  /** Sends what the windows allow of the bodies waiting for them, oldest first. */
-  #sendBlocked(): void {
-    while (this.#blocked.length && this.#connWindow > 0) {
-      const stream = this.#blocked[0];
-      if (!this.#streams.has(stream.id)) {
-        this.#blocked.shift();
-        continue;
-      }
-      const left = stream.body.length - stream.bodyAt;
-      const n = Math.min(left, this.#connWindow, stream.sendWindow, this.#maxFrame);
-      if (n <= 0) {
-        // This stream waits for its own window; later ones may go (rare: APNs' windows are large).
-        const rest = this.#blocked.slice(1);
-        if (!rest.some((s) => s.sendWindow > 0)) return;
-        this.#blocked = [...rest, stream];
-        continue;
-      }
-      const last = n === left;
-      this.#frame(
-        DATA,
-        last ? END_STREAM : 0,
-        stream.id,
-        stream.body.subarray(stream.bodyAt, stream.bodyAt + n),
-      );
-      stream.bodyAt += n;
-      stream.sendWindow -= n;
-      this.#connWindow -= n;
-      if (last) this.#blocked.shift();
     }
   }
 
@@ -542,10 +446,11 @@ export class H2Session {
 
   #finish(stream: Stream, end: StreamEnd): void {
     if (!this.#streams.delete(stream.id)) return;
+    this.#windows.forget(stream.id);
     stream.done(end);
     this.#sendQueued();
     if (this.#streams.size === 0 && (this.#closing || this.#goingAway)) {
-      if (this.#closing && this.#conn && !this.#goingAway) this.#goaway(NO_ERROR);
+      if (this.#closing && !this.#goingAway) this.#goaway(NO_ERROR);
       this.#end();
     }
   }
@@ -583,15 +488,9 @@ export class H2Session {
     this.#failQueued(error);
     for (const answered of this.#pings.values()) answered(false);
     this.#pings.clear();
-    const conn = this.#conn;
-    // Let frames already queued (a GOAWAY, a PING ACK) leave first.
-    const closeSocket = () => {
-      try {
-        conn?.close();
-      } catch { /* already closed */ }
-    };
-    if (this.#outBytes > 0 && conn && !this.#writing) this.#flush(closeSocket);
-    else closeSocket();
+    // Frames already queued (a GOAWAY, a PING ACK) leave first.
+    if (this.#writer) this.#writer.close();
+    else this.#conn?.close();
     for (const callback of this.#closeCallbacks.splice(0)) callback();
   }
 
@@ -613,98 +512,13 @@ export class H2Session {
     this.#frame(WINDOW_UPDATE, 0, id, payload);
   }
 
-  /** Queues one frame; every frame of this event-loop turn leaves in one write. */
+  /** Queues one frame (./frame_writer.ts); nothing once the session is gone. */
   #frame(type: number, flags: number, id: number, payload: Uint8Array): void {
-    if (this.#destroyed && type !== GOAWAY) return;
-    const frame = new Uint8Array(9 + payload.length);
-    const length = payload.length;
-    frame[0] = length >>> 16;
-    frame[1] = (length >>> 8) & 0xff;
-    frame[2] = length & 0xff;
-    frame[3] = type;
-    frame[4] = flags;
-    frame[5] = (id >>> 24) & 0x7f;
-    frame[6] = (id >>> 16) & 0xff;
-    frame[7] = (id >>> 8) & 0xff;
-    frame[8] = id & 0xff;
-    frame.set(payload, 9);
-    this.#out.push(frame);
-    this.#outBytes += frame.length;
-    if (!this.#flushScheduled && this.#conn && !this.#writing) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
-  }
-
-  #flush(after?: () => void): void {
-    this.#flushScheduled = false;
-    const conn = this.#conn;
-    if (this.#writing || !conn || this.#outBytes === 0) return after?.();
-    const data = concat(this.#out, this.#outBytes);
-    this.#out = [];
-    this.#outBytes = 0;
-    this.#writing = true;
-    (async () => {
-      let at = 0;
-      while (at < data.length) at += await conn.write(data.subarray(at));
-    })().then(
-      () => {
-        this.#writing = false;
-        if (after) return after();
-        if (this.#outBytes > 0) this.#flush();
-      },
-      (error) => {
-        this.#writing = false;
-        this.#out = [];
-        this.#outBytes = 0;
-        if (after) return after();
-        this.#end(error as Error);
-      },
-    );
-  }
-}
-
-/** A connection error to answer with GOAWAY. */
-class H2Error extends Error {
-  override name = "H2Error";
-  constructor(readonly code: number, message: string) {
-    super(message);
+    if (this.#destroyed) return;
+    this.#writer?.frame(type, flags, id, payload);
   }
 }
 
 function retry(message: string): StreamEnd {
   return { kind: "retry", error: new Error(message) };
-}
-
-function headersFragment(payload: Uint8Array, flags: number): Uint8Array {
-  let start = 0;
-  let end = payload.length;
-  if ((flags & PADDED) !== 0) {
-    if (payload.length < 1) throw new H2Error(PROTOCOL_ERROR, "HEADERS padding");
-    start = 1;
-    end -= payload[0];
-  }
-  if ((flags & PRIORITY_FLAG) !== 0) start += 5;
-  if (end < start) throw new H2Error(PROTOCOL_ERROR, "HEADERS padding exceeds the frame");
-  return payload.subarray(start, end);
-}
-
-function unpad(payload: Uint8Array): Uint8Array {
-  if (payload.length < 1 || payload[0] >= payload.length) {
-    throw new H2Error(PROTOCOL_ERROR, "DATA padding exceeds the frame");
-  }
-  return payload.subarray(1, payload.length - payload[0]);
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1 && parts[0].length === size) return parts[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    const n = Math.min(part.length, size - at);
-    out.set(part.subarray(0, n), at);
-    at += n;
-    if (at >= size) break;
-  }
-  return out;
 }

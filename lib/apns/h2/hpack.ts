@@ -133,6 +133,9 @@ export class HpackEncoder {
   #size = 0;
   #max = 4096;
   #pendingResize: number | null = null;
+  /** Bumped by every insertion and resize: cached bytes built under another are stale. */
+  #generation = 0;
+  #built = new WeakMap<HeaderList, { generation: number; authority: string; bytes: Uint8Array }>();
 
   /** Applies the server's SETTINGS_HEADER_TABLE_SIZE (the encoder uses at most 4096). */
   setMaxSize(size: number): void {
@@ -141,6 +144,7 @@ export class HpackEncoder {
     this.#max = max;
     this.#evict(0);
     this.#pendingResize = max;
+    this.#generation++;
   }
 
   /**
@@ -148,18 +152,46 @@ export class HpackEncoder {
    * dynamic table once, referred to by index after). Blocks must be sent in the order built.
    */
   block(method: string, authority: string, path: string, fixed: HeaderList): Uint8Array {
-    const out: number[] = [];
-    if (this.#pendingResize !== null) {
-      putInt(out, this.#pendingResize, 5, 0x20);
-      this.#pendingResize = null;
+    // Everything but :method, :scheme and :path is the same for every recipient of a message:
+    // its bytes are reused while the table has not changed since they were built.
+    let rest = this.#built.get(fixed);
+    if (!rest || rest.generation !== this.#generation || rest.authority !== authority) {
+      const out: number[] = [];
+      const resize: number[] = [];
+      if (this.#pendingResize !== null) {
+        putInt(resize, this.#pendingResize, 5, 0x20);
+        this.#pendingResize = null;
+      }
+      const before = this.#generation;
+      this.#field(out, ":authority", authority);
+      for (const [name, value] of fixed) this.#field(out, name, value);
+      rest = { generation: this.#generation, authority, bytes: new Uint8Array(out) };
+      // A block that inserted entries (or resized the table) is sent once; the next one refers
+      // to them by index.
+      if (this.#generation === before && resize.length === 0) this.#built.set(fixed, rest);
+      else this.#built.delete(fixed);
+      return this.#assemble(resize, method, path, rest.bytes);
     }
-    out.push(method === "POST" ? 0x83 : 0x82, 0x87); // :method, :scheme https
-    this.#field(out, ":authority", authority);
-    // :path varies per device: a literal never indexed in the table (0000xxxx, name index 4).
-    putInt(out, 4, 4, 0);
-    putString(out, path);
-    for (const [name, value] of fixed) this.#field(out, name, value);
-    return new Uint8Array(out);
+    return this.#assemble([], method, path, rest.bytes);
+  }
+
+  /**
+   * A table size update if any (allowed only at the start of a block), :method, :scheme https,
+   * :path as a literal never indexed (0000xxxx, name index 4: it varies per device), then `rest`.
+   */
+  #assemble(resize: number[], method: string, path: string, rest: Uint8Array): Uint8Array {
+    const head: number[] = [...resize, method === "POST" ? 0x83 : 0x82, 0x87, 0x04];
+    putInt(head, path.length, 7, 0);
+    const out = new Uint8Array(head.length + path.length + rest.length);
+    out.set(head, 0);
+    let at = head.length;
+    for (let i = 0; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c > 0x7e || c < 0x21) throw new Error(`a :path must be printable ASCII: ${path}`);
+      out[at++] = c;
+    }
+    out.set(rest, at);
+    return out;
   }
 
   #field(out: number[], name: string, value: string): void {
@@ -189,6 +221,7 @@ export class HpackEncoder {
       putString(out, name);
     }
     putString(out, value);
+    this.#generation++;
     this.#evict(size);
     this.#entries.push([key, size, this.#inserted]);
     this.#seq.set(key, this.#inserted++);
@@ -205,14 +238,20 @@ export class HpackEncoder {
   }
 }
 
-/** A node of the Huffman decoding tree: children at 2n and 2n+1, a symbol as -(sym + 1). */
-const TREE = (() => {
+/**
+ * Huffman decoding four bits at a time. The code's tree (built from hpack.js's copy of RFC 7541
+ * Appendix B) has ~256 inner nodes; for each node and each nibble, NIBBLE_NEXT holds the node
+ * reached and NIBBLE_SYMBOL the symbol completed on the way (-1 none, -2 an invalid path or EOS).
+ * No code is shorter than 5 bits, so a nibble completes one symbol at most. PADDING_OK marks the
+ * nodes a string may end on: the root, or 1 to 7 one-bits deep (a prefix of EOS).
+ */
+const { NIBBLE_NEXT, NIBBLE_SYMBOL, PADDING_OK } = (() => {
   const tree = new Int32Array(2 * 600).fill(0);
   let nodes = 1;
   (huffman.encode as Array<[number, number]>).forEach(([bits, code], symbol) => {
     let node = 0;
     for (let i = bits - 1; i >= 0; i--) {
-      const slot = 2 * node + ((code / 2 ** i) & 1);
+      const slot = 2 * node + (Math.floor(code / 2 ** i) & 1);
       if (i === 0) tree[slot] = -(symbol + 1);
       else {
         if (tree[slot] === 0) tree[slot] = nodes++;
@@ -220,36 +259,55 @@ const TREE = (() => {
       }
     }
   });
-  return tree;
+  const next = new Int16Array(nodes * 16);
+  const symbol = new Int16Array(nodes * 16).fill(-1);
+  for (let state = 0; state < nodes; state++) {
+    for (let nibble = 0; nibble < 16; nibble++) {
+      let node = state;
+      for (let b = 3; b >= 0; b--) {
+        const child = tree[2 * node + ((nibble >> b) & 1)];
+        if (child < 0) {
+          const sym = -child - 1;
+          symbol[state * 16 + nibble] = sym === 256 ? -2 : sym;
+          node = 0;
+        } else if (child === 0) {
+          symbol[state * 16 + nibble] = -2;
+          break;
+        } else node = child;
+      }
+      next[state * 16 + nibble] = node;
+    }
+  }
+  const padding = new Uint8Array(nodes);
+  padding[0] = 1;
+  for (let node = 0, depth = 1; depth <= 7; depth++) {
+    node = tree[2 * node + 1];
+    if (node <= 0) break;
+    padding[node] = 1;
+  }
+  return { NIBBLE_NEXT: next, NIBBLE_SYMBOL: symbol, PADDING_OK: padding };
 })();
 
 function huffmanDecode(bytes: Uint8Array, start: number, end: number): string {
-  const out: number[] = [];
-  let node = 0;
-  let depth = 0;
-  let ones = true;
+  // Four symbols at most per three bytes: the shortest code is five bits.
+  const out = new Uint8Array(Math.ceil(((end - start) * 8) / 5));
+  let n = 0;
+  let state = 0;
   for (let i = start; i < end; i++) {
     const byte = bytes[i];
-    for (let b = 7; b >= 0; b--) {
-      const bit = (byte >> b) & 1;
-      const next = TREE[2 * node + bit];
-      depth++;
-      ones &&= bit === 1;
-      if (next < 0) {
-        const symbol = -next - 1;
-        if (symbol === 256) throw new HpackError("EOS in a Huffman-coded string");
-        out.push(symbol);
-        node = 0;
-        depth = 0;
-        ones = true;
-      } else if (next === 0) {
-        throw new HpackError("invalid Huffman code");
-      } else node = next;
-    }
+    let at = state * 16 + (byte >> 4);
+    let sym = NIBBLE_SYMBOL[at];
+    if (sym === -2) throw new HpackError("invalid Huffman code");
+    if (sym >= 0) out[n++] = sym;
+    state = NIBBLE_NEXT[at];
+    at = state * 16 + (byte & 15);
+    sym = NIBBLE_SYMBOL[at];
+    if (sym === -2) throw new HpackError("invalid Huffman code");
+    if (sym >= 0) out[n++] = sym;
+    state = NIBBLE_NEXT[at];
   }
-  // Padding: fewer than 8 bits, all ones (a prefix of EOS).
-  if (depth > 7 || !ones) throw new HpackError("invalid Huffman padding");
-  return latin.decode(new Uint8Array(out));
+  if (!PADDING_OK[state]) throw new HpackError("invalid Huffman padding");
+  return latin.decode(out.subarray(0, n));
 }
 
 /** The response side of one connection. */

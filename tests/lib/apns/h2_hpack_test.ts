@@ -85,8 +85,8 @@ Deno.test("HPACK encoder writes what hpack.js reads, and sends a message's fixed
     assertEquals(ref.decode(block), [
       [":method", "POST"],
       [":scheme", "https"],
-      [":authority", "api.push.apple.com"],
       [":path", path],
+      [":authority", "api.push.apple.com"],
       ...fixed,
     ], `block ${i}`);
   }
@@ -115,8 +115,8 @@ Deno.test("HPACK encoder follows a smaller table the server asks for", () => {
     assertEquals(ref.decode(encoder.block("POST", "h", path, fixed)), [
       [":method", "POST"],
       [":scheme", "https"],
-      [":authority", "h"],
       [":path", path],
+      [":authority", "h"],
       ...fixed,
     ]);
   }

@@ -43,9 +43,12 @@ local function bit_put(key, n, on)
   return 0
 end
 
--- Up to about `want` installation ids whose bits are set in bitmap `key`, reading from byte
--- `cursor` on (at most 64 KiB, i.e. 524,288 installations, per call). Returns the next cursor
--- ("0" at the end) and the ids; a number whose id is gone (erased meanwhile) is skipped.
+-- Up to about `want` installation ids (at most want + 7) whose bits are set in bitmap `key`,
+-- reading from byte `cursor` on (at most 64 KiB, i.e. 524,288 installations, per call). Returns
+-- the next cursor ("0" at the end) and the ids; a number whose id is gone (erased meanwhile) is
+-- skipped. It stops at the byte where `want` is reached: a dense bitmap's first 4 KiB read hold
+-- 32,768 installations, and mapping them all back to ids before returning held a campaign's first
+-- batch (and Redis) for a tenth of a second.
 local function bits_scan(prefix, key, cursor, want)
   local size = redis.call("STRLEN", key)
   local at = tonumber(cursor) or 0
@@ -54,7 +57,8 @@ local function bits_scan(prefix, key, cursor, want)
   while at < limit and #ids < want do
     local stop = math.min(limit, at + 4096)
     local chunk = redis.call("GETRANGE", key, at, stop - 1)
-    for i = 1, #chunk do
+    local n, i = #chunk, 1
+    while i <= n do
       local byte = string.byte(chunk, i)
       if byte ~= 0 then
         for b = 0, 7 do
@@ -65,8 +69,11 @@ local function bits_scan(prefix, key, cursor, want)
           end
         end
       end
+      i = i + 1
+      if #ids >= want then break end
     end
-    at = stop
+    -- The bytes read; an empty read (a bitmap shortened meanwhile) ends the scan.
+    at = n > 0 and at + i - 1 or limit
   end
   if at >= size then at = 0 end
   return tostring(at), ids

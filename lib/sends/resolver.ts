@@ -33,7 +33,12 @@ export interface ResolverDeps {
   registry: Pick<Registry, "userInstallations" | "scanReachable">;
   /** Installation ids per batch. Default: 500. */
   batchSize?: number;
-  /** Batches one step may issue before it queues the next step. Default: 8. */
+  /**
+   * Batches one step may issue before it queues the next step. Default: 64 (32,000 recipients
+   * at the default batch size). Each read is one batch's worth, and each batch is queued as soon
+   * as it is read, so the first goes out after one read whatever this is; a larger step only
+   * spares the round trips through the queue between steps, which paced large campaigns.
+   */
   maxBatchesPerStep?: number;
 }
 
@@ -113,7 +118,7 @@ export async function resolveStep(
   at: ResolveCursor,
 ): Promise<boolean> {
   const batchSize = deps.batchSize ?? 500;
-  const maxBatches = deps.maxBatchesPerStep ?? 8;
+  const maxBatches = deps.maxBatchesPerStep ?? 64;
   const sources = sourcesFor(deps, send, batchSize);
   let { source, cursor, seq } = at;
   let pending: string[] = [];

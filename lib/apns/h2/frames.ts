@@ -8,15 +8,36 @@
  */
 
 /** Frame types. */
-export const DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PUSH_PROMISE = 5, PING = 6;
-/** Frame types. */
-export const GOAWAY = 7, WINDOW_UPDATE = 8, CONTINUATION = 9;
-/** Frame flags. */
-export const END_STREAM = 0x1, ACK = 0x1, END_HEADERS = 0x4, PADDED = 0x8, PRIORITY = 0x20;
+export const Type = {
+  DATA: 0,
+  HEADERS: 1,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PUSH_PROMISE: 5,
+  PING: 6,
+  GOAWAY: 7,
+  WINDOW_UPDATE: 8,
+  CONTINUATION: 9,
+} as const;
+
+/** Frame flags (END_STREAM and ACK share a bit; each belongs to other frame types). */
+export const Flag = {
+  END_STREAM: 0x1,
+  ACK: 0x1,
+  END_HEADERS: 0x4,
+  PADDED: 0x8,
+  PRIORITY: 0x20,
+} as const;
+
 /** Error codes. */
-export const NO_ERROR = 0, PROTOCOL_ERROR = 1, FLOW_CONTROL_ERROR = 3, FRAME_SIZE_ERROR = 6;
-/** Error codes. */
-export const CANCEL = 8, COMPRESSION_ERROR = 9;
+export const Code = {
+  NO_ERROR: 0,
+  PROTOCOL_ERROR: 1,
+  FLOW_CONTROL_ERROR: 3,
+  FRAME_SIZE_ERROR: 6,
+  CANCEL: 8,
+  COMPRESSION_ERROR: 9,
+} as const;
 
 /** Largest frame accepted: the protocol's default, as the client announces no other. */
 export const MAX_FRAME = 16_384;
@@ -48,6 +69,14 @@ export function encodeFrame(type: number, flags: number, id: number, payload: Ui
   return frame;
 }
 
+/** A payload of 32-bit big-endian words: RST_STREAM's code, WINDOW_UPDATE's increment, GOAWAY's last id and code. */
+export function words(...values: number[]): Uint8Array {
+  const out = new Uint8Array(4 * values.length);
+  const view = new DataView(out.buffer);
+  values.forEach((value, i) => view.setUint32(4 * i, value));
+  return out;
+}
+
 /** What {@linkcode readFrames} hands over. */
 export interface FrameHandlers {
   /** Any frame but HEADERS and CONTINUATION; `payload` is only valid during the call. */
@@ -72,7 +101,7 @@ export async function readFrames(conn: Deno.Conn, handlers: FrameHandlers): Prom
     let at = 0;
     while (have - at >= 9) {
       const length = (buf[at] << 16) | (buf[at + 1] << 8) | buf[at + 2];
-      if (length > MAX_FRAME) throw new H2Error(FRAME_SIZE_ERROR, `a ${length}-byte frame`);
+      if (length > MAX_FRAME) throw new H2Error(Code.FRAME_SIZE_ERROR, `a ${length}-byte frame`);
       if (have - at < 9 + length) break;
       const type = buf[at + 3];
       const flags = buf[at + 4];
@@ -80,28 +109,28 @@ export async function readFrames(conn: Deno.Conn, handlers: FrameHandlers): Prom
         buf[at + 8]) >>> 0;
       const payload = buf.subarray(at + 9, at + 9 + length);
       at += 9 + length;
-      if (block && (type !== CONTINUATION || id !== block.id)) {
-        throw new H2Error(PROTOCOL_ERROR, "a header block was interrupted");
+      if (block && (type !== Type.CONTINUATION || id !== block.id)) {
+        throw new H2Error(Code.PROTOCOL_ERROR, "a header block was interrupted");
       }
-      if (type !== HEADERS && type !== CONTINUATION) {
+      if (type !== Type.HEADERS && type !== Type.CONTINUATION) {
         handlers.frame(type, flags, id, payload);
         continue;
       }
-      if (type === HEADERS) {
-        if (id === 0) throw new H2Error(PROTOCOL_ERROR, "HEADERS on stream 0");
+      if (type === Type.HEADERS) {
+        if (id === 0) throw new H2Error(Code.PROTOCOL_ERROR, "HEADERS on stream 0");
         block = { id, flags, parts: [], size: 0 };
         const fragment = headersFragment(payload, flags);
         block.parts.push(fragment.slice());
         block.size += fragment.length;
       } else {
-        if (!block) throw new H2Error(PROTOCOL_ERROR, "CONTINUATION without HEADERS");
+        if (!block) throw new H2Error(Code.PROTOCOL_ERROR, "CONTINUATION without HEADERS");
         block.parts.push(payload.slice());
         block.size += payload.length;
       }
       if (block.size > MAX_HEADER_BLOCK) {
-        throw new H2Error(PROTOCOL_ERROR, "header block too large");
+        throw new H2Error(Code.PROTOCOL_ERROR, "header block too large");
       }
-      if ((flags & END_HEADERS) !== 0) {
+      if ((flags & Flag.END_HEADERS) !== 0) {
         const done = block;
         block = null;
         handlers.headers(done.id, done.flags, concat(done.parts, done.size));
@@ -113,7 +142,7 @@ export async function readFrames(conn: Deno.Conn, handlers: FrameHandlers): Prom
     }
     if (have === buf.length) {
       // Only a frame larger than the buffer can fill it: grow to the largest one accepted.
-      if (buf.length >= 9 + MAX_FRAME) throw new H2Error(FRAME_SIZE_ERROR, "frame too large");
+      if (buf.length >= 9 + MAX_FRAME) throw new H2Error(Code.FRAME_SIZE_ERROR, "frame too large");
       const bigger = new Uint8Array(9 + MAX_FRAME);
       bigger.set(buf);
       buf = bigger;
@@ -125,20 +154,20 @@ export async function readFrames(conn: Deno.Conn, handlers: FrameHandlers): Prom
 function headersFragment(payload: Uint8Array, flags: number): Uint8Array {
   let start = 0;
   let end = payload.length;
-  if ((flags & PADDED) !== 0) {
-    if (payload.length < 1) throw new H2Error(PROTOCOL_ERROR, "HEADERS padding");
+  if ((flags & Flag.PADDED) !== 0) {
+    if (payload.length < 1) throw new H2Error(Code.PROTOCOL_ERROR, "HEADERS padding");
     start = 1;
     end -= payload[0];
   }
-  if ((flags & PRIORITY) !== 0) start += 5;
-  if (end < start) throw new H2Error(PROTOCOL_ERROR, "HEADERS padding exceeds the frame");
+  if ((flags & Flag.PRIORITY) !== 0) start += 5;
+  if (end < start) throw new H2Error(Code.PROTOCOL_ERROR, "HEADERS padding exceeds the frame");
   return payload.subarray(start, end);
 }
 
 /** A padded DATA payload without its padding. */
 export function unpad(payload: Uint8Array): Uint8Array {
   if (payload.length < 1 || payload[0] >= payload.length) {
-    throw new H2Error(PROTOCOL_ERROR, "DATA padding exceeds the frame");
+    throw new H2Error(Code.PROTOCOL_ERROR, "DATA padding exceeds the frame");
   }
   return payload.subarray(1, payload.length - payload[0]);
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FLOW_CONTROL_ERROR, H2Error, MAX_FRAME } from "./frames.ts";
+import { Code, H2Error, MAX_FRAME } from "./frames.ts";
 
 /** The largest window the protocol allows. */
 export const MAX_WINDOW = 2 ** 31 - 1;
@@ -52,7 +52,7 @@ export class SendWindows {
 
   /** SETTINGS_INITIAL_WINDOW_SIZE: every open stream's window moves by the difference. */
   setInitial(value: number): void {
-    if (value > MAX_WINDOW) throw new H2Error(FLOW_CONTROL_ERROR, "initial window too large");
+    if (value > MAX_WINDOW) throw new H2Error(Code.FLOW_CONTROL_ERROR, "initial window too large");
     const delta = value - this.#initial;
     this.#initial = value;
     for (const [id, window] of this.#streams) this.#streams.set(id, window + delta);
@@ -68,7 +68,7 @@ export class SendWindows {
     if (id === 0) {
       this.#connection += increment;
       if (this.#connection > MAX_WINDOW) {
-        throw new H2Error(FLOW_CONTROL_ERROR, "connection window overflow");
+        throw new H2Error(Code.FLOW_CONTROL_ERROR, "connection window overflow");
       }
     } else {
       const window = this.#streams.get(id);

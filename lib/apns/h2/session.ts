@@ -14,45 +14,14 @@
  *
  * @module
  */
+import { type OpenStream, retry, type StreamEnd, takeData, takeHeaders } from "./answers.ts";
+import { clientPreface, connectH2, type H2ConnectOptions, parseSettings } from "./connect.ts";
 import { FrameWriter } from "./frame_writer.ts";
-import {
-  ACK,
-  CANCEL,
-  COMPRESSION_ERROR,
-  concat,
-  CONTINUATION,
-  DATA,
-  END_HEADERS,
-  END_STREAM,
-  FRAME_SIZE_ERROR,
-  GOAWAY,
-  H2Error,
-  HEADERS,
-  MAX_FRAME,
-  NO_ERROR,
-  PADDED,
-  PING,
-  PROTOCOL_ERROR,
-  PUSH_PROMISE,
-  readFrames,
-  RST_STREAM,
-  SETTINGS,
-  unpad,
-  WINDOW_UPDATE,
-} from "./frames.ts";
+import { Code, Flag, H2Error, MAX_FRAME, readFrames, Type, unpad, words } from "./frames.ts";
 import { type HeaderList, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
-import { MAX_WINDOW, SendWindows } from "./send_windows.ts";
+import { SendWindows } from "./send_windows.ts";
 
-/** Where and how to connect. */
-export interface H2ConnectOptions {
-  hostname: string;
-  port: number;
-  /** Extra root certificates (PEM) to trust, beside the system's. */
-  caCerts?: string[];
-  /** A client certificate and its key (PEM), for certificate-based APNs auth. */
-  cert?: string;
-  key?: string;
-}
+export type { H2ConnectOptions, StreamEnd };
 
 /** The fixed part of a request: the same for every recipient of a message. */
 export interface RequestHead {
@@ -60,25 +29,6 @@ export interface RequestHead {
   authority: string;
   /** Headers after the pseudo-headers, lowercase names. */
   fixed: HeaderList;
-}
-
-/** How a stream ended. */
-export type StreamEnd =
-  | { kind: "response"; status: number; headers: Record<string, string>; body: Uint8Array }
-  /** No complete answer: refused, reset, cut off by GOAWAY or by the connection's end. */
-  | { kind: "retry"; error: Error };
-
-/** Body bytes kept per answer: APNs' error bodies are a few dozen bytes. */
-const MAX_BODY = 4_096;
-const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-
-interface Stream {
-  id: number;
-  done: (end: StreamEnd) => void;
-  status?: number;
-  headers?: Record<string, string>;
-  chunks: Uint8Array[];
-  size: number;
 }
 
 interface Queued {
@@ -107,12 +57,12 @@ export class H2Session {
   #writer: FrameWriter | null = null;
   #encoder = new HpackEncoder();
   #decoder = new HpackDecoder();
-  #streams = new Map<number, Stream>();
+  #streams = new Map<number, OpenStream>();
   #queue: Queued[] = [];
   #nextId = 1;
   #maxConcurrent = 100;
   #windows = new SendWindows((id, chunk, last) =>
-    this.#frame(DATA, last ? END_STREAM : 0, id, chunk)
+    this.#frame(Type.DATA, last ? Flag.END_STREAM : 0, id, chunk)
   );
   #received = 0;
   #settled = false;
@@ -184,7 +134,7 @@ export class H2Session {
     if (this.#destroyed || !this.#writer) return false;
     const payload = crypto.getRandomValues(new Uint8Array(8));
     this.#pings.set(payload.join(","), answered);
-    this.#frame(PING, 0, 0, payload);
+    this.#frame(Type.PING, 0, 0, payload);
     return true;
   }
 
@@ -201,7 +151,7 @@ export class H2Session {
       this.#failQueued(new Error("session closed before the request was sent"));
     }
     if (this.#streams.size === 0) {
-      this.#goaway(NO_ERROR);
+      this.#goaway(Code.NO_ERROR);
       this.#end();
     }
   }
@@ -214,38 +164,14 @@ export class H2Session {
   async #start(options: H2ConnectOptions): Promise<void> {
     let conn: Deno.TlsConn;
     try {
-      conn = await Deno.connectTls({
-        hostname: options.hostname,
-        port: options.port,
-        caCerts: options.caCerts,
-        alpnProtocols: ["h2"],
-        ...(options.cert && options.key ? { cert: options.cert, key: options.key } : {}),
-      });
+      conn = await connectH2(options);
     } catch (error) {
       return this.#end(error as Error);
-    }
-    if (this.#destroyed) {
-      conn.close();
-      return;
     }
     this.#conn = conn;
-    try {
-      const { alpnProtocol } = await conn.handshake();
-      if (alpnProtocol !== "h2") throw new Error(`the server chose ${alpnProtocol} over h2`);
-    } catch (error) {
-      return this.#end(error as Error);
-    }
-    if (this.#destroyed) return;
-    const settings = new Uint8Array(12);
-    const view = new DataView(settings.buffer);
-    view.setUint16(0, 2); // ENABLE_PUSH
-    view.setUint32(2, 0);
-    view.setUint16(6, 4); // INITIAL_WINDOW_SIZE
-    view.setUint32(8, MAX_WINDOW);
+    if (this.#destroyed) return conn.close();
     this.#writer = new FrameWriter(conn, (error) => this.#end(error));
-    this.#writer.raw(PREFACE);
-    this.#frame(SETTINGS, 0, 0, settings);
-    this.#windowUpdate(0, MAX_WINDOW - 65_535);
+    this.#writer.raw(clientPreface());
     this.#read(conn);
   }
 
@@ -258,33 +184,29 @@ export class H2Session {
       this.#end(new Error("the server closed the connection"));
     } catch (error) {
       if (error instanceof H2Error) this.#goaway(error.code);
-      else if (error instanceof HpackError) this.#goaway(COMPRESSION_ERROR);
+      else if (error instanceof HpackError) this.#goaway(Code.COMPRESSION_ERROR);
       this.#end(error as Error);
     }
   }
 
   #onFrame(type: number, flags: number, id: number, payload: Uint8Array): void {
     switch (type) {
-      case DATA: {
-        if (id === 0) throw new H2Error(PROTOCOL_ERROR, "DATA on stream 0");
+      case Type.DATA: {
+        if (id === 0) throw new H2Error(Code.PROTOCOL_ERROR, "DATA on stream 0");
         this.#received += payload.length;
         if (this.#received >= 2 ** 30) {
-          this.#windowUpdate(0, this.#received);
+          this.#frame(Type.WINDOW_UPDATE, 0, 0, words(this.#received));
           this.#received = 0;
         }
         const stream = this.#streams.get(id);
         if (!stream) return;
-        const data = (flags & PADDED) !== 0 ? unpad(payload) : payload;
-        if (stream.status === undefined) {
-          return this.#finish(stream, retry(`DATA before the answer's headers on stream ${id}`));
-        }
-        if (stream.size < MAX_BODY) stream.chunks.push(data.slice(0, MAX_BODY - stream.size));
-        stream.size += data.length;
-        if ((flags & END_STREAM) !== 0) this.#answer(stream);
+        const data = (flags & Flag.PADDED) !== 0 ? unpad(payload) : payload;
+        const end = takeData(stream, data, (flags & Flag.END_STREAM) !== 0);
+        if (end) this.#finish(stream, end);
         return;
       }
-      case RST_STREAM: {
-        if (payload.length !== 4) throw new H2Error(FRAME_SIZE_ERROR, "RST_STREAM size");
+      case Type.RST_STREAM: {
+        if (payload.length !== 4) throw new H2Error(Code.FRAME_SIZE_ERROR, "RST_STREAM size");
         const stream = this.#streams.get(id);
         if (stream) {
           const code = new DataView(payload.buffer, payload.byteOffset).getUint32(0);
@@ -292,24 +214,24 @@ export class H2Session {
         }
         return;
       }
-      case SETTINGS:
-        if (id !== 0) throw new H2Error(PROTOCOL_ERROR, "SETTINGS on a stream");
-        if ((flags & ACK) !== 0) return;
-        if (payload.length % 6 !== 0) throw new H2Error(FRAME_SIZE_ERROR, "SETTINGS size");
+      case Type.SETTINGS:
+        if (id !== 0) throw new H2Error(Code.PROTOCOL_ERROR, "SETTINGS on a stream");
+        if ((flags & Flag.ACK) !== 0) return;
+        if (payload.length % 6 !== 0) throw new H2Error(Code.FRAME_SIZE_ERROR, "SETTINGS size");
         return this.#onSettings(payload);
-      case PUSH_PROMISE:
-        throw new H2Error(PROTOCOL_ERROR, "PUSH_PROMISE with push disabled");
-      case PING:
-        if (payload.length !== 8) throw new H2Error(FRAME_SIZE_ERROR, "PING size");
-        if ((flags & ACK) !== 0) {
+      case Type.PUSH_PROMISE:
+        throw new H2Error(Code.PROTOCOL_ERROR, "PUSH_PROMISE with push disabled");
+      case Type.PING:
+        if (payload.length !== 8) throw new H2Error(Code.FRAME_SIZE_ERROR, "PING size");
+        if ((flags & Flag.ACK) !== 0) {
           const key = payload.join(",");
           const answered = this.#pings.get(key);
           this.#pings.delete(key);
           answered?.(true);
-        } else this.#frame(PING, ACK, 0, payload.slice());
+        } else this.#frame(Type.PING, Flag.ACK, 0, payload.slice());
         return;
-      case GOAWAY: {
-        if (payload.length < 8) throw new H2Error(FRAME_SIZE_ERROR, "GOAWAY size");
+      case Type.GOAWAY: {
+        if (payload.length < 8) throw new H2Error(Code.FRAME_SIZE_ERROR, "GOAWAY size");
         const view = new DataView(payload.buffer, payload.byteOffset);
         const last = view.getUint32(0) & 0x7fffffff;
         const code = view.getUint32(4);
@@ -323,12 +245,12 @@ export class H2Session {
         if (this.#streams.size === 0) this.#end();
         return;
       }
-      case WINDOW_UPDATE: {
-        if (payload.length !== 4) throw new H2Error(FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
+      case Type.WINDOW_UPDATE: {
+        if (payload.length !== 4) throw new H2Error(Code.FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
         const increment = new DataView(payload.buffer, payload.byteOffset).getUint32(0) &
           0x7fffffff;
         if (id === 0 && increment === 0) {
-          throw new H2Error(PROTOCOL_ERROR, "a zero window update");
+          throw new H2Error(Code.PROTOCOL_ERROR, "a zero window update");
         }
         return this.#windows.update(id, increment);
       }
@@ -338,23 +260,23 @@ export class H2Session {
   }
 
   #onSettings(payload: Uint8Array): void {
-    const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
-    let maxConcurrent: number | undefined;
-    for (let i = 0; i < payload.length; i += 6) {
-      const key = view.getUint16(i);
-      const value = view.getUint32(i + 2);
-      if (key === 1) this.#encoder.setMaxSize(value);
-      else if (key === 3) maxConcurrent = value;
-      else if (key === 4) this.#windows.setInitial(value);
-      else if (key === 5) {
-        if (value < MAX_FRAME || value > 16_777_215) {
-          throw new H2Error(PROTOCOL_ERROR, "invalid SETTINGS_MAX_FRAME_SIZE");
-        }
-        this.#windows.setMaxFrame(value);
-      }
+    const settings = parseSettings(payload);
+    if (settings.headerTableSize !== undefined) {
+      this.#encoder.setMaxSize(settings.headerTableSize);
     }
+    if (settings.initialWindowSize !== undefined) {
+      this.#windows.setInitial(settings.initialWindowSize);
+    }
+    const frameSize = settings.maxFrameSize;
+    if (frameSize !== undefined) {
+      if (frameSize < MAX_FRAME || frameSize > 16_777_215) {
+        throw new H2Error(Code.PROTOCOL_ERROR, "invalid SETTINGS_MAX_FRAME_SIZE");
+      }
+      this.#windows.setMaxFrame(frameSize);
+    }
+    const maxConcurrent = settings.maxConcurrentStreams;
     if (maxConcurrent !== undefined) this.#maxConcurrent = maxConcurrent;
-    this.#frame(SETTINGS, ACK, 0, new Uint8Array(0));
+    this.#frame(Type.SETTINGS, Flag.ACK, 0, new Uint8Array(0));
     if (!this.#settled) {
       this.#settled = true;
       this.onSettings(maxConcurrent);
@@ -368,24 +290,8 @@ export class H2Session {
     const fields = this.#decoder.decode(block);
     const stream = this.#streams.get(id);
     if (!stream) return;
-    if (stream.status === undefined) {
-      const headers: Record<string, string> = {};
-      for (const [name, value] of fields) {
-        if (!(name in headers)) headers[name] = value;
-      }
-      const status = Number(headers[":status"]);
-      if (!Number.isInteger(status) || status < 100 || status > 599) {
-        return this.#finish(stream, retry(`an answer without a valid :status on stream ${id}`));
-      }
-      if (status >= 200) {
-        stream.status = status;
-        stream.headers = headers;
-      } else if ((flags & END_STREAM) !== 0) {
-        return this.#finish(stream, retry(`stream ${id} ended after a ${status}`));
-      }
-    }
-    // A second block is trailers: nothing APNs sends, and nothing read here.
-    if ((flags & END_STREAM) !== 0 && stream.status !== undefined) this.#answer(stream);
+    const end = takeHeaders(stream, fields, (flags & Flag.END_STREAM) !== 0);
+    if (end) this.#finish(stream, end);
   }
 
   #open(queued: Queued): number {
@@ -397,12 +303,7 @@ export class H2Session {
       queued.path,
       queued.head.fixed,
     );
-    const stream: Stream = {
-      id,
-      done: queued.done,
-      chunks: [],
-      size: 0,
-    };
+    const stream: OpenStream = { id, done: queued.done, chunks: [], size: 0 };
     this.#streams.set(id, stream);
     const empty = queued.body.length === 0;
     this.#headerFrames(id, block, empty);
@@ -412,12 +313,12 @@ export class H2Session {
 
   #headerFrames(id: number, block: Uint8Array, endStream: boolean): void {
     const max = this.#windows.maxFrame;
-    const end = endStream ? END_STREAM : 0;
-    if (block.length <= max) return this.#frame(HEADERS, END_HEADERS | end, id, block);
-    this.#frame(HEADERS, end, id, block.subarray(0, max));
+    const end = endStream ? Flag.END_STREAM : 0;
+    if (block.length <= max) return this.#frame(Type.HEADERS, Flag.END_HEADERS | end, id, block);
+    this.#frame(Type.HEADERS, end, id, block.subarray(0, max));
     for (let at = max; at < block.length; at += max) {
       const last = at + max >= block.length;
-      this.#frame(CONTINUATION, last ? END_HEADERS : 0, id, block.subarray(at, at + max));
+      this.#frame(Type.CONTINUATION, last ? Flag.END_HEADERS : 0, id, block.subarray(at, at + max));
     }
   }
 
@@ -432,25 +333,13 @@ export class H2Session {
     }
   }
 
-  #answer(stream: Stream): void {
-    const body = stream.chunks.length === 1
-      ? stream.chunks[0]
-      : concat(stream.chunks, Math.min(stream.size, MAX_BODY));
-    this.#finish(stream, {
-      kind: "response",
-      status: stream.status!,
-      headers: stream.headers!,
-      body,
-    });
-  }
-
-  #finish(stream: Stream, end: StreamEnd): void {
+  #finish(stream: OpenStream, end: StreamEnd): void {
     if (!this.#streams.delete(stream.id)) return;
     this.#windows.forget(stream.id);
     stream.done(end);
     this.#sendQueued();
     if (this.#streams.size === 0 && (this.#closing || this.#goingAway)) {
-      if (this.#closing && !this.#goingAway) this.#goaway(NO_ERROR);
+      if (this.#closing && !this.#goingAway) this.#goaway(Code.NO_ERROR);
       this.#end();
     }
   }
@@ -459,7 +348,7 @@ export class H2Session {
     const stream = this.#streams.get(id);
     if (!stream) return;
     stream.done = () => {};
-    this.#rst(id, CANCEL);
+    this.#frame(Type.RST_STREAM, 0, id, words(Code.CANCEL));
     this.#finish(stream, retry("cancelled"));
   }
 
@@ -495,21 +384,7 @@ export class H2Session {
   }
 
   #goaway(code: number): void {
-    const payload = new Uint8Array(8);
-    new DataView(payload.buffer).setUint32(4, code);
-    this.#frame(GOAWAY, 0, 0, payload);
-  }
-
-  #rst(id: number, code: number): void {
-    const payload = new Uint8Array(4);
-    new DataView(payload.buffer).setUint32(0, code);
-    this.#frame(RST_STREAM, 0, id, payload);
-  }
-
-  #windowUpdate(id: number, increment: number): void {
-    const payload = new Uint8Array(4);
-    new DataView(payload.buffer).setUint32(0, increment);
-    this.#frame(WINDOW_UPDATE, 0, id, payload);
+    this.#frame(Type.GOAWAY, 0, 0, words(0, code));
   }
 
   /** Queues one frame (./frame_writer.ts); nothing once the session is gone. */
@@ -517,8 +392,4 @@ export class H2Session {
     if (this.#destroyed) return;
     this.#writer?.frame(type, flags, id, payload);
   }
-}
-
-function retry(message: string): StreamEnd {
-  return { kind: "retry", error: new Error(message) };
 }

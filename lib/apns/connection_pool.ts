@@ -8,6 +8,7 @@
  * @module
  */
 import { H2Session } from "./h2/session.ts";
+import { hostAndPort } from "./hosts.ts";
 import type { WatchedConnection } from "./connection_health.ts";
 
 /**
@@ -80,13 +81,6 @@ export interface ConnectionPools {
   close(): Promise<void>;
 }
 
-/** `host[:port]` (443 when absent; `[v6]:port` too) as connectTls takes it. */
-function splitHost(host: string): { hostname: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
-  if (!match) throw new Error(`not a host[:port]: ${host}`);
-  return { hostname: match[1].replace(/^\[|\]$/g, ""), port: Number(match[2] ?? 443) };
-}
-
 /** Creates the pools of one transport. */
 export function createConnectionPools(options: ConnectionPoolOptions): ConnectionPools {
   const { connections, maxStreams, now, stats } = options;
@@ -116,7 +110,7 @@ export function createConnectionPools(options: ConnectionPoolOptions): Connectio
   }
 
   function open(pool: Pool, host: string, credential: ConnectionCredential): Connection {
-    const { hostname, port } = splitHost(host);
+    const { hostname, port } = hostAndPort(host);
     const session = new H2Session({
       hostname,
       port,

@@ -21,3 +21,10 @@ export const APPLE_HOSTS: Record<ApnsEnvironment, string> = {
 export function bareHostPort(host: string): string {
   return host.replace(/^https:\/\//i, "").replace(/\/$/, "");
 }
+
+/** A `host[:port]` (443 when absent; `[v6]:port` too) split for a TLS connect. */
+export function hostAndPort(host: string): { hostname: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  if (!match) throw new Error(`not a host[:port]: ${host}`);
+  return { hostname: match[1].replace(/^\[|\]$/g, ""), port: Number(match[2] ?? 443) };
+}

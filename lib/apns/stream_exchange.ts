@@ -8,7 +8,7 @@
  */
 import type { Deadline, DeadlineSweep } from "./deadline_sweep.ts";
 import type { HeaderList } from "./h2/hpack.ts";
-import type { H2Session, RequestHead, StreamEnd } from "./h2/session.ts";
+import type { H2Session, StreamEnd } from "./h2/session.ts";
 
 /** What one stream ended with. */
 export type Exchange = StreamEnd | { kind: "timeout" };
@@ -36,31 +36,30 @@ const encoder = new TextEncoder();
 
 /** Creates the exchange function of one transport; `sweep` watches every stream's deadline. */
 export function createStreamExchange(sweep: DeadlineSweep): StreamExchange {
-  // The fixed headers are the same for every recipient of a message: built once per (headers
-  // object, authorization, host) and only `:path` changes per request.
-  let heads = new WeakMap<Record<string, string>, Map<string, RequestHead>>();
-  let headCount = 0;
+  // The fixed headers are the same for every recipient of a message: listed once per (headers
+  // object, authorization), and only `:path` changes per request.
+  let lists = new WeakMap<Record<string, string>, Map<string, HeaderList>>();
+  let listCount = 0;
   // The body too: one message's recipients follow each other.
   let lastBody = "";
   let lastBytes = new Uint8Array(0);
 
-  function head(session: H2Session, req: StreamRequest): RequestHead {
-    let byKey = heads.get(req.headers);
-    if (!byKey) heads.set(req.headers, byKey = new Map());
-    const key = `${session.authority}\n${req.authorization ?? ""}`;
-    let found = byKey.get(key);
+  function fixedHeaders(req: StreamRequest): HeaderList {
+    let byAuth = lists.get(req.headers);
+    if (!byAuth) lists.set(req.headers, byAuth = new Map());
+    const auth = req.authorization ?? "";
+    let found = byAuth.get(auth);
     if (!found) {
       // Bounded: a long-lived transport sees a new token every ~50 minutes per credential.
-      if (++headCount > 1000) {
-        heads = new WeakMap();
-        headCount = 1;
-        heads.set(req.headers, byKey = new Map());
+      if (++listCount > 1000) {
+        lists = new WeakMap();
+        listCount = 1;
+        lists.set(req.headers, byAuth = new Map());
       }
       const fixed: Array<[string, string]> = Object.entries(req.headers)
         .map(([name, value]) => [name.toLowerCase(), String(value)]);
       if (req.authorization) fixed.push(["authorization", req.authorization]);
-      found = { authority: session.authority, fixed: fixed as HeaderList };
-      byKey.set(key, found);
+      byAuth.set(auth, found = fixed);
     }
     return found;
   }
@@ -84,7 +83,7 @@ export function createStreamExchange(sweep: DeadlineSweep): StreamExchange {
       };
       try {
         handle = session.request(
-          head(session, req),
+          fixedHeaders(req),
           `/3/device/${req.deviceToken}`,
           lastBytes,
           (end) => {

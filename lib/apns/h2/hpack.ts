@@ -148,10 +148,10 @@ export class HpackEncoder {
   }
 
   /**
-   * The header block of one request: the pseudo-headers, `path`, then `fixed` (indexed in the
+   * The header block of one POST: the pseudo-headers, `path`, then `fixed` (indexed in the
    * dynamic table once, referred to by index after). Blocks must be sent in the order built.
    */
-  block(method: string, authority: string, path: string, fixed: HeaderList): Uint8Array {
+  block(authority: string, path: string, fixed: HeaderList): Uint8Array {
     // Everything but :method, :scheme and :path is the same for every recipient of a message:
     // its bytes are reused while the table has not changed since they were built.
     let rest = this.#built.get(fixed);
@@ -170,17 +170,17 @@ export class HpackEncoder {
       // to them by index.
       if (this.#generation === before && resize.length === 0) this.#built.set(fixed, rest);
       else this.#built.delete(fixed);
-      return this.#assemble(resize, method, path, rest.bytes);
+      return this.#assemble(resize, path, rest.bytes);
     }
-    return this.#assemble([], method, path, rest.bytes);
+    return this.#assemble([], path, rest.bytes);
   }
 
   /**
-   * A table size update if any (allowed only at the start of a block), :method, :scheme https,
+   * A table size update if any (allowed only at the start of a block), :method POST, :scheme https,
    * :path as a literal never indexed (0000xxxx, name index 4: it varies per device), then `rest`.
    */
-  #assemble(resize: number[], method: string, path: string, rest: Uint8Array): Uint8Array {
-    const head: number[] = [...resize, method === "POST" ? 0x83 : 0x82, 0x87, 0x04];
+  #assemble(resize: number[], path: string, rest: Uint8Array): Uint8Array {
+    const head: number[] = [...resize, 0x83, 0x87, 0x04];
     putInt(head, path.length, 7, 0);
     const out = new Uint8Array(head.length + path.length + rest.length);
     out.set(head, 0);

@@ -23,21 +23,15 @@ import { SendWindows } from "./send_windows.ts";
 
 export type { H2ConnectOptions, StreamEnd };
 
-/** The fixed part of a request: the same for every recipient of a message. */
-export interface RequestHead {
-  /** `:authority`. */
-  authority: string;
-  /** Headers after the pseudo-headers, lowercase names. */
-  fixed: HeaderList;
-}
-
 interface Queued {
-  head: RequestHead;
+  fixed: HeaderList;
   path: string;
   body: Uint8Array;
   done: (end: StreamEnd) => void;
   /** Set when the caller gave up before it was sent. */
   cancelled?: boolean;
+  /** Its stream, once sent. */
+  id?: number;
 }
 
 /** A handle on one request, for cancelling it. */
@@ -74,10 +68,10 @@ export class H2Session {
   #pings = new Map<string, (ok: boolean) => void>();
 
   /** `:authority` of its requests: the host, and the port unless 443. */
-  readonly authority: string;
+  #authority: string;
 
   constructor(options: H2ConnectOptions) {
-    this.authority = options.port === 443
+    this.#authority = options.port === 443
       ? options.hostname
       : `${options.hostname}:${options.port}`;
     this.#start(options);
@@ -99,18 +93,20 @@ export class H2Session {
   }
 
   /**
-   * Sends a POST of `body` to `path`; `done` is called once with how the stream ended.
+   * Sends a POST of `body` to `path` with the headers `fixed` (the same list object for every
+   * recipient of a message, so HPACK reuses its encoding); `done` is called once with how the
+   * stream ended.
    *
    * @throws {Error} when the session takes no new streams (check `closed` first).
    */
   request(
-    head: RequestHead,
+    fixed: HeaderList,
     path: string,
     body: Uint8Array,
     done: (end: StreamEnd) => void,
   ): StreamHandle {
     if (this.closed) throw new Error("the HTTP/2 session takes no new streams");
-    const queued: Queued = { head, path, body, done };
+    const queued: Queued = { fixed, path, body, done };
     if (this.#settled && this.#streams.size < this.#maxConcurrent && this.#queue.length === 0) {
       const id = this.#open(queued);
       return { cancel: () => this.#cancel(id) };
@@ -120,8 +116,7 @@ export class H2Session {
       cancel: () => {
         if (queued.cancelled) return;
         queued.cancelled = true;
-        const id = (queued as Queued & { id?: number }).id;
-        if (id !== undefined) this.#cancel(id);
+        if (queued.id !== undefined) this.#cancel(queued.id);
       },
     };
   }
@@ -297,12 +292,7 @@ export class H2Session {
   #open(queued: Queued): number {
     const id = this.#nextId;
     this.#nextId += 2;
-    const block = this.#encoder.block(
-      "POST",
-      queued.head.authority,
-      queued.path,
-      queued.head.fixed,
-    );
+    const block = this.#encoder.block(this.#authority, queued.path, queued.fixed);
     const stream: OpenStream = { id, done: queued.done, chunks: [], size: 0 };
     this.#streams.set(id, stream);
     const empty = queued.body.length === 0;
@@ -327,7 +317,7 @@ export class H2Session {
       this.#queue.length && this.#settled && !this.closed &&
       this.#streams.size < this.#maxConcurrent
     ) {
-      const queued = this.#queue.shift()! as Queued & { id?: number };
+      const queued = this.#queue.shift()!;
       if (queued.cancelled) continue;
       queued.id = this.#open(queued);
     }

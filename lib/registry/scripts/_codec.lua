@@ -217,3 +217,21 @@ end
 local function inst_read(key)
   return inst_decode(redis.call("HGETALL", key))
 end
+
+-- Writes the stored map `wanted` over `stored` (field → value, as inst_encode makes them) at
+-- `key`: only the fields that differ, and those `wanted` no longer has. True when it wrote.
+local function inst_write(key, stored, wanted)
+  local gone, set = {}, {}
+  for f, _ in pairs(stored) do
+    if wanted[f] == nil then gone[#gone + 1] = f end
+  end
+  for f, v in pairs(wanted) do
+    if stored[f] ~= v then
+      set[#set + 1] = f
+      set[#set + 1] = v
+    end
+  end
+  if #gone > 0 then redis.call("HDEL", key, unpack(gone)) end
+  if #set > 0 then redis.call("HSET", key, unpack(set)) end
+  return #gone + #set > 0
+end

@@ -115,26 +115,7 @@ commit = function(prefix, id, before, after, now_ms)
     inst_number_drop(prefix, b.n)
   else
     num = inst_number(prefix, id, a)
-    local stored = b._stored or (before and inst_encode(b)) or {}
-    local wanted = inst_encode(a)
-    local gone, set = {}, {}
-    for f, _ in pairs(stored) do
-      if wanted[f] == nil then
-        gone[#gone + 1] = f
-      end
-    end
-    for f, v in pairs(wanted) do
-      if stored[f] ~= v then
-        set[#set + 1] = f
-        set[#set + 1] = v
-      end
-    end
-    if #gone > 0 then
-      redis.call("HDEL", key, unpack(gone))
-    end
-    if #set > 0 then
-      redis.call("HSET", key, unpack(set))
-    end
+    inst_write(key, b._stored or (before and inst_encode(b)) or {}, inst_encode(a))
   end
 
   local deleted = after == nil or a.status == "deleted"

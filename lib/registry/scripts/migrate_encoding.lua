@@ -14,22 +14,7 @@ local rewritten, skipped = 0, 0
 for i = 1, #ARGV do
   local key = prefix .. "inst:" .. ARGV[i]
   local inst, raw = inst_read(key)
-  local gone, set = {}, {}
-  if inst ~= nil and raw.id == nil then
-    local wanted = inst_encode(inst)
-    for f, _ in pairs(raw) do
-      if wanted[f] == nil then gone[#gone + 1] = f end
-    end
-    for f, v in pairs(wanted) do
-      if raw[f] ~= v then
-        set[#set + 1] = f
-        set[#set + 1] = v
-      end
-    end
-  end
-  if #gone + #set > 0 then
-    if #gone > 0 then redis.call("HDEL", key, unpack(gone)) end
-    if #set > 0 then redis.call("HSET", key, unpack(set)) end
+  if inst ~= nil and raw.id == nil and inst_write(key, raw, inst_encode(inst)) then
     rewritten = rewritten + 1
   else
     skipped = skipped + 1

@@ -150,7 +150,7 @@ const literal = (name: string, value: string) => {
 function request(session: H2Session, body = '{"aps":{}}'): Promise<StreamEnd> {
   return new Promise((resolve) =>
     session.request(
-      { authority: "127.0.0.1", fixed: [["apns-topic", "com.example"]] },
+      [["apns-topic", "com.example"]],
       `/3/device/${"ab".repeat(32)}`,
       new TextEncoder().encode(body),
       resolve,

@@ -27,6 +27,6 @@ export function toRecipient(inst: SendableInstallation): Recipient {
     installationId: inst.installationId,
     token: inst.token!,
     environment: inst.environment,
-    registeredAt: inst.registeredAt ? Date.parse(inst.registeredAt) : 0,
+    registeredAt: inst.registeredAtMs,
   };
 }

@@ -80,6 +80,43 @@ const ENVIRONMENT: Record<string, string> = { p: "production", d: "development" 
  * hash of layout v2 and later, so a row without it is missing or older.
  */
 export const SENDABLE_FIELDS: readonly string[] = ["s", "t", "e", "a", "st", "x", "rg"];
+
+/** What a push needs of a stored installation, decoded as {@linkcode decodeInstallation} would. */
+export interface SendableFields {
+  token: string;
+  environment: string;
+  pushAuthorization: string;
+  status: string;
+  stale: boolean;
+  /** Epoch ms as stored ("" = unset). */
+  registeredAt: string;
+}
+
+/**
+ * The values of {@linkcode SENDABLE_FIELDS} for one installation, from `values[at]` on (in that
+ * order, nil = not stored), decoded without building the hash; null when there is no secret
+ * hash, so the row is missing or in layout v1 and must be read whole.
+ */
+export function decodeSendableFields(
+  values: readonly unknown[],
+  at: number,
+): SendableFields | null {
+  const secretHash = values[at];
+  if (secretHash === null || secretHash === undefined || secretHash === "") return null;
+  const environment = text(values[at + 2]) || "p";
+  return {
+    token: text(values[at + 1]),
+    environment: ENVIRONMENT[environment] ?? environment,
+    pushAuthorization: text(values[at + 3]) || "authorized",
+    status: text(values[at + 4]) || "active",
+    stale: text(values[at + 5]) === "1",
+    registeredAt: text(values[at + 6]),
+  };
+}
+
+function text(value: unknown): string {
+  return value === undefined || value === null ? "" : String(value);
+}
 const FIELDS = Object.values(LONG);
 
 /**

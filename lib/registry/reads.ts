@@ -7,7 +7,7 @@
  */
 import type { Redis } from "@upstash/redis";
 import { type Installation, parseInstallation } from "./installation.ts";
-import { readSendable } from "./sendable.ts";
+import { createSendableReader } from "./sendable.ts";
 import { registryKeys } from "./_keys.ts";
 
 /** The reads returned by {@linkcode createInstallationReads}. */
@@ -15,6 +15,7 @@ export type InstallationReads = ReturnType<typeof createInstallationReads>;
 
 /** The installation reads over the domain Redis. */
 export function createInstallationReads(redis: Redis) {
+  const readSendable = createSendableReader(redis);
   /** Many installations in one pipelined round trip, in the order of `ids` (null = unknown). */
   async function getMany(appId: string, ids: readonly string[]): Promise<(Installation | null)[]> {
     if (ids.length === 0) return [];
@@ -37,7 +38,7 @@ export function createInstallationReads(redis: Redis) {
     getMany,
 
     /** What a push needs of many installations, in one round trip (see sendable.ts). */
-    getSendable: (appId: string, ids: readonly string[]) => readSendable(redis, appId, ids),
+    getSendable: readSendable,
 
     /** A user's installations, most recently seen first (empty for an unknown user). */
     async userInstallations(appId: string, userId: string): Promise<Installation[]> {

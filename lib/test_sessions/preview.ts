@@ -16,7 +16,7 @@ import type { PreviewResultData } from "./schemas.ts";
 /** What {@linkcode createPreviewSender} needs. */
 export interface PreviewSenderOptions {
   apps: Pick<Apps, "get">;
-  registry: Pick<Registry, "getMany">;
+  registry: Pick<Registry, "getSendable">;
   dispatcher: Pick<Dispatcher, "dispatch">;
 }
 
@@ -31,7 +31,7 @@ export function createPreviewSender(options: PreviewSenderOptions): PreviewSende
   return async function sendPreview(appId, installationIds, input) {
     const record = await apps.get(appId);
     const message = renderMessage(record.bundleId, input);
-    const installations = await registry.getMany(appId, installationIds);
+    const installations = await registry.getSendable(appId, installationIds);
     const results = new Map<string, PreviewResultData>();
     const recipients: Recipient[] = [];
     installations.forEach((inst, i) => {

@@ -87,9 +87,11 @@ local prefix, first, count, seg, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV
 for i = first, first + count - 1 do
   local id = "b" .. i
   local token = string.rep("0", 56) .. string.format("%08x", i)
-  redis.call("HSET", prefix .. "inst:" .. id, "id", id, "token", token, "environment", "production",
-    "status", "active", "pushAuthorization", "authorized", "registeredAt", now, "lastSeenAt", now,
-    "n", i)
+  -- The current layout (lib/registry/scripts/_codec.lua): the secret hash (22 base64url
+  -- characters), the token, registeredAt and the number; production, authorized, active and
+  -- the times equal to registeredAt are the defaults left out.
+  redis.call("HSET", prefix .. "inst:" .. id, "s", string.sub(redis.sha1hex(id), 1, 22),
+    "t", token, "rg", now, "n", i)
   redis.call("HSET", prefix .. "ix:" .. math.floor(i / 128), i % 128, id)
   local h = redis.sha1hex(token) -- the token index (lib/registry/scripts/_token_index.lua)
   redis.call("HSET", prefix .. "tk:" .. string.sub(h, 1, 4), string.sub(h, 5, 20), id)

@@ -1,14 +1,17 @@
 /**
- * An `@upstash/redis` {@linkcode Requester} that runs commands over TCP with ioredis, so the
- * self-hosted mode has no HTTP hop. Results follow the Upstash REST shapes: `{result}` or
- * `{error}` per command, the Redis error text passed through unchanged (so `Script`'s
- * EVALSHA→EVAL fallback on NOSCRIPT works).
+ * An `@upstash/redis` {@linkcode Requester} that runs commands over TCP, so the self-hosted mode
+ * has no HTTP hop. Results follow the Upstash REST shapes: `{result}` or `{error}` per command,
+ * the Redis error text passed through unchanged (so `Script`'s EVALSHA→EVAL fallback on
+ * NOSCRIPT works).
  *
- * Two clients sit under it: one ioredis connection to a single Redis
- * ({@linkcode createTcpRequester}), or an ioredis `Cluster` ({@linkcode createClusterRequester})
- * that follows MOVED/ASK redirects, refreshes the slot map and reconnects by itself. Redis'
- * answers that mean "not now" (CLUSTERDOWN, TRYAGAIN, LOADING, MASTERDOWN…) surface as
- * {@linkcode Unavailable}, like a lost connection, so the API answers 503 during a failover.
+ * Two clients sit under it. One Redis server ({@linkcode createTcpRequester}) is reached over
+ * the project's own pipelined RESP connection (`resp/connection.ts`): every request of the SDK
+ * path is one command, and ioredis' layers (its Node stream, command objects and reply
+ * transformers) cost more CPU than the rest of a registration's own work. A Redis Cluster
+ * ({@linkcode createClusterRequester}) is driven by an ioredis `Cluster`, which follows
+ * MOVED/ASK redirects, refreshes the slot map and reconnects by itself. Redis' answers that mean
+ * "not now" (CLUSTERDOWN, TRYAGAIN, LOADING, MASTERDOWN…) surface as {@linkcode Unavailable},
+ * like a lost connection, so the API answers 503 during a failover.
  *
  * @module
  */
@@ -24,6 +27,9 @@ import {
   functionRouter,
   scanRouter,
 } from "./_cluster_routing.ts";
+import { createDeadlines, type Deadlines } from "./_deadlines.ts";
+import { RespConnection } from "./resp/connection.ts";
+import { type Reply, RespError } from "./resp/codec.ts";
 
 export { CrossSlotBatch } from "./_cluster_routing.ts";
 
@@ -37,29 +43,82 @@ export interface TcpRequesterOptions {
 
 /** A TCP requester plus the means to close its connection. */
 export interface TcpRequester extends Requester {
-  /** Closes the TCP connection. */
+  /** Closes the TCP connection (or the cluster's connections). */
   close(): Promise<void>;
-  /** The underlying ioredis client (a `Cluster` in cluster mode). */
-  readonly client: IORedis.default | IORedis.Cluster;
 }
 
 /**
- * Creates a requester for `redis://` / `rediss://` URLs.
+ * Creates a requester for a `redis://` / `rediss://` URL (`redis://user:password@host:port/db`).
  *
  * Connection failures surface as {@linkcode Unavailable} within about the command timeout;
  * Redis reply errors come back as `{error}` exactly as Redis worded them.
  */
 export function createTcpRequester(url: string, options: TcpRequesterOptions = {}): TcpRequester {
-  const client = new IORedis.default(url, {
-    maxRetriesPerRequest: 1,
-    connectTimeout: options.connectTimeoutMs ?? 2_000,
-    // No per-command timer in ioredis (a Node timer per command is costly under Deno): the
-    // deadline is enforced by `deadlines` below.
-    retryStrategy: (times: number) => Math.min(times * 100, 1_000),
-    enableAutoPipelining: false,
-    lazyConnect: false,
+  const connection = new RespConnection(url, {
+    connectTimeoutMs: options.connectTimeoutMs ?? 2_000,
   });
-  return requesterOver(client, options, false);
+  const deadlines = createDeadlines(options.commandTimeoutMs ?? 5_000);
+  return {
+    async close() {
+      deadlines.stop();
+      await connection.close();
+    },
+    async request<TResult>(req: UpstashRequest): Promise<UpstashResponse<TResult>> {
+      const route = req.path?.[0];
+      if (!route) {
+        let reply: Reply;
+        try {
+          reply = await deadlines.guard(connection.send(stringArgs(req.body as Command)));
+        } catch (error) {
+          if (error instanceof RespError && !notNow(error)) return { error: error.message };
+          throw unavailable(error);
+        }
+        return upstashReply(reply) as UpstashResponse<TResult>;
+      }
+      if (route === "pipeline" || route === "multi-exec") {
+        const commands = (req.body as Command[]).map(stringArgs);
+        const transaction = route === "multi-exec";
+        let replies: Reply[];
+        try {
+          replies = await deadlines.guard(
+            connection.sendAll(transaction ? [["MULTI"], ...commands, ["EXEC"]] : commands),
+          );
+        } catch (error) {
+          if (error instanceof RespError && !notNow(error)) {
+            throw new upstashErrors.UpstashError(error.message);
+          }
+          throw unavailable(error);
+        }
+        if (!transaction) return replies.map(upstashReply) as UpstashResponse<TResult>;
+        const exec = replies[replies.length - 1];
+        // EXECABORT and similar: the whole transaction failed, as Upstash reports with a 400.
+        if (exec instanceof RespError) {
+          if (notNow(exec)) throw unavailable(exec);
+          throw new upstashErrors.UpstashError(exec.message);
+        }
+        if (!Array.isArray(exec)) {
+          throw new upstashErrors.UpstashError("EXECABORT transaction discarded");
+        }
+        return exec.map(upstashReply) as UpstashResponse<TResult>;
+      }
+      throw new upstashErrors.UpstashError(`unsupported path: /${req.path?.join("/")}`);
+    },
+  };
+}
+
+function stringArgs(command: Command): string[] {
+  const out = new Array<string>(command.length);
+  for (let i = 0; i < command.length; i++) out[i] = String(command[i]);
+  return out;
+}
+
+/** One reply in the Upstash shape; an error reply that means "not now" is an outage. */
+function upstashReply(reply: Reply): UpstashResponse<unknown> {
+  if (reply instanceof RespError) {
+    if (notNow(reply)) throw unavailable(reply);
+    return { error: reply.message };
+  }
+  return { result: reply };
 }
 
 /**
@@ -99,14 +158,6 @@ export function createClusterRequester(
       lazyConnect: false,
     },
   );
-  return requesterOver(client, options, true);
-}
-
-function requesterOver(
-  client: Client,
-  options: TcpRequesterOptions,
-  cluster: boolean,
-): TcpRequester {
   // ioredis emits connection errors as events; without a listener they would crash the process.
   client.on("error", () => {});
   const deadlines = createDeadlines(options.commandTimeoutMs ?? 5_000);
@@ -116,9 +167,8 @@ function requesterOver(
     corked = null;
     stream?.uncork();
   };
-  // Commands issued until the event loop's check phase leave in one write: under load, the
-  // commands of every request answered in one poll share a syscall (uncorking on the next tick
-  // gave each request its own).
+  // Commands issued until the event loop's check phase leave in one write per node (as the
+  // RESP connection does for one server).
   function coalesceWrites() {
     const stream = (client as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
     if (corked || !stream || client.status !== "ready") return;
@@ -128,7 +178,6 @@ function requesterOver(
   }
 
   return {
-    client,
     async close() {
       client.disconnect();
       deadlines.stop();
@@ -139,87 +188,27 @@ function requesterOver(
       const route = req.path?.[0];
       if (!route) {
         const command = req.body as Command;
-        const name = cluster ? String(command[0]).toLowerCase() : "";
+        const name = String(command[0]).toLowerCase();
         if (name === "scan") {
-          return await single<TResult>(scanRouter(client as IORedis.Cluster), deadlines, command);
+          return await single<TResult>(scanRouter(client), deadlines, command);
         }
         if (name === "function") {
-          return await single<TResult>(
-            functionRouter(client as IORedis.Cluster),
-            deadlines,
-            command,
-          );
+          return await single<TResult>(functionRouter(client), deadlines, command);
         }
         return await single<TResult>(client, deadlines, command);
       }
       if (route === "pipeline" || route === "multi-exec") {
         const commands = req.body as Command[];
-        if (cluster) assertOneSlot(commands, route);
+        assertOneSlot(commands, route);
         return await batch(
           client,
           deadlines,
           commands,
           route === "multi-exec",
-        ) as UpstashResponse<
-          TResult
-        >;
+        ) as UpstashResponse<TResult>;
       }
       throw new upstashErrors.UpstashError(`unsupported path: /${req.path?.join("/")}`);
     },
-  };
-}
-
-/**
- * Command deadlines without a timer per command: pending commands sit in a set that one
- * interval sweeps every `timeoutMs / 10` (at most 100 ms), so a command fails with "Command
- * timed out" between `timeoutMs` and about 10% later. The interval runs only while commands
- * are pending and never keeps the process alive.
- */
-interface Deadlines {
-  /** `promise`, or a rejection once `timeoutMs` has passed without it settling. */
-  guard<T>(promise: Promise<T>): Promise<T>;
-  stop(): void;
-}
-
-function createDeadlines(timeoutMs: number): Deadlines {
-  type Entry = { at: number; reject: (error: Error) => void };
-  const pending = new Set<Entry>();
-  const every = Math.max(1, Math.min(100, Math.floor(timeoutMs / 10)));
-  let timer: ReturnType<typeof setInterval> | undefined;
-  const sweep = () => {
-    const now = performance.now();
-    for (const entry of pending) {
-      if (entry.at <= now) {
-        pending.delete(entry);
-        entry.reject(new Error("Command timed out"));
-      }
-    }
-    if (pending.size === 0) stop();
-  };
-  const stop = () => {
-    if (timer !== undefined) clearInterval(timer);
-    timer = undefined;
-  };
-  return {
-    guard<T>(promise: Promise<T>): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        const entry: Entry = { at: performance.now() + timeoutMs, reject };
-        pending.add(entry);
-        if (timer === undefined) {
-          const id = setInterval(sweep, every);
-          Deno.unrefTimer(id);
-          timer = id;
-        }
-        promise.then((value) => {
-          pending.delete(entry);
-          resolve(value);
-        }, (error) => {
-          pending.delete(entry);
-          reject(error);
-        });
-      });
-    },
-    stop,
   };
 }
 

@@ -48,6 +48,15 @@ export interface RegistrationBenchRow {
   /** Redis CPU per function or script call (FCALL/EVALSHA/EVAL; the baseline's SET), µs:
    * `usec_per_call`. */
   redisUsecPerCall: number;
+  /** CPU time of the server process (every thread: user + system) per request, µs. */
+  serverCpuUsPerRequest: number;
+}
+
+/** A process' CPU time so far (user + system, every thread), ms, from /proc. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
+  // utime and stime, fields 14 and 15, in clock ticks (100 per second on Linux).
+  return (Number(stat[11]) + Number(stat[12])) * 10;
 }
 
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
@@ -244,7 +253,9 @@ export async function runRegistrationBench(
         // Warm-up: JIT, script cache, connections.
         await runWrk(url, headers, { ...opts, durationSeconds: 2 }, "aa".repeat(23) + "01");
         const before = await commandStats(nodes);
+        const cpuBefore = await cpuMs(child.pid);
         const r = await runWrk(url, headers, opts, "aa".repeat(23) + "02");
+        const cpuAfter = await cpuMs(child.pid);
         const after = await commandStats(nodes);
         rows.push({
           name: run === "baseline"
@@ -265,6 +276,7 @@ export async function runRegistrationBench(
             after,
             run === "baseline" ? ["set"] : ["fcall", "evalsha", "eval"],
           ),
+          serverCpuUsPerRequest: +((cpuAfter - cpuBefore) * 1000 / r.requests).toFixed(1),
         });
       } finally {
         await stop(child);

@@ -6,6 +6,7 @@
  */
 import { freePort } from "../../lib/redis/mod.ts";
 import { createGateway, createTcpRequester } from "../../lib/redis/mod.ts";
+import { RespConnection } from "../../lib/redis/resp/connection.ts";
 import { generateMasterKey } from "../../lib/crypto/sealed_box.ts";
 import { assertEquals, assertOk, assertStringIncludes } from "../support/assert.ts";
 import { startTestRedis, waitFor } from "../support/redis_server.ts";
@@ -62,6 +63,36 @@ Deno.test("start with a wrong UPSTASH_REDIS_REST_TOKEN exits 2 naming the variab
   } finally {
     await gateway.shutdown();
     await requester.close();
+    await redis.stop();
+  }
+});
+
+Deno.test("start with REDIS_URL lacking or mistaking the password exits 2 naming REDIS_URL; the right one serves", async () => {
+  const redis = await startTestRedis();
+  // The test's own connection stays authenticated after the password is set.
+  const admin = new RespConnection(redis.url);
+  assertEquals(await admin.send(["CONFIG", "SET", "requirepass", "the-redis-password"]), "OK");
+  await admin.close();
+  const port = new URL(redis.url).port;
+  try {
+    for (
+      const [url, answer] of [
+        [`redis://127.0.0.1:${port}`, "NOAUTH"],
+        [`redis://:a-wrong-password@127.0.0.1:${port}`, "WRONGPASS"],
+      ]
+    ) {
+      const run = await runMain([], { ...SECRETS, PORT: String(freePort()), REDIS_URL: url });
+      assertEquals(run.code, 2, run.stderr);
+      assertOneLine(run.stderr, "refused REDIS_URL", answer, "put the password in REDIS_URL");
+      assertOk(!run.stderr.includes("a-wrong-password"), "the password is never printed");
+    }
+    // The right password: `deno task migrate` (nothing to migrate) runs and exits 0.
+    const serving = await runMain(["migrate"], {
+      ...SECRETS,
+      REDIS_URL: `redis://:the-redis-password@127.0.0.1:${port}`,
+    });
+    assertEquals(serving.code, 0, serving.stderr);
+  } finally {
     await redis.stop();
   }
 });

@@ -22,6 +22,11 @@ export interface RespConnectionOptions {
    * Default: `min(failures × 100, 1000)`.
    */
   retryDelayMs?: (failures: number) => number;
+  /**
+   * CA certificates (PEM) to trust for `rediss://`, beside the default roots. Operators trust a
+   * private CA with Deno's `DENO_CERT=/path/ca.pem` instead.
+   */
+  caCerts?: string[];
 }
 
 /** Where and as whom to connect, from a `redis://` or `rediss://` URL. */
@@ -66,6 +71,7 @@ export class RespConnection {
   readonly #address: RedisAddress;
   readonly #connectTimeoutMs: number;
   readonly #retryDelayMs: (failures: number) => number;
+  readonly #caCerts: string[] | undefined;
   readonly #parser = new RespParser();
 
   #conn: Deno.Conn | null = null;
@@ -90,6 +96,7 @@ export class RespConnection {
     this.#address = parseRedisUrl(url);
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
     this.#retryDelayMs = options.retryDelayMs ?? ((n) => Math.min(n * 100, 1_000));
+    this.#caCerts = options.caCerts;
   }
 
   /** Whether commands are being written now (false while connecting, after a loss, or closed). */
@@ -207,7 +214,7 @@ export class RespConnection {
   #dial(): Promise<Deno.Conn> {
     const { hostname, port, tls } = this.#address;
     const opening: Promise<Deno.Conn> = tls
-      ? Deno.connectTls({ hostname, port })
+      ? Deno.connectTls({ hostname, port, caCerts: this.#caCerts })
       : Deno.connect({ hostname, port }).then((conn) => {
         conn.setNoDelay(true);
         conn.setKeepAlive(true);

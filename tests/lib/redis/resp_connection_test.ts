@@ -5,6 +5,7 @@
  * close(), and the TCP requester's `Unavailable` on top of it.
  */
 import type { UpstashRequest } from "@upstash/redis";
+import { createTestCa } from "../../support/test_ca.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
 import { waitFor } from "../../support/redis_server.ts";
 import {
@@ -826,4 +827,53 @@ Deno.test("createTcpRequester: a server that does not answer gives Unavailable a
       await admin.close();
     }
   });
+});
+
+// --- TLS ------------------------------------------------------------------------------------------
+
+Deno.test("RespConnection: rediss:// talks TLS to a TLS redis-server, and refuses a certificate it does not trust", async () => {
+  const ca = await createTestCa();
+  const dir = await Deno.makeTempDir({ prefix: "edgepush-resp-tls-" });
+  try {
+    await Deno.writeTextFile(`${dir}/server.pem`, ca.server.certPem);
+    await Deno.writeTextFile(`${dir}/server.key`, ca.server.keyPem);
+    await Deno.writeTextFile(`${dir}/ca.pem`, ca.caPem);
+    const tlsPort = freePort();
+    await withCustomServer([
+      "--tls-port",
+      String(tlsPort),
+      "--tls-cert-file",
+      `${dir}/server.pem`,
+      "--tls-key-file",
+      `${dir}/server.key`,
+      "--tls-ca-cert-file",
+      `${dir}/ca.pem`,
+      "--tls-auth-clients",
+      "no",
+    ], async () => {
+      const trusted = new RespConnection(`rediss://127.0.0.1:${tlsPort}/1`, {
+        caCerts: [ca.caPem],
+      });
+      const untrusted = new RespConnection(`rediss://127.0.0.1:${tlsPort}`, {
+        retryDelayMs: () => 20,
+      });
+      try {
+        assertEquals(await within(trusted.send(["PING"]), 5_000, "PING over TLS"), "PONG");
+        assertEquals(await trusted.send(["SET", "k", "é over TLS"]), "OK");
+        assertEquals(await trusted.send(["GET", "k"]), "é over TLS");
+        const refused = await within(
+          untrusted.send(["PING"]).then(() => null, (error: Error) => error),
+          5_000,
+          "the untrusted handshake",
+        );
+        assertOk(refused instanceof Error, "a server certificate from an unknown CA is refused");
+      } finally {
+        await trusted.close();
+        await untrusted.close();
+      }
+    });
+  } finally {
+    await ca.cleanup();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 });

@@ -334,7 +334,8 @@ export class RespConnection {
     try {
       conn.close();
     } catch { /* already closed */ }
-    if (this.#state !== "closed") this.#state = "idle";
+    // A loss during the handshake leaves "connecting" to #connect, which fails its waiters.
+    if (this.#state === "ready") this.#state = "idle";
     this.#out.clear();
     const inflight = this.#inflight.slice(this.#head);
     this.#inflight = [];

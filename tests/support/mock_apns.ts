@@ -41,6 +41,9 @@ import {
 } from "./mock_apns_rules.ts";
 import { type FrontEvent, startFront } from "./mock_apns_link.ts";
 
+/** Accepts this far apart (ms) start a new burst in `stats.burstStarts`. */
+const BURST_GAP_MS = 50;
+
 export type {
   AcceptedPush,
   FaultKind,
@@ -98,6 +101,7 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     firstAcceptedAt: 0,
     lastAcceptedAt: 0,
     firstAccepts: [] as number[],
+    burstStarts: [] as number[],
   };
   /** Open connections, mirrored from the front's events. */
   const sessions = new Map<number, Session>();
@@ -240,9 +244,15 @@ export async function startMockApns(options: MockApnsOptions = {}): Promise<Mock
     counts.set(result.token, (counts.get(result.token) ?? 0) + 1);
     stats.accepted++;
     // Wall-clock times (not the injected clock): benchmarks compare them across processes.
+    const previous = stats.lastAcceptedAt;
     stats.lastAcceptedAt = Date.now();
     stats.firstAcceptedAt ||= stats.lastAcceptedAt;
     if (stats.firstAccepts.length < 10) stats.firstAccepts.push(stats.lastAcceptedAt);
+    // The first accept after a quiet spell: where each of several campaigns began.
+    if (stats.lastAcceptedAt - previous > BURST_GAP_MS) {
+      stats.burstStarts.push(stats.lastAcceptedAt);
+      if (stats.burstStarts.length > 20) stats.burstStarts.shift();
+    }
     // Recorded before it is answered: a test that has its 200 finds it in `accepted`.
     if (record || options.onAccepted) {
       const push: AcceptedPush = {

@@ -152,6 +152,8 @@ export interface MockApns {
     firstAcceptedAt: number;
     lastAcceptedAt: number;
     firstAccepts: number[];
+    /** Wall-clock times of the first accept after 50 ms without one (the last 20). */
+    burstStarts: number[];
   };
   /** Open client connections by the SHA-256 fingerprint of their client certificate. */
   openSessionsByCertificate(): Map<string, number>;

@@ -5,13 +5,14 @@
  * rows of `tests/bench/send_bench.ts` when that runs.
  *
  * `deno run -A tests/bench/campaign.ts [--recipients 20000,100000] [--workers 1] [--concurrency 4]
- * [--first-only]`
+ * [--first-only] [--v8-flags=… | none]`
  *
  * Each size runs on a fresh Redis, worker and mock. Beside the end-to-end rate it prints how soon
  * the first push was accepted after the `POST`, the rate from the first accepted push to the
  * last, and h2load's rate against the same mock (a fresh process of it: the ceiling). Each size
  * sends its campaign twice on the same worker (`--first-only`: once): the worker's first
- * campaign still pays for compiling its hot paths, which a worker in production has done.
+ * campaign still pays for compiling its hot paths, which a worker in production has done. The
+ * worker runs with `deno task worker`'s V8 flags (its heap cap), as operators run it.
  *
  * @module
  */
@@ -31,6 +32,18 @@ import { startTestRedis } from "../support/redis_server.ts";
 import { clusterAsTestRedis, startTestCluster } from "../support/redis_cluster.ts";
 import { spawnWorker, type WorkerProcess } from "../lib/sends/_spawn.ts";
 import { runH2load } from "./h2load.ts";
+
+/**
+ * The V8 flags `deno task worker` runs the worker with (deno.json), so the benchmarks measure the
+ * worker as it ships.
+ */
+export async function workerTaskV8Flags(): Promise<string[]> {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+  ) as { tasks?: Record<string, string> };
+  const flags = /--v8-flags=(\S+)/.exec(config.tasks?.worker ?? "")?.[1];
+  return flags ? flags.split(",") : [];
+}
 
 /** Options of {@linkcode runCampaignBench}. */
 export interface CampaignBenchOptions {
@@ -541,6 +554,7 @@ if (import.meta.main) {
       workers: { type: "string", default: "1" },
       concurrency: { type: "string", default: "4" },
       "no-relay": { type: "boolean", default: false },
+      // Default: `deno task worker`'s flags; "none" runs V8's defaults.
       "v8-flags": { type: "string", default: "" },
       "first-only": { type: "boolean", default: false },
     },
@@ -553,7 +567,11 @@ if (import.meta.main) {
       recipients,
       workers: Number(values.workers),
       concurrency: Number(values.concurrency),
-      v8Flags: values["v8-flags"] ? values["v8-flags"].split(",") : undefined,
+      v8Flags: values["v8-flags"] === "none"
+        ? undefined
+        : values["v8-flags"]
+        ? values["v8-flags"].split(",")
+        : await workerTaskV8Flags(),
       verbose: true,
       againOnSameWorker: !values["first-only"],
     });

@@ -6,13 +6,14 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import { concat, encodeFrame } from "./frames.ts";
 
 /** Queues frames for `conn`; see the module doc. */
 export class FrameWriter {
   #conn: Deno.Conn;
   #onError: (error: Error) => void;
-  #out: Uint8Array[] = [];
+  /** Two buffers take turns: one is being written while frames fill the other. */
+  #buffers = [new Uint8Array(64 * 1024), new Uint8Array(64 * 1024)];
+  #current = 0;
   #bytes = 0;
   #scheduled = false;
   #writing = false;
@@ -26,12 +27,31 @@ export class FrameWriter {
 
   /** Queues raw bytes (the connection preface). */
   raw(bytes: Uint8Array): void {
-    this.#queue(bytes);
+    if (this.#closed) return;
+    const out = this.#reserve(bytes.length);
+    out.set(bytes, this.#bytes);
+    this.#bytes += bytes.length;
+    this.#schedule();
   }
 
-  /** Queues one frame. */
+  /** Queues one frame: its 9-byte header and payload, copied straight into the next write. */
   frame(type: number, flags: number, id: number, payload: Uint8Array): void {
-    this.#queue(encodeFrame(type, flags, id, payload));
+    if (this.#closed) return;
+    const length = payload.length;
+    const out = this.#reserve(9 + length);
+    let at = this.#bytes;
+    out[at++] = length >>> 16;
+    out[at++] = (length >>> 8) & 0xff;
+    out[at++] = length & 0xff;
+    out[at++] = type;
+    out[at++] = flags;
+    out[at++] = (id >>> 24) & 0x7f;
+    out[at++] = (id >>> 16) & 0xff;
+    out[at++] = (id >>> 8) & 0xff;
+    out[at++] = id & 0xff;
+    out.set(payload, at);
+    this.#bytes = at + length;
+    this.#schedule();
   }
 
   /** Sends what is queued (a GOAWAY, say), then closes the socket. Frames queued after are dropped. */
@@ -44,10 +64,17 @@ export class FrameWriter {
     Deno.unrefTimer(timer);
   }
 
-  #queue(bytes: Uint8Array): void {
-    if (this.#closed) return;
-    this.#out.push(bytes);
-    this.#bytes += bytes.length;
+  /** The buffer being filled, grown to take `extra` more bytes. */
+  #reserve(extra: number): Uint8Array {
+    const out = this.#buffers[this.#current];
+    if (this.#bytes + extra <= out.length) return out;
+    const grown = new Uint8Array(Math.max(out.length * 2, this.#bytes + extra));
+    grown.set(out.subarray(0, this.#bytes));
+    this.#buffers[this.#current] = grown;
+    return grown;
+  }
+
+  #schedule(): void {
     if (!this.#scheduled && !this.#writing) {
       this.#scheduled = true;
       setImmediate(() => this.#flush());
@@ -61,8 +88,9 @@ export class FrameWriter {
       if (this.#closed) this.#closeSocket();
       return;
     }
-    const data = concat(this.#out, this.#bytes);
-    this.#out = [];
+    // Written in full before the next flush, which then fills this buffer again.
+    const data = this.#buffers[this.#current].subarray(0, this.#bytes);
+    this.#current ^= 1;
     this.#bytes = 0;
     this.#writing = true;
     const conn = this.#conn;
@@ -76,7 +104,6 @@ export class FrameWriter {
       },
       (error) => {
         this.#writing = false;
-        this.#out = [];
         this.#bytes = 0;
         if (this.#closed) return this.#closeSocket();
         this.#onError(error as Error);

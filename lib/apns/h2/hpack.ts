@@ -180,11 +180,16 @@ export class HpackEncoder {
    * :path as a literal never indexed (0000xxxx, name index 4: it varies per device), then `rest`.
    */
   #assemble(resize: number[], path: string, rest: Uint8Array): Uint8Array {
-    const head: number[] = [...resize, 0x83, 0x87, 0x04];
-    putInt(head, path.length, 7, 0);
-    const out = new Uint8Array(head.length + path.length + rest.length);
-    out.set(head, 0);
-    let at = head.length;
+    // Built byte by byte: this runs once per push, and copying from JS arrays costs more.
+    const length: number[] = [];
+    putInt(length, path.length, 7, 0);
+    const out = new Uint8Array(resize.length + 3 + length.length + path.length + rest.length);
+    let at = 0;
+    for (let i = 0; i < resize.length; i++) out[at++] = resize[i];
+    out[at++] = 0x83;
+    out[at++] = 0x87;
+    out[at++] = 0x04;
+    for (let i = 0; i < length.length; i++) out[at++] = length[i];
     for (let i = 0; i < path.length; i++) {
       const c = path.charCodeAt(i);
       if (c > 0x7e || c < 0x21) throw new Error(`a :path must be printable ASCII: ${path}`);

@@ -31,6 +31,7 @@ import {
   type MockEnvironment,
   type ScriptedResponse,
 } from "./mock_apns_types.ts";
+import { mulberry32 } from "./seeded_random.ts";
 import {
   type ClientCertificate,
   type MockCheck,
@@ -54,17 +55,6 @@ export type {
   MockEnvironment,
   ScriptedResponse,
 } from "./mock_apns_types.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function toPublicKey(key: string | CryptoKey): Promise<CryptoKey> {
   if (typeof key !== "string") return key;

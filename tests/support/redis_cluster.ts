@@ -10,7 +10,7 @@
 import IORedis from "ioredis";
 import { createRedis, freePort, type RedisHandle } from "../../lib/redis/mod.ts";
 import type { Redis } from "@upstash/redis";
-import { type TestRedis, waitFor } from "./redis_server.ts";
+import { rawReply, type TestRedis, waitFor } from "./redis_server.ts";
 
 /** One node of the test cluster. */
 export interface ClusterNode {
@@ -93,7 +93,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       nodes.push({ port, url: `redis://127.0.0.1:${port}`, alive: true });
     }
     for (const node of nodes) {
-      await waitFor(() => answersPing(node.port), {
+      await waitFor(async () => (await rawReply(node.port))?.startsWith("+PONG"), {
         timeoutMs: 10_000,
         what: `redis-server on ${node.port}`,
       });
@@ -220,21 +220,6 @@ async function createCluster(ports: number[]): Promise<void> {
   if (!output.success) {
     const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
     throw new Error(`redis-cli --cluster create failed:\n${text}`);
-  }
-}
-
-async function answersPing(port: number): Promise<boolean> {
-  let conn: Deno.TcpConn | undefined;
-  try {
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await conn.write(new TextEncoder().encode("PING\r\n"));
-    const buf = new Uint8Array(64);
-    const n = await conn.read(buf);
-    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
-  } catch {
-    return false;
-  } finally {
-    conn?.close();
   }
 }
 

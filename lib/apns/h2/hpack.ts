@@ -11,7 +11,7 @@
  *
  * @module
  */
-import huffman from "hpack.js/lib/hpack/huffman.js";
+import { huffmanDecode } from "./huffman.ts";
 
 /** A header block that does not decode: a connection error (COMPRESSION_ERROR). */
 export class HpackError extends Error {
@@ -243,78 +243,6 @@ export class HpackEncoder {
   }
 }
 
-/**
- * Huffman decoding four bits at a time. The code's tree (built from hpack.js's copy of RFC 7541
- * Appendix B) has ~256 inner nodes; for each node and each nibble, NIBBLE_NEXT holds the node
- * reached and NIBBLE_SYMBOL the symbol completed on the way (-1 none, -2 an invalid path or EOS).
- * No code is shorter than 5 bits, so a nibble completes one symbol at most. PADDING_OK marks the
- * nodes a string may end on: the root, or 1 to 7 one-bits deep (a prefix of EOS).
- */
-const { NIBBLE_NEXT, NIBBLE_SYMBOL, PADDING_OK } = (() => {
-  const tree = new Int32Array(2 * 600).fill(0);
-  let nodes = 1;
-  (huffman.encode as Array<[number, number]>).forEach(([bits, code], symbol) => {
-    let node = 0;
-    for (let i = bits - 1; i >= 0; i--) {
-      const slot = 2 * node + (Math.floor(code / 2 ** i) & 1);
-      if (i === 0) tree[slot] = -(symbol + 1);
-      else {
-        if (tree[slot] === 0) tree[slot] = nodes++;
-        node = tree[slot];
-      }
-    }
-  });
-  const next = new Int16Array(nodes * 16);
-  const symbol = new Int16Array(nodes * 16).fill(-1);
-  for (let state = 0; state < nodes; state++) {
-    for (let nibble = 0; nibble < 16; nibble++) {
-      let node = state;
-      for (let b = 3; b >= 0; b--) {
-        const child = tree[2 * node + ((nibble >> b) & 1)];
-        if (child < 0) {
-          const sym = -child - 1;
-          symbol[state * 16 + nibble] = sym === 256 ? -2 : sym;
-          node = 0;
-        } else if (child === 0) {
-          symbol[state * 16 + nibble] = -2;
-          break;
-        } else node = child;
-      }
-      next[state * 16 + nibble] = node;
-    }
-  }
-  const padding = new Uint8Array(nodes);
-  padding[0] = 1;
-  for (let node = 0, depth = 1; depth <= 7; depth++) {
-    node = tree[2 * node + 1];
-    if (node <= 0) break;
-    padding[node] = 1;
-  }
-  return { NIBBLE_NEXT: next, NIBBLE_SYMBOL: symbol, PADDING_OK: padding };
-})();
-
-function huffmanDecode(bytes: Uint8Array, start: number, end: number): string {
-  // Four symbols at most per three bytes: the shortest code is five bits.
-  const out = new Uint8Array(Math.ceil(((end - start) * 8) / 5));
-  let n = 0;
-  let state = 0;
-  for (let i = start; i < end; i++) {
-    const byte = bytes[i];
-    let at = state * 16 + (byte >> 4);
-    let sym = NIBBLE_SYMBOL[at];
-    if (sym === -2) throw new HpackError("invalid Huffman code");
-    if (sym >= 0) out[n++] = sym;
-    state = NIBBLE_NEXT[at];
-    at = state * 16 + (byte & 15);
-    sym = NIBBLE_SYMBOL[at];
-    if (sym === -2) throw new HpackError("invalid Huffman code");
-    if (sym >= 0) out[n++] = sym;
-    state = NIBBLE_NEXT[at];
-  }
-  if (!PADDING_OK[state]) throw new HpackError("invalid Huffman padding");
-  return latin.decode(out.subarray(0, n));
-}
-
 /** The response side of one connection. */
 export class HpackDecoder {
   /** The dynamic table, newest first. */
@@ -350,6 +278,7 @@ export class HpackDecoder {
       const end = at + length;
       if (end > block.length) throw new HpackError("truncated string");
       const text = coded ? huffmanDecode(block, at, end) : latin.decode(block.subarray(at, end));
+      if (text === null) throw new HpackError("invalid Huffman code or padding");
       at = end;
       return text;
     };

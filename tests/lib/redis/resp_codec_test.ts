@@ -11,6 +11,7 @@ import {
   RespParser,
 } from "../../../lib/redis/resp/codec.ts";
 import { encodeCommand, encodeCommands, utf8Length } from "./_resp_reference.ts";
+import { mulberry32 } from "../../support/seeded_random.ts";
 
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text);
@@ -43,17 +44,6 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** A small deterministic PRNG, so a failing random case can be reproduced. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // --- encoding ---------------------------------------------------------------------------------
 
 Deno.test("CommandBuffer writes the bytes of encodeCommand, grows past its capacity and takes turns", () => {

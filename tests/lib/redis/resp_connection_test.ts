@@ -7,7 +7,7 @@
 import type { UpstashRequest } from "@upstash/redis";
 import { createTestCa } from "../../support/test_ca.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
-import { waitFor } from "../../support/redis_server.ts";
+import { rawReply, waitFor } from "../../support/redis_server.ts";
 import {
   createTcpRequester,
   freePort,
@@ -73,22 +73,6 @@ async function withServer(
   }
 }
 
-/** Sends one raw command to a port; any reply line means a server is listening. */
-async function answers(port: number): Promise<boolean> {
-  let conn: Deno.TcpConn | undefined;
-  try {
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await conn.write(new TextEncoder().encode("PING\r\n"));
-    const buf = new Uint8Array(256);
-    const n = await conn.read(buf);
-    return n !== null && n > 0;
-  } catch {
-    return false;
-  } finally {
-    conn?.close();
-  }
-}
-
 /** A redis-server with extra arguments (e.g. `--requirepass`), which startRedisServer lacks. */
 async function withCustomServer(
   extraArgs: string[],
@@ -125,7 +109,7 @@ async function withCustomServer(
     await waitFor(
       async () => {
         if (exited) throw new Error(`redis-server exited early: ${JSON.stringify(await status)}`);
-        return await answers(port);
+        return (await rawReply(port)) !== null;
       },
       { timeoutMs: 10_000, intervalMs: 20, what: `redis-server on port ${port}` },
     );

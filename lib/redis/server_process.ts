@@ -15,6 +15,8 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** How long to wait for the server to answer PING, in ms. Default: `10000`. */
   startTimeoutMs?: number;
+  /** More `redis-server` arguments, after edgepush's own (e.g. `--requirepass`, a TLS port). */
+  extraArgs?: string[];
 }
 
 /** A running private redis-server. */
@@ -116,9 +118,9 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
 async function shutDownOrphan(dir: string, timeoutMs: number): Promise<void> {
   const port = Number(await Deno.readTextFile(`${dir}/${PORT_FILE}`).catch(() => ""));
   if (!Number.isInteger(port) || port <= 0 || port === 6379) return;
-  const reply = await roundTrip(port, "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n");
+  const reply = await rawRedisReply(port, "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n");
   if (reply?.includes(`\r\n${dir}\r\n`)) {
-    await roundTrip(port, "SHUTDOWN\r\n");
+    await rawRedisReply(port, "SHUTDOWN\r\n");
     const deadline = Date.now() + timeoutMs;
     while (await answersPing(port)) {
       if (Date.now() > deadline) {
@@ -149,6 +151,7 @@ async function launch(dir: string, options: RedisServerOptions): Promise<RedisSe
     "no",
     "--loglevel",
     "warning",
+    ...(options.extraArgs ?? []),
   ];
   let child: Deno.ChildProcess;
   try {
@@ -199,12 +202,16 @@ async function collect(child: Deno.ChildProcess): Promise<string> {
   return out + err;
 }
 
+/** Up: PONG, or NOAUTH from a server started with a password (`extraArgs`). */
 async function answersPing(port: number): Promise<boolean> {
-  return (await roundTrip(port, "PING\r\n"))?.startsWith("+PONG") ?? false;
+  return /^(\+PONG|-NOAUTH)/.test(await rawRedisReply(port, "PING\r\n") ?? "");
 }
 
-/** Sends one command to a local port; the first reply bytes, or null when nothing answers. */
-async function roundTrip(port: number, command: string): Promise<string | null> {
+/**
+ * Sends one raw command (RESP inline or array text) to a local port: the first reply bytes, or
+ * null when nothing answers. For probing a server before any client is built.
+ */
+export async function rawRedisReply(port: number, command: string): Promise<string | null> {
   let conn: Deno.TcpConn | undefined;
   try {
     conn = await Deno.connect({ hostname: "127.0.0.1", port });

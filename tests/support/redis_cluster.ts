@@ -8,9 +8,9 @@
  * @module
  */
 import IORedis from "ioredis";
-import { createRedis, freePort, type RedisHandle } from "../../lib/redis/mod.ts";
+import { createRedis, freePort, rawRedisReply, type RedisHandle } from "../../lib/redis/mod.ts";
 import type { Redis } from "@upstash/redis";
-import { rawReply, type TestRedis, waitFor } from "./redis_server.ts";
+import { type TestRedis, waitFor } from "./redis_server.ts";
 
 /** One node of the test cluster. */
 export interface ClusterNode {
@@ -93,7 +93,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       nodes.push({ port, url: `redis://127.0.0.1:${port}`, alive: true });
     }
     for (const node of nodes) {
-      await waitFor(async () => (await rawReply(node.port))?.startsWith("+PONG"), {
+      await waitFor(async () => (await rawRedisReply(node.port, "PING\r\n"))?.startsWith("+PONG"), {
         timeoutMs: 10_000,
         what: `redis-server on ${node.port}`,
       });

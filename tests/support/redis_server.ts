@@ -49,22 +49,3 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
-
-/**
- * The first reply bytes to a raw `command` (default PING) on a local port, or null when nothing
- * answers: whether a server is up, before any client is built.
- */
-export async function rawReply(port: number, command = "PING\r\n"): Promise<string | null> {
-  let conn: Deno.TcpConn | undefined;
-  try {
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await conn.write(new TextEncoder().encode(command));
-    const buf = new Uint8Array(256);
-    const n = await conn.read(buf);
-    return n === null ? null : new TextDecoder().decode(buf.subarray(0, n));
-  } catch {
-    return null;
-  } finally {
-    conn?.close();
-  }
-}

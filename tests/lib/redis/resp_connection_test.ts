@@ -7,7 +7,7 @@
 import type { UpstashRequest } from "@upstash/redis";
 import { createTestCa } from "../../support/test_ca.ts";
 import { assertEquals, assertOk, assertRejects } from "../../support/assert.ts";
-import { rawReply, waitFor } from "../../support/redis_server.ts";
+import { waitFor } from "../../support/redis_server.ts";
 import {
   createTcpRequester,
   freePort,
@@ -73,53 +73,18 @@ async function withServer(
   }
 }
 
-/** A redis-server with extra arguments (e.g. `--requirepass`), which startRedisServer lacks. */
+/** A private redis-server with extra arguments (`--requirepass`, a TLS port): `fn` gets its port. */
 async function withCustomServer(
   extraArgs: string[],
   fn: (port: number) => Promise<void>,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "edgepush-resp-auth-" });
-  const port = freePort();
-  const child = new Deno.Command("redis-server", {
-    args: [
-      "--bind",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--loglevel",
-      "warning",
-      ...extraArgs,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
+  const dataDir = await Deno.makeTempDir({ prefix: "edgepush-resp-auth-" });
+  const server = await startRedisServer({ dataDir, appendOnly: false, extraArgs });
   try {
-    await waitFor(
-      async () => {
-        if (exited) throw new Error(`redis-server exited early: ${JSON.stringify(await status)}`);
-        return (await rawReply(port)) !== null;
-      },
-      { timeoutMs: 10_000, intervalMs: 20, what: `redis-server on port ${port}` },
-    );
-    await fn(port);
+    await fn(server.port);
   } finally {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await status;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 }
 

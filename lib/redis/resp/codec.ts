@@ -136,6 +136,8 @@ export class RespParser {
   #buffer: Uint8Array = new Uint8Array(0);
   #offset = 0;
   #open: OpenArray[] = [];
+  /** Where the element {@linkcode RespParser.#element} last returned ends. */
+  #end = 0;
 
   /** Bytes received and not yet consumed (an unfinished element). */
   get pending(): number {
@@ -149,17 +151,20 @@ export class RespParser {
     this.#open = [];
   }
 
-  /** Feeds a chunk; returns the top-level replies it completed. Throws {@linkcode ProtocolError}. */
+  /**
+   * Feeds a chunk; returns the top-level replies it completed. Throws {@linkcode ProtocolError}.
+   * The chunk is not kept once this returns (an unfinished element is copied), so the caller may
+   * read into the same buffer again.
+   */
   push(chunk: Uint8Array): Reply[] {
     this.#append(chunk);
     const done: Reply[] = [];
     const buf = this.#buffer;
     for (;;) {
       const start = this.#offset;
-      const item = this.#element(buf, start);
-      if (item === INCOMPLETE) break;
-      let value = item.value;
-      this.#offset = item.end;
+      let value = this.#element(buf, start);
+      if (value === INCOMPLETE) break;
+      this.#offset = this.#end;
       if (value === OPEN) continue;
       // Close every array this value completes.
       for (;;) {
@@ -173,6 +178,10 @@ export class RespParser {
         this.#open.pop();
         value = top.items;
       }
+    }
+    if (this.#offset < buf.length && buf === chunk) {
+      this.#buffer = buf.slice(this.#offset);
+      this.#offset = 0;
     }
     return done;
   }
@@ -190,43 +199,54 @@ export class RespParser {
     this.#offset = 0;
   }
 
-  /** One element at `at`: a value, OPEN when an array was started, or INCOMPLETE. */
-  #element(
-    buf: Uint8Array,
-    at: number,
-  ): { value: Reply | typeof OPEN; end: number } | typeof INCOMPLETE {
+  /**
+   * One element at `at`: a value, OPEN when an array was started, or INCOMPLETE. Where it ends
+   * goes to `#end` (no result object per element: a large reply has many).
+   */
+  #element(buf: Uint8Array, at: number): Reply | typeof OPEN | typeof INCOMPLETE {
     if (at >= buf.length) return INCOMPLETE;
     const lineEnd = findCrlf(buf, at + 1);
     if (lineEnd < 0) return INCOMPLETE;
     const type = buf[at];
     switch (type) {
       case 43: // '+'
-        return { value: text(buf, at + 1, lineEnd), end: lineEnd + 2 };
+        this.#end = lineEnd + 2;
+        return text(buf, at + 1, lineEnd);
       case 45: // '-'
-        return {
-          value: new RespError(utf8.decode(buf.subarray(at + 1, lineEnd))),
-          end: lineEnd + 2,
-        };
+        this.#end = lineEnd + 2;
+        return new RespError(utf8.decode(buf.subarray(at + 1, lineEnd)));
       case 58: // ':'
-        return { value: integer(buf, at + 1, lineEnd), end: lineEnd + 2 };
+        this.#end = lineEnd + 2;
+        return integer(buf, at + 1, lineEnd);
       case 36: { // '$'
         const length = integer(buf, at + 1, lineEnd);
-        if (length === -1) return { value: null, end: lineEnd + 2 };
+        if (length === -1) {
+          this.#end = lineEnd + 2;
+          return null;
+        }
         if (!(length >= 0)) throw new ProtocolError(`bad bulk length ${length}`);
         const from = lineEnd + 2;
         if (buf.length < from + length + 2) return INCOMPLETE;
         if (buf[from + length] !== CR || buf[from + length + 1] !== 10) {
           throw new ProtocolError("bulk string without CRLF");
         }
-        return { value: text(buf, from, from + length), end: from + length + 2 };
+        this.#end = from + length + 2;
+        return text(buf, from, from + length);
       }
       case 42: { // '*'
         const count = integer(buf, at + 1, lineEnd);
-        if (count === -1) return { value: null, end: lineEnd + 2 };
+        if (count === -1) {
+          this.#end = lineEnd + 2;
+          return null;
+        }
         if (!(count >= 0)) throw new ProtocolError(`bad array length ${count}`);
-        if (count === 0) return { value: [], end: lineEnd + 2 };
+        if (count === 0) {
+          this.#end = lineEnd + 2;
+          return [];
+        }
         this.#open.push({ items: [], left: count });
-        return { value: OPEN, end: lineEnd + 2 };
+        this.#end = lineEnd + 2;
+        return OPEN;
       }
       default:
         throw new ProtocolError(`unexpected reply type byte ${type}`);
@@ -261,9 +281,12 @@ function integer(buf: Uint8Array, from: number, to: number): number {
   return negative ? -n : n;
 }
 
-/** Short ASCII strings are built by hand: cheaper than a TextDecoder call each. */
+/**
+ * Short ASCII strings are built by hand: cheaper than a TextDecoder call each. Past ~16 bytes
+ * the decoder wins (concatenating char by char allocates an intermediate string per byte).
+ */
 function text(buf: Uint8Array, from: number, to: number): string {
-  if (to - from > 64) return utf8.decode(buf.subarray(from, to));
+  if (to - from > 16) return utf8.decode(buf.subarray(from, to));
   let out = "";
   for (let i = from; i < to; i++) {
     const c = buf[i];

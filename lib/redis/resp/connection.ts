@@ -269,7 +269,7 @@ export class RespConnection {
       for (;;) {
         const n = await conn.read(chunk);
         if (n === null) throw new Error("Connection closed by the Redis server.");
-        const replies = this.#parser.push(chunk.slice(0, n));
+        const replies = this.#parser.push(chunk.subarray(0, n));
         for (let i = 0; i < replies.length; i++) this.#answer(replies[i]);
       }
     } catch (error) {

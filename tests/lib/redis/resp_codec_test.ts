@@ -380,6 +380,24 @@ Deno.test("RespParser: random chunkings of a large nested reply", () => {
   }
 });
 
+Deno.test("RespParser: the stream read through one reused buffer, as a socket reads it, gives the same replies", () => {
+  // The parser must not keep the caller's bytes once push returns: the next read overwrites them.
+  const random = mulberry32(11);
+  for (let round = 0; round < 50; round++) {
+    const parser = new RespParser();
+    const buffer = new Uint8Array(64);
+    const out: Plain[] = [];
+    for (let at = 0; at < STREAM.length;) {
+      const n = Math.min(1 + Math.floor(random() * buffer.length), STREAM.length - at);
+      buffer.fill(0x2a);
+      buffer.set(STREAM.subarray(at, at + n));
+      out.push(...parser.push(buffer.subarray(0, n)).map(plain));
+      at += n;
+    }
+    assertEquals(out, STREAM_REPLIES, `round ${round}`);
+  }
+});
+
 Deno.test("RespParser: pending counts unconsumed bytes; reset forgets a half-read reply", () => {
   const parser = new RespParser();
   assertEquals(parser.pending, 0);

@@ -92,6 +92,60 @@ Deno.test("SendStore.claim gives an id to one batch, the same batch may reclaim 
   }
 });
 
+Deno.test("SendStore.claim and record: an id repeated in one call, and calls larger than the scripts' slices", async () => {
+  const r = await startTestRedis();
+  try {
+    const store = createSendStore({ redis: r.redis, now: () => 5 });
+    await store.create(newSend("s5"));
+    // Repeated in one call: the second is this batch's own claim, as it would be one by one.
+    assertEquals((await store.claim(appId, "s5", 0, ["a", "a", "b"])).flags, [
+      "new",
+      "retry",
+      "new",
+    ]);
+    // 2,500 ids (the claim script reads and writes 1,000 at a time), some already claimed.
+    const ids = Array.from({ length: 2_500 }, (_, i) => `i${i}`);
+    await store.claim(appId, "s5", 1, ["i7", "i1500"]);
+    const flags = (await store.claim(appId, "s5", 2, ids)).flags;
+    assertEquals(flags.length, 2_500);
+    assertEquals(flags.filter((f) => f === "new").length, 2_498);
+    assertEquals([flags[7], flags[1500]], ["other", "other"]);
+    const handled = await r.redis.hgetall<Record<string, string>>(sendKeys.handled(appId, "s5"));
+    assertEquals(Object.keys(handled!).length, 2_502);
+    assertEquals([handled!.i0, handled!.i2499, handled!.i7].map(String), ["2", "2", "1"]);
+    // 1,200 outcomes (the record script works 500 at a time), one id repeated: counted once.
+    const outcomes = ids.slice(0, 1_200).map((installationId, i) => ({
+      installationId,
+      outcome: i % 3 === 0 ? "failed" as const : "accepted" as const,
+      attempted: true,
+      invalidated: i % 6 === 0,
+      ...(i % 3 === 0 ? { reason: i % 2 === 0 ? "Unregistered" : "BadDeviceToken" } : {}),
+    }));
+    outcomes.push({ ...outcomes[1] });
+    assertEquals(await store.record(appId, "s5", outcomes), 1_200);
+    assertEquals(await store.record(appId, "s5", outcomes.slice(0, 600)), 0);
+    const send = (await store.load(appId, "s5"))!;
+    assertEquals(send.counts, {
+      targeted: 1_200,
+      attempted: 1_200,
+      accepted: 800,
+      failed: 400,
+      invalidated: 200,
+      skipped: 0,
+    });
+    assertEquals(await store.failures(appId, "s5"), { Unregistered: 200, BadDeviceToken: 200 });
+    const after = await r.redis.hgetall<Record<string, string>>(sendKeys.handled(appId, "s5"));
+    assertEquals([after!.i0, after!.i1, after!.i1199, after!.i1200].map(String), [
+      "d",
+      "a",
+      "a",
+      "2",
+    ]);
+  } finally {
+    await r.stop();
+  }
+});
+
 Deno.test("SendStore.progress completes only when resolution is done and every batch is", async () => {
   const r = await startTestRedis();
   try {

@@ -53,6 +53,17 @@ local function bits_scan(prefix, key, cursor, want)
   local size = redis.call("STRLEN", key)
   local at = tonumber(cursor) or 0
   local ids = {}
+  -- Numbers read but not yet mapped back, all in one ix bucket: one HMGET per bucket rather
+  -- than an HGET per installation (each redis.call has its own overhead).
+  local bucket, fields = nil, {}
+  local function resolve()
+    if #fields == 0 then return end
+    local found = redis.call("HMGET", prefix .. "ix:" .. bucket, unpack(fields))
+    for j = 1, #fields do
+      if found[j] then ids[#ids + 1] = found[j] end
+    end
+    fields = {}
+  end
   local limit = math.min(size, at + 65536)
   while at < limit and #ids < want do
     local stop = math.min(limit, at + 4096)
@@ -63,18 +74,27 @@ local function bits_scan(prefix, key, cursor, want)
       if byte ~= 0 then
         for b = 0, 7 do
           if bit.band(byte, bit.rshift(128, b)) ~= 0 then
-            local k, f = ix_slot(prefix, (at + i - 1) * 8 + b)
-            local id = redis.call("HGET", k, f)
-            if id then ids[#ids + 1] = id end
+            local number = (at + i - 1) * 8 + b
+            local slot = math.floor(number / IX_BUCKET)
+            if slot ~= bucket then
+              resolve()
+              bucket = slot
+            end
+            fields[#fields + 1] = tostring(number % IX_BUCKET)
           end
         end
       end
       i = i + 1
-      if #ids >= want then break end
+      -- Mapped back before deciding, so it stops at the same byte as one HGET at a time would.
+      if #ids + #fields >= want then
+        resolve()
+        if #ids >= want then break end
+      end
     end
     -- The bytes read; an empty read (a bitmap shortened meanwhile) ends the scan.
     at = n > 0 and at + i - 1 or limit
   end
+  resolve()
   if at >= size then at = 0 end
   return tostring(at), ids
 end

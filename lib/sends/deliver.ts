@@ -51,7 +51,10 @@ export interface DeliverDeps {
 
 /** What delivering a batch did. */
 export interface DeliverReport {
-  /** Per-recipient results: the chunk's skips first, then its dispatched recipients (for `wait:true`). */
+  /**
+   * Per-recipient results: the chunk's skips first, then its dispatched recipients (for
+   * `wait:true`). Empty when {@linkcode DeliverHooks.results} is false.
+   */
   results: RecipientResultData[];
   /** Set when the send stopped: cancelled, failed (credential) or gone. */
   stopped?: "cancelled" | "failed" | "gone";
@@ -63,6 +66,11 @@ export interface DeliverHooks {
   heartbeat?: () => Promise<void>;
   /** Overrides {@linkcode DeliverDeps.uncertain} for this batch. */
   uncertain?: "resend" | "skip";
+  /**
+   * Build the per-recipient results. Default: true. A queued batch does not read them: its
+   * outcomes are in the send record.
+   */
+  results?: boolean;
 }
 
 /** What a deliverer holds right now (for crash tests and metrics). */
@@ -178,6 +186,7 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
     async deliver(send, seq, ids, hooks = {}) {
       const report: DeliverReport = { results: [] };
       const uncertain = hooks.uncertain ?? deps.uncertain ?? "skip";
+      const collect = hooks.results ?? true;
       const pending = [...new Set(ids)];
       const message = { body: send.body, headers: send.headers };
       const { appId, sendId } = send;
@@ -216,7 +225,7 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
         if (claim.stopped) return await written(claim.stopped);
         const sorted = sortClaimed(send, chunkIds, installations, claim.flags, uncertain);
         for (const o of sorted.early) record(o);
-        report.results.push(...sorted.early.map(toResult));
+        if (collect) report.results.push(...sorted.early.map(toResult));
         stats.inFlight += sorted.recipients.length;
         let settled = 0;
         const heard = new Array<boolean>(sorted.recipients.length);
@@ -237,7 +246,7 @@ export function createDeliverer(deps: DeliverDeps): Deliverer {
         }).finally(() => stats.inFlight -= sorted.recipients.length - settled);
         // A dispatcher that does not report as it goes is recorded here, at the chunk's end.
         sent.outcomes.forEach((o, i) => heard[i] || record(toOutcome(o)));
-        report.results.push(...sent.outcomes.map(toResult));
+        if (collect) report.results.push(...sent.outcomes.map(toResult));
         if (sent.credentialError) {
           await written();
           await failSend(send, sent);

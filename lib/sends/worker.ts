@@ -171,6 +171,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions = {}): Wor
       const report = await deps.deliverer.deliver(send, item.seq, item.ids, {
         heartbeat,
         uncertain: options.uncertain,
+        results: false,
       });
       if (!report.stopped) {
         await store.progress(item.appId, item.sendId, { batchDone: item.seq });

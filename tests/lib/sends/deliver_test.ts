@@ -79,6 +79,25 @@ Deno.test("deliver sends claimed recipients, skips the unreachable, and records 
   }
 });
 
+Deno.test("deliver without results (a queued batch) builds none and still records every outcome", async () => {
+  const s = await setup();
+  try {
+    const [a, b] = await s.register(2);
+    await s.store.create(newSend("s1r"));
+    const report = await s.deliverer.deliver(
+      (await s.store.load(appId, "s1r"))!,
+      0,
+      [a, b, "missing"],
+      { results: false },
+    );
+    assertEquals(report, { results: [] });
+    const send = (await s.store.load(appId, "s1r"))!;
+    assertEquals([send.counts.accepted, send.counts.skipped, send.counts.targeted], [2, 1, 3]);
+  } finally {
+    await s.t.stop();
+  }
+});
+
 Deno.test("deliver paces a rate-limited send on its clock: 60 at 40/s takes 1.3 s of waits, none real", async () => {
   const s = await setup({}, 250);
   try {

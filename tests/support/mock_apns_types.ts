@@ -152,7 +152,7 @@ export interface MockApns {
     firstAcceptedAt: number;
     lastAcceptedAt: number;
     firstAccepts: number[];
-    /** Wall-clock times of the first accept after 50 ms without one (the last 20). */
+    /** Wall-clock times of the first accept after 50 ms without one (the last 1,000). */
     burstStarts: number[];
   };
   /** Open client connections by the SHA-256 fingerprint of their client certificate. */

@@ -9,9 +9,14 @@
 
 local IX_BUCKET = 128
 
+-- The hash that maps numbers of bucket `bucket` (n // IX_BUCKET) back to ids.
+local function ix_key(prefix, bucket)
+  return prefix .. "ix:" .. bucket
+end
+
 local function ix_slot(prefix, n)
   n = tonumber(n)
-  return prefix .. "ix:" .. math.floor(n / IX_BUCKET), tostring(n % IX_BUCKET)
+  return ix_key(prefix, math.floor(n / IX_BUCKET)), tostring(n % IX_BUCKET)
 end
 
 -- Installation `id`'s number, drawn (and mapped back) when `t` (its decoded table, which
@@ -58,7 +63,7 @@ local function bits_scan(prefix, key, cursor, want)
   local bucket, fields = nil, {}
   local function resolve()
     if #fields == 0 then return end
-    local found = redis.call("HMGET", prefix .. "ix:" .. bucket, unpack(fields))
+    local found = redis.call("HMGET", ix_key(prefix, bucket), unpack(fields))
     for j = 1, #fields do
       if found[j] then ids[#ids + 1] = found[j] end
     end

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { encodeFrame, Type } from "./frames.ts";
+import { concat, encodeFrame, Type } from "./frames.ts";
 import { MAX_WINDOW } from "./send_windows.ts";
 
 /** Where and how to connect. */
@@ -57,13 +57,7 @@ export function clientPreface(): Uint8Array {
     encodeFrame(Type.SETTINGS, 0, 0, settings),
     encodeFrame(Type.WINDOW_UPDATE, 0, 0, increment),
   ];
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f, at);
-    at += f.length;
-  }
-  return out;
+  return concat(frames, frames.reduce((n, f) => n + f.length, 0));
 }
 
 /** The server's SETTINGS that matter to the client; each undefined when not sent. */

@@ -208,22 +208,18 @@ export class RespParser {
     const lineEnd = findCrlf(buf, at + 1);
     if (lineEnd < 0) return INCOMPLETE;
     const type = buf[at];
+    // Every element but a bulk string ends with its first line.
+    this.#end = lineEnd + 2;
     switch (type) {
       case 43: // '+'
-        this.#end = lineEnd + 2;
         return text(buf, at + 1, lineEnd);
       case 45: // '-'
-        this.#end = lineEnd + 2;
         return new RespError(utf8.decode(buf.subarray(at + 1, lineEnd)));
       case 58: // ':'
-        this.#end = lineEnd + 2;
         return integer(buf, at + 1, lineEnd);
       case 36: { // '$'
         const length = integer(buf, at + 1, lineEnd);
-        if (length === -1) {
-          this.#end = lineEnd + 2;
-          return null;
-        }
+        if (length === -1) return null;
         if (!(length >= 0)) throw new ProtocolError(`bad bulk length ${length}`);
         const from = lineEnd + 2;
         if (buf.length < from + length + 2) return INCOMPLETE;
@@ -235,17 +231,10 @@ export class RespParser {
       }
       case 42: { // '*'
         const count = integer(buf, at + 1, lineEnd);
-        if (count === -1) {
-          this.#end = lineEnd + 2;
-          return null;
-        }
+        if (count === -1) return null;
         if (!(count >= 0)) throw new ProtocolError(`bad array length ${count}`);
-        if (count === 0) {
-          this.#end = lineEnd + 2;
-          return [];
-        }
+        if (count === 0) return [];
         this.#open.push({ items: [], left: count });
-        this.#end = lineEnd + 2;
         return OPEN;
       }
       default:

@@ -33,17 +33,6 @@ function parseChunks(chunks: Uint8Array[]): Plain[] {
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** A small deterministic PRNG, so a failing random case can be reproduced. */
 // --- encoding ---------------------------------------------------------------------------------
 
 Deno.test("CommandBuffer writes the bytes of encodeCommand, grows past its capacity and takes turns", () => {
@@ -240,7 +229,7 @@ Deno.test("RespParser: each reply type", () => {
   }
   // Invalid UTF-8 is replaced, not thrown.
   const invalid = new RespParser().push(
-    concat(bytes("$2\r\n"), Uint8Array.of(0xff, 0x41), bytes("\r\n")),
+    Uint8Array.of(...bytes("$2\r\n"), 0xff, 0x41, ...bytes("\r\n")),
   );
   assertEquals(invalid, ["\ufffdA"]);
 });

@@ -15,7 +15,6 @@ export type InstallationReads = ReturnType<typeof createInstallationReads>;
 
 /** The installation reads over the domain Redis. */
 export function createInstallationReads(redis: Redis) {
-  const readSendable = createSendableReader(redis);
   /** Many installations in one pipelined round trip, in the order of `ids` (null = unknown). */
   async function getMany(appId: string, ids: readonly string[]): Promise<(Installation | null)[]> {
     if (ids.length === 0) return [];
@@ -24,6 +23,7 @@ export function createInstallationReads(redis: Redis) {
     const hashes = await pipe.exec<(Record<string, unknown> | null)[]>();
     return hashes.map((hash, i) => parseInstallation(appId, hash, ids[i]));
   }
+  const readSendable = createSendableReader(redis, getMany);
 
   return {
     /** One installation, or null. */

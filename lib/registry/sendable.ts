@@ -10,7 +10,7 @@
 import type { Redis } from "@upstash/redis";
 import sendableReadLua from "./scripts/sendable_read.lua" with { type: "text" };
 import { decodeSendableFields, SENDABLE_FIELDS } from "./installation_codec.ts";
-import { type Installation, parseInstallation } from "./installation.ts";
+import type { Installation } from "./installation.ts";
 import { registryKeys } from "./_keys.ts";
 
 /** What a push needs of an installation. */
@@ -32,9 +32,13 @@ export type SendableReader = (
 /**
  * A reader of the sendable part of many installations, in the order of `ids` (null = unknown).
  * A hash the codec cannot read from these fields alone (one `deno task migrate` has not
- * rewritten yet) is read whole instead, so nobody is skipped for the layout they are stored in.
+ * rewritten yet) is read whole through `getMany` instead, so nobody is skipped for the layout
+ * they are stored in.
  */
-export function createSendableReader(redis: Redis): SendableReader {
+export function createSendableReader(
+  redis: Redis,
+  getMany: (appId: string, ids: readonly string[]) => Promise<(Installation | null)[]>,
+): SendableReader {
   const script = redis.createScript<(string | null)[]>(sendableReadLua);
   const fields = SENDABLE_FIELDS.length;
   return async (appId, ids) => {
@@ -65,10 +69,8 @@ export function createSendableReader(redis: Redis): SendableReader {
       };
     }
     if (whole.length > 0) {
-      const again = redis.pipeline();
-      for (const i of whole) again.hgetall(registryKeys.installation(appId, ids[i]));
-      const hashes = await again.exec<(Record<string, unknown> | null)[]>();
-      whole.forEach((i, j) => out[i] = sendable(parseInstallation(appId, hashes[j], ids[i])));
+      const installations = await getMany(appId, whole.map((i) => ids[i]));
+      whole.forEach((i, j) => out[i] = sendable(installations[j]));
     }
     return out;
   };

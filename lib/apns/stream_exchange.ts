@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Deadline, DeadlineSweep } from "./deadline_sweep.ts";
+import type { Deadline, DeadlineSweep } from "../deadline_sweep.ts";
 import type { HeaderList } from "./h2/hpack.ts";
 import type { H2Session, StreamEnd } from "./h2/session.ts";
 

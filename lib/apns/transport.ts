@@ -21,7 +21,7 @@
  */
 import type { Clock } from "../clock.ts";
 import { type ApnsResponse, parseAnswer, retryDelay } from "./answer.ts";
-import { DeadlineSweep } from "./deadline_sweep.ts";
+import { DeadlineSweep } from "../deadline_sweep.ts";
 import { watchConnections } from "./connection_health.ts";
 import { type ConnectionCredential, createConnectionPools } from "./connection_pool.ts";
 import { ApnsCredentialError } from "./credential_error.ts";

@@ -8,14 +8,33 @@ import { hash, timingSafeEqual } from "node:crypto";
 
 const encoder = new TextEncoder();
 
+// Random bytes are drawn from the CSPRNG 4 KiB at a time and each byte is handed out once:
+// a `getRandomValues` call per secret or id cost ~1.2 µs (a registration draws twice), a slice
+// of the pool ~0.1 µs. Node's randomUUID pools the same way.
+const POOL_BYTES = 4096;
+const pool = new Uint8Array(POOL_BYTES);
+let poolAt = POOL_BYTES;
+
+/** `bytes` fresh random bytes: a view of the pool, valid until the next draw. */
+function draw(bytes: number): Uint8Array {
+  if (bytes > POOL_BYTES) return crypto.getRandomValues(new Uint8Array(bytes));
+  if (poolAt + bytes > POOL_BYTES) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  const start = poolAt;
+  poolAt += bytes;
+  return pool.subarray(start, poolAt);
+}
+
 /** Returns `bytes` random bytes from the CSPRNG as base64url (no padding). */
 export function randomSecret(bytes = 32): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
+  return toBase64Url(draw(bytes));
 }
 
 /** Returns a random lowercase id of `bytes` random bytes in hex, for non-secret identifiers. */
 export function randomId(bytes = 12): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+  return toHex(draw(bytes));
 }
 
 /** SHA-256 of a UTF-8 string, as lowercase hex: the stored form of keys and secrets. */

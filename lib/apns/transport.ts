@@ -151,7 +151,9 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const now = options.clock ? () => options.clock!.now() : Date.now;
   const wait = options.clock ? (ms: number) => options.clock!.sleep(ms) : sleep;
   const stats = { connectionsOpened: 0, retries: 0, idleClosed: 0, pingFailed: 0 };
-  const pools = createConnectionPools({ connections, maxStreams, caFor, now, stats });
+  // One sweep for the deadlines of requests in flight and of those waiting for a stream.
+  const sweep = new DeadlineSweep(Math.min(250, Math.max(5, Math.floor(timeoutMs / 20))), now);
+  const pools = createConnectionPools({ connections, maxStreams, caFor, now, stats, sweep });
   const health = watchConnections(pools.all, {
     pingAfterMs: options.pingAfterMs,
     idleCloseMs: options.idleCloseMs,
@@ -159,7 +161,6 @@ export function createTransport(options: TransportOptions = {}): Transport {
     stats,
     now,
   });
-  const sweep = new DeadlineSweep(Math.min(250, Math.max(5, Math.floor(timeoutMs / 20))), now);
   const exchange = createStreamExchange(sweep);
 
   function sleep(ms: number): Promise<void> {

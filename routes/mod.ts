@@ -15,6 +15,7 @@ import type { AppEnv } from "./context.ts";
 import { docsRoutes } from "./docs.ts";
 import { notFound, onError } from "./errors.ts";
 import { observe } from "./middleware/observe.ts";
+import { SplitRouter } from "./router.ts";
 import { opsRoutes } from "./ops.ts";
 import { installationRoutes, userRoutes } from "./installations.ts";
 import { sdkRoutes } from "./sdk.ts";
@@ -36,7 +37,8 @@ export interface AppDeps extends Services {
 
 /** Builds the Hono app. */
 export function createApp(deps: AppDeps) {
-  const app = new Hono<AppEnv>();
+  // The console's routes need Hono's slower router; the API's keep the fastest (routes/router.ts).
+  const app = new Hono<AppEnv>({ router: new SplitRouter("/console") });
   app.onError(onError);
   app.notFound(notFound);
   app.use(observe(deps));

@@ -78,10 +78,12 @@ export function createFunctionLibrary<Name extends string>(
   );
   const code = `#!lua name=${libraryName}\n${options.prelude}\n${registrations.join("\n")}\n`;
 
+  // @upstash/redis builds this object (a closure per subcommand) on every access.
+  const functions = redis.functions;
   let loading: Promise<unknown> | null = null;
   function load(): Promise<unknown> {
     // Concurrent misses (a fresh Redis under load) share one FUNCTION LOAD.
-    loading ??= redis.functions.load({ code, replace: true }).finally(() => {
+    loading ??= functions.load({ code, replace: true }).finally(() => {
       loading = null;
     });
     return loading;
@@ -94,12 +96,12 @@ export function createFunctionLibrary<Name extends string>(
     async call<T>(name: Name, keys: string[], args: string[]): Promise<T> {
       const fn = functionName(name);
       try {
-        return await redis.functions.call<T>(fn, keys, args);
+        return await functions.call<T>(fn, keys, args);
       } catch (error) {
         if (!(error instanceof Error) || !MISSING.test(error.message)) throw error;
       }
       await load();
-      return await redis.functions.call<T>(fn, keys, args);
+      return await functions.call<T>(fn, keys, args);
     },
   };
 }

@@ -46,6 +46,16 @@ export async function scriptSha(text: string): Promise<string> {
 
 type Command = unknown[];
 
+/** The commands {@linkcode withUpstashScriptFlags} may rewrite or answer for. */
+const SCRIPT_COMMANDS = new Set(["eval", "eval_ro", "evalsha", "evalsha_ro", "script"]);
+
+/** Whether `command` is one of {@linkcode SCRIPT_COMMANDS}, in any case. */
+function isScriptCommand(command: unknown): boolean {
+  if (!Array.isArray(command)) return false;
+  const name = String(command[0]);
+  return SCRIPT_COMMANDS.has(/[A-Z]/.test(name) ? name.toLowerCase() : name);
+}
+
 /**
  * Wraps `inner` so scripts carrying Upstash-only flags run on Redis. Each translated script's
  * client hash maps to the hash of what Redis got, in this process; after a restart, the first
@@ -110,7 +120,9 @@ export function withUpstashScriptFlags(inner: Requester): Requester {
       const route = req.path?.[0];
       if (route === "pipeline" || route === "multi-exec") {
         const commands = req.body as Command[];
-        if (!Array.isArray(commands)) return await inner.request<TResult>(req);
+        if (!Array.isArray(commands) || !commands.some(isScriptCommand)) {
+          return await inner.request<TResult>(req);
+        }
         const body = await Promise.all(commands.map(translate));
         const replies = await inner.request<TResult>({ ...req, body });
         if (!Array.isArray(replies)) return replies;
@@ -118,7 +130,10 @@ export function withUpstashScriptFlags(inner: Requester): Requester {
         return answers as unknown as UpstashResponse<TResult>;
       }
       const command = req.body as Command;
-      if (route || !Array.isArray(command)) return await inner.request<TResult>(req);
+      if (route || !isScriptCommand(command)) {
+        // Nothing to translate: no extra promise or copy (this is every FCALL, GET, HSET…).
+        return await inner.request<TResult>(req);
+      }
       const reply = await inner.request<TResult>({ ...req, body: await translate(command) });
       return await answer(command, reply);
     },

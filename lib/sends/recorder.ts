@@ -50,7 +50,7 @@ export interface Recorder {
    * waits for them. A batch's end flushes its send, so the batch need not wait for the timer.
    */
   flush(appId?: string, sendId?: string): Promise<void>;
-  /** Outcomes queued and not yet written (for tests and metrics). */
+  /** Outcomes queued or being written, not yet stored (for tests and metrics). */
   readonly pending: number;
 }
 
@@ -89,14 +89,17 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   function write(key: string, buffer: Buffer): Promise<void> {
     buffers.delete(key);
-    pending -= buffer.outcomes.length;
     // APNs has answered: a short Redis outage (a cluster failover) must not lose the write and
     // leave these recipients of unknown fate, so it waits the outage out (recording is
     // idempotent per recipient).
-    whileUnavailable(() => options.store.record(buffer.appId, buffer.sendId, buffer.outcomes)).then(
-      () => buffer.settle(),
-      (error) => buffer.settle(error instanceof Error ? error : new Error(String(error))),
-    );
+    whileUnavailable(() => options.store.record(buffer.appId, buffer.sendId, buffer.outcomes))
+      // Pending until Redis answered: a write issued is not yet a write made (its command may
+      // still sit in the client's buffer when the process dies).
+      .finally(() => pending -= buffer.outcomes.length)
+      .then(
+        () => buffer.settle(),
+        (error) => buffer.settle(error instanceof Error ? error : new Error(String(error))),
+      );
     return buffer.written;
   }
 

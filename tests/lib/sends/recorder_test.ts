@@ -59,6 +59,7 @@ Deno.test("createRecorder writes nothing before the interval, then each send's o
     assertEquals(recorder.pending, 4);
     assertEquals((await store.load(appId, "s1"))!.counts.targeted, 0);
     timer.fire();
+    assertEquals(recorder.pending, 4, "a write issued is pending until Redis answers it");
     await Promise.all([a, c]);
     assertEquals(recorder.pending, 0);
     assertEquals((await store.load(appId, "s1"))!.counts.accepted, 3);

@@ -81,7 +81,10 @@ export function words(...values: number[]): Uint8Array {
 export interface FrameHandlers {
   /** Any frame but HEADERS and CONTINUATION; `payload` is only valid during the call. */
   frame(type: number, flags: number, id: number, payload: Uint8Array): void;
-  /** A complete header block (padding and priority removed), with the HEADERS frame's flags. */
+  /**
+   * A complete header block (padding and priority removed), with the HEADERS frame's flags;
+   * `block` is only valid during the call.
+   */
   headers(id: number, flags: number, block: Uint8Array): void;
 }
 
@@ -118,8 +121,17 @@ export async function readFrames(conn: Deno.Conn, handlers: FrameHandlers): Prom
       }
       if (type === Type.HEADERS) {
         if (id === 0) throw new H2Error(Code.PROTOCOL_ERROR, "HEADERS on stream 0");
-        block = { id, flags, parts: [], size: 0 };
         const fragment = headersFragment(payload, flags);
+        if ((flags & Flag.END_HEADERS) !== 0) {
+          // The whole block in one frame, as every APNs answer: a view of the read buffer, with
+          // no copy and no block to assemble.
+          if (fragment.length > MAX_HEADER_BLOCK) {
+            throw new H2Error(Code.PROTOCOL_ERROR, "header block too large");
+          }
+          handlers.headers(id, flags, fragment);
+          continue;
+        }
+        block = { id, flags, parts: [], size: 0 };
         block.parts.push(fragment.slice());
         block.size += fragment.length;
       } else {

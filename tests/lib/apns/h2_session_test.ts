@@ -195,6 +195,30 @@ Deno.test("h2 session reads an answer split over padded HEADERS, CONTINUATION an
   });
 });
 
+Deno.test("h2 session reads a header block whole in one padded HEADERS, and its table entry later", async () => {
+  const apnsId = "5D0A3F3C-1E2B-4C5D-8E9F-0A1B2C3D4E5F";
+  const indexed = (name: string, value: string) => [0x40, ...literal(name, value).slice(1)];
+  await withServer(async (peer) => {
+    await peer.send(4, 0, 0, settings());
+    const first = await peer.next(1);
+    await peer.next(0, peer.frames.indexOf(first));
+    // PADDED | PRIORITY | END_HEADERS | END_STREAM; apns-id enters the dynamic table.
+    const block = [0x88, ...indexed("apns-id", apnsId)];
+    await peer.send(1, 0x08 | 0x20 | 0x04 | 0x01, first.id, [3, 0, 0, 0, 0, 16, ...block, 0, 0, 0]);
+    const second = await peer.next(1, peer.frames.indexOf(first) + 1);
+    await peer.next(0, peer.frames.indexOf(second));
+    // The same value by its table index (62), read long after the first frame's bytes.
+    await peer.send(1, 0x04 | 0x01, second.id, [0x88, 0xbe]);
+  }, async (session) => {
+    for (const end of [await request(session), await request(session)]) {
+      assertEquals(end.kind, "response");
+      if (end.kind !== "response") return;
+      assertEquals(end.status, 200);
+      assertEquals(end.headers["apns-id"], apnsId);
+    }
+  });
+});
+
 Deno.test("h2 session sends a body through a 10-byte stream window as the server opens it", async () => {
   const body = JSON.stringify({ aps: { alert: "x".repeat(95) } });
   let received = "";

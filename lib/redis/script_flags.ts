@@ -51,9 +51,7 @@ const SCRIPT_COMMANDS = new Set(["eval", "eval_ro", "evalsha", "evalsha_ro", "sc
 
 /** Whether `command` is one of {@linkcode SCRIPT_COMMANDS}, in any case. */
 function isScriptCommand(command: unknown): boolean {
-  if (!Array.isArray(command)) return false;
-  const name = String(command[0]);
-  return SCRIPT_COMMANDS.has(/[A-Z]/.test(name) ? name.toLowerCase() : name);
+  return Array.isArray(command) && SCRIPT_COMMANDS.has(String(command[0]).toLowerCase());
 }
 
 /**

@@ -121,18 +121,11 @@ export async function readFrames(conn: Deno.Conn, handlers: FrameHandlers): Prom
       }
       if (type === Type.HEADERS) {
         if (id === 0) throw new H2Error(Code.PROTOCOL_ERROR, "HEADERS on stream 0");
-        const fragment = headersFragment(payload, flags);
-        if ((flags & Flag.END_HEADERS) !== 0) {
-          // The whole block in one frame, as every APNs answer: a view of the read buffer, with
-          // no copy and no block to assemble.
-          if (fragment.length > MAX_HEADER_BLOCK) {
-            throw new H2Error(Code.PROTOCOL_ERROR, "header block too large");
-          }
-          handlers.headers(id, flags, fragment);
-          continue;
-        }
         block = { id, flags, parts: [], size: 0 };
-        block.parts.push(fragment.slice());
+        const fragment = headersFragment(payload, flags);
+        // A block that ends in this frame (every APNs answer) is handed over before the read
+        // buffer is reused: no copy.
+        block.parts.push((flags & Flag.END_HEADERS) !== 0 ? fragment : fragment.slice());
         block.size += fragment.length;
       } else {
         if (!block) throw new H2Error(Code.PROTOCOL_ERROR, "CONTINUATION without HEADERS");

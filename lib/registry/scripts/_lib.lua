@@ -111,7 +111,7 @@ commit = function(prefix, id, before, after, now_ms)
   local num
   if after == nil then
     redis.call("DEL", key)
-    num = tonumber(b.n)
+    num = tonumber(b.n) and b.n
     inst_number_drop(prefix, b.n)
   else
     num = inst_number(prefix, id, a)

@@ -14,20 +14,34 @@ local function ix_key(prefix, bucket)
   return prefix .. "ix:" .. bucket
 end
 
+-- The fields of an ix bucket ("0" … "127") as they are first needed, and the last bucket's
+-- number as a string: formatting a Lua number (sprintf) costs more than the rest of the slot, and
+-- numbers come in order. (A library's prelude may not call tostring while it loads.)
+local ix_fields = {}
+local ix_last_bucket, ix_last_bucket_s = nil, nil
+
 local function ix_slot(prefix, n)
   n = tonumber(n)
-  return ix_key(prefix, math.floor(n / IX_BUCKET)), tostring(n % IX_BUCKET)
+  local bucket, at = math.floor(n / IX_BUCKET), n % IX_BUCKET
+  if bucket ~= ix_last_bucket then ix_last_bucket, ix_last_bucket_s = bucket, tostring(bucket) end
+  local field = ix_fields[at]
+  if field == nil then
+    field = tostring(at)
+    ix_fields[at] = field
+  end
+  return ix_key(prefix, ix_last_bucket_s), field
 end
 
 -- Installation `id`'s number, drawn (and mapped back) when `t` (its decoded table, which
--- receives it as t.n) has none yet.
+-- receives it as t.n) has none yet. Returned as its decimal string, the form redis.call sends:
+-- a Lua number is formatted again (snprintf) on every call that takes it.
 local function inst_number(prefix, id, t)
-  if t.n ~= nil and t.n ~= "" then return tonumber(t.n) end
+  if t.n ~= nil and t.n ~= "" then return t.n end
   local n = redis.call("INCR", prefix .. "nseq") - 1
   local key, field = ix_slot(prefix, n)
   redis.call("HSET", key, field, id)
   t.n = tostring(n)
-  return n
+  return t.n
 end
 
 -- Drops number `n`'s way back to its id (the hash is gone).
@@ -40,9 +54,9 @@ end
 -- Bit `n` of bitmap `key` set (`on`) or cleared; returns 1 when it changed. Clearing never
 -- creates the key (SETBIT 0 would allocate the bitmap up to n).
 local function bit_put(key, n, on)
-  if on then return 1 - redis.call("SETBIT", key, n, 1) end
+  if on then return 1 - redis.call("SETBIT", key, n, "1") end
   if redis.call("GETBIT", key, n) == 1 then
-    redis.call("SETBIT", key, n, 0)
+    redis.call("SETBIT", key, n, "0")
     return 1
   end
   return 0

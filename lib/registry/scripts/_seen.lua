@@ -17,13 +17,22 @@ local function seen_week(last_seen)
   return math.floor((tonumber(last_seen) or 0) / SEEN_WEEK_MS)
 end
 
+-- The last week number asked as a string (key suffix and ZADD argument): nearly every write is
+-- in the current week, and formatting a Lua number (sprintf) is not free.
+local seen_last_week, seen_last_week_s = nil, nil
+
+local function seen_week_s(week)
+  if week ~= seen_last_week then seen_last_week, seen_last_week_s = week, tostring(week) end
+  return seen_last_week_s
+end
+
 -- Sets (`on`) or clears number `n`'s bit in the week of `last_seen`.
 local function seen_put(prefix, n, last_seen, on)
   if n == nil then return end
-  local week = seen_week(last_seen)
+  local week = seen_week_s(seen_week(last_seen))
   local key = prefix .. "sw:" .. week
   if on then
-    if redis.call("SETBIT", key, n, 1) == 0 then
+    if redis.call("SETBIT", key, n, "1") == 0 then
       -- the week may be new (or its bitmap deleted as empty since): list it
       redis.call("ZADD", prefix .. "sw", week, week)
     end

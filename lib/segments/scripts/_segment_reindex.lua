@@ -265,7 +265,7 @@ local function segment_reindex(prefix, id, inst, reachable, prev_user, now_ms, p
   end
   if user == "" and prev_user == "" then return end
   if num == nil and stored then num = tonumber(stored.n) end
-  if num ~= nil then redis.call("SETBIT", prefix .. "segdb", num, 1) end
+  if num ~= nil then redis.call("SETBIT", prefix .. "segdb", num, "1") end
   if prev_user ~= "" and prev_user ~= user then
     for _, sid in ipairs(seg_user_segments(prefix, prev_user)) do
       seg_apply(prefix, sid, num, "", nil, false, now_ms)

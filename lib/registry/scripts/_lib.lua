@@ -35,19 +35,7 @@ local function load_inst(prefix, id)
 end
 
 -- A copy of a decoded installation (its attributes too), without the stored map.
-local function copy(t)
-  local c = {}
-  for k, v in pairs(t) do
-    c[k] = v
-  end
-  c._stored = nil
-  local attrs = {}
-  for k, v in pairs(t.attributes or {}) do
-    attrs[k] = v
-  end
-  c.attributes = attrs
-  return c
-end
+local copy = inst_copy
 
 -- The stored form of an installation as a flat {field, value, …} list, for replies (the reader
 -- decodes it as it decodes the hash; see lib/registry/installation_codec.ts).

@@ -93,6 +93,11 @@ export interface ProviderTokenSource {
   /** The token to use now: cached, or refreshed when it is 50 minutes old. */
   current(): Promise<string>;
   /**
+   * The token {@linkcode ProviderTokenSource.current} would give now when it needs no refresh,
+   * without a promise (the relay asks once per notification); undefined when it does.
+   */
+  cached(): string | undefined;
+  /**
    * Called after APNs answered `ExpiredProviderToken` for `staleToken`. Returns a newer token:
    * one another request already got, or a new one when the shared token is ≥ 20 minutes old.
    *
@@ -236,6 +241,9 @@ function createSource(
   return {
     get mints() {
       return mints;
+    },
+    cached() {
+      return cached && age(cached) < refreshAfterMs ? cached.token : undefined;
     },
     current() {
       if (cached && age(cached) < refreshAfterMs) return Promise.resolve(cached.token);

@@ -48,22 +48,45 @@ export function poster(
   let lastBearer = "";
   const bearer = (token: string) =>
     token === lastToken ? lastBearer : (lastBearer = `bearer ${lastToken = token}`);
-  return async (r, environment) => {
-    let authorization = source ? bearer(await source.current()) : undefined;
-    const request = () =>
-      transport.send({
-        environment,
-        deviceToken: r.token,
-        headers: message.headers,
-        body: message.body,
-        credential: connection,
-        authorization,
-      });
-    const first = await request();
-    if (first.reason !== "ExpiredProviderToken" || !source || !authorization) return first;
+  const request = (r: Recipient, environment: ApnsEnvironment, authorization?: string) =>
+    transport.send({
+      environment,
+      deviceToken: r.token,
+      headers: message.headers,
+      body: message.body,
+      credential: connection,
+      authorization,
+    });
+  const answered = async (
+    r: Recipient,
+    environment: ApnsEnvironment,
+    authorization: string,
+    first: ApnsResponse,
+  ) => {
+    if (first.reason !== "ExpiredProviderToken" || !source) return first;
     // One refresh (within the 20-minute rule) and one retry.
-    authorization = `bearer ${await source.refreshAfterExpired(authorization.slice(7))}`;
-    return await request();
+    const fresh = `bearer ${await source.refreshAfterExpired(authorization.slice(7))}`;
+    return await request(r, environment, fresh);
+  };
+  // No async wrapper of its own on the common path (a certificate, or a token that needs no
+  // refresh): each notification already waits through sendOne and the transport.
+  return (r, environment) => {
+    if (!source) return request(r, environment);
+    const token = source.cached();
+    if (token === undefined) {
+      return source.current().then((fresh) => {
+        const authorization = bearer(fresh);
+        return request(r, environment, authorization).then((first) =>
+          answered(r, environment, authorization, first)
+        );
+      });
+    }
+    const authorization = bearer(token);
+    return request(r, environment, authorization).then((first) =>
+      first.reason === "ExpiredProviderToken"
+        ? answered(r, environment, authorization, first)
+        : first
+    );
   };
 }
 

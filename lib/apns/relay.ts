@@ -166,38 +166,29 @@ export function createRelay(options: RelayOptions): Relay {
       // After a credential error the rest is not attempted (APNs could block the key).
       let credentialError: CredentialProblem | undefined;
       const onResult = batchOptions.onResult;
-      return await inOrder(recipients, concurrency, async (r, index) => {
-        const result = credentialError
-          ? refusedEarlier(r, credentialError)
-          : await sendOne(r, post, checks);
-        credentialError ??= result.credentialError;
-        onResult?.(index, result);
-        return result;
-      });
+      // At most `concurrency` loops pull indexes and write each result into its own slot: a
+      // loop per request in flight, rather than a promise per recipient.
+      const results = new Array<SendResult>(recipients.length);
+      let next = 0;
+      const loop = async () => {
+        while (next < recipients.length) {
+          const index = next++;
+          const r = recipients[index];
+          const result = credentialError
+            ? refusedEarlier(r, credentialError)
+            : await sendOne(r, post, checks);
+          credentialError ??= result.credentialError;
+          onResult?.(index, result);
+          results[index] = result;
+        }
+      };
+      const loops = [];
+      for (let i = Math.min(concurrency, recipients.length); i > 0; i--) loops.push(loop());
+      await Promise.all(loops);
+      return results;
     },
     async close() {
       if (owned) await transport.close();
     },
   };
-}
-
-/** Runs `fn` over `items` with at most `concurrency` at once; results in input order. */
-async function inOrder<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  // Workers pull indexes and write each result into its own slot.
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index], index);
-    }
-  };
-  const workers = [];
-  for (let i = Math.min(concurrency, items.length); i > 0; i--) workers.push(worker());
-  await Promise.all(workers);
-  return results;
 }

@@ -144,3 +144,26 @@ Deno.test("refreshAfterExpired mints at 20:00 but reports clock skew at 19:59 an
     await r.stop();
   }
 });
+
+Deno.test("cached() gives without a promise the token current() would, and nothing once it needs a refresh", async () => {
+  const r = await startTestRedis();
+  try {
+    const key = await generateApnsKey();
+    const cred = { teamId: "TEAMPEEK01", keyId: "KEYPEEK001", privateKeyPem: key.privateKeyPem };
+    let now = T0;
+    const source = createSharedTokenSource(r.redis, cred, { now: () => now });
+    assertEquals(source.cached(), undefined);
+    const first = await source.current();
+    assertEquals(source.cached(), first);
+    now = T0 + 49 * MIN + 59_000;
+    assertEquals(source.cached(), first);
+    // At 50 minutes current() refreshes (mints, or takes a newer shared token): cached() defers.
+    now = T0 + 50 * MIN;
+    assertEquals(source.cached(), undefined);
+    const second = await source.current();
+    assertNotEquals(second, first);
+    assertEquals(source.cached(), second);
+  } finally {
+    await r.stop();
+  }
+});

@@ -12,6 +12,7 @@
  * @module
  */
 import { huffmanDecode } from "./huffman.ts";
+import { octetsToString } from "./octets.ts";
 
 /** A header block that does not decode: a connection error (COMPRESSION_ERROR). */
 export class HpackError extends Error {
@@ -91,7 +92,6 @@ for (let i = STATIC_COUNT; i >= 1; i--) STATIC_NAME.set(STATIC[i][0], i);
 const entrySize = (name: string, value: string) => name.length + value.length + 32;
 
 const encoder = new TextEncoder();
-const latin = new TextDecoder("latin1");
 
 /** Appends `value` as an HPACK integer with an `n`-bit prefix whose high bits are `flags`. */
 function putInt(out: number[], value: number, n: number, flags: number): void {
@@ -277,7 +277,7 @@ export class HpackDecoder {
       const length = int(7);
       const end = at + length;
       if (end > block.length) throw new HpackError("truncated string");
-      const text = coded ? huffmanDecode(block, at, end) : latin.decode(block.subarray(at, end));
+      const text = coded ? huffmanDecode(block, at, end) : octetsToString(block, at, end);
       if (text === null) throw new HpackError("invalid Huffman code or padding");
       at = end;
       return text;

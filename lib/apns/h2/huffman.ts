@@ -6,7 +6,7 @@
  */
 import huffman from "hpack.js/lib/hpack/huffman.js";
 
-const latin = new TextDecoder("latin1");
+import { octetsToString } from "./octets.ts";
 
 /**
  * Huffman decoding four bits at a time. The code's tree (built from hpack.js's copy of RFC 7541
@@ -58,13 +58,18 @@ const { NIBBLE_NEXT, NIBBLE_SYMBOL, PADDING_OK } = (() => {
   return { NIBBLE_NEXT: next, NIBBLE_SYMBOL: symbol, PADDING_OK: padding };
 })();
 
+let scratch = new Uint8Array(256);
+
 /**
  * Decodes the Huffman-coded string in `bytes[start, end)` (latin1: a header's octets); null when
  * the input holds an invalid code, EOS, or padding that is not a prefix of EOS.
  */
 export function huffmanDecode(bytes: Uint8Array, start: number, end: number): string | null {
-  // Four symbols at most per three bytes: the shortest code is five bits.
-  const out = new Uint8Array(Math.ceil(((end - start) * 8) / 5));
+  // Four symbols at most per three bytes: the shortest code is five bits. One buffer serves every
+  // call (decoding is synchronous), grown when a longer string comes.
+  const most = Math.ceil(((end - start) * 8) / 5);
+  if (most > scratch.length) scratch = new Uint8Array(Math.max(most, scratch.length * 2));
+  const out = scratch;
   let n = 0;
   let state = 0;
   for (let i = start; i < end; i++) {
@@ -81,5 +86,5 @@ export function huffmanDecode(bytes: Uint8Array, start: number, end: number): st
     state = NIBBLE_NEXT[at];
   }
   if (!PADDING_OK[state]) return null;
-  return latin.decode(out.subarray(0, n));
+  return octetsToString(out, 0, n);
 }

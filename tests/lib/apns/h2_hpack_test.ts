@@ -3,6 +3,7 @@
  * one writes, the other must read, over many blocks and through dynamic-table evictions.
  */
 import hpack from "hpack.js";
+import hpackHuffman from "hpack.js/lib/hpack/huffman.js";
 import { assertEquals, assertOk } from "../../support/assert.ts";
 import { HpackDecoder, HpackEncoder, HpackError } from "../../../lib/apns/h2/hpack.ts";
 
@@ -140,5 +141,57 @@ Deno.test("HPACK decoder refuses malformed blocks with HpackError", () => {
       error = e;
     }
     assertOk(error instanceof HpackError, `${what}: ${error}`);
+  }
+});
+
+Deno.test("HPACK decoder reads a header's octets one character per byte, Huffman-coded or raw", () => {
+  // Isomorphic decoding, as Node's http2 and fetch do: byte n is U+00nn, 0x80–0x9F included (a
+  // "latin1" TextDecoder is windows-1252 and would read 0x80 as "€").
+  const every = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const long = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 7) % 256);
+  const int = (value: number, flags: number): number[] => {
+    if (value < 127) return [flags | value];
+    const out = [flags | 127];
+    for (value -= 127; value >= 128; value >>= 7) out.push((value & 127) | 128);
+    return [...out, value];
+  };
+  const huffmanCode = (bytes: Uint8Array): number[] => {
+    const out: number[] = [];
+    let acc = 0n, bits = 0n;
+    for (const b of bytes) {
+      const [length, code] = hpackHuffman.encode[b];
+      acc = (acc << BigInt(length)) | BigInt(code);
+      bits += BigInt(length);
+      while (bits >= 8n) {
+        bits -= 8n;
+        out.push(Number((acc >> bits) & 255n));
+      }
+    }
+    if (bits > 0n) out.push(Number(((acc << (8n - bits)) | ((1n << (8n - bits)) - 1n)) & 255n));
+    return out;
+  };
+  // Literal header field without indexing, new name "x-octets".
+  const literal = (value: Uint8Array, huffman: boolean) => {
+    const coded = huffman ? huffmanCode(value) : [...value];
+    return new Uint8Array([
+      0x00,
+      ...int(8, 0),
+      ...new TextEncoder().encode("x-octets"),
+      ...int(coded.length, huffman ? 0x80 : 0),
+      ...coded,
+    ]);
+  };
+  const decoder = new HpackDecoder();
+  for (const bytes of [every, long]) {
+    for (const huffman of [false, true]) {
+      const [[name, value]] = decoder.decode(literal(bytes, huffman));
+      assertEquals(name, "x-octets");
+      assertEquals(value.length, bytes.length, `huffman ${huffman}`);
+      assertEquals(
+        Array.from(value, (c) => c.charCodeAt(0)),
+        Array.from(bytes),
+        `huffman ${huffman}, ${bytes.length} bytes`,
+      );
+    }
   }
 });

@@ -15,6 +15,7 @@ import { createRedis } from "../../lib/redis/mod.ts";
 import { createRegistry } from "../../lib/registry/mod.ts";
 import { generateApnsKey } from "../support/harness.ts";
 import { startTestCluster } from "../support/redis_cluster.ts";
+import { measureRegistrationInstructions } from "./registration_instructions.ts";
 
 /** Options of {@linkcode runRegistrationBench}. */
 export interface RegistrationBenchOptions {
@@ -373,4 +374,11 @@ if (import.meta.main) {
       "with wrk and the server; target ≤ 25 µs):",
   );
   console.table(await measureRegistrationScript());
+  const instructions = await measureRegistrationInstructions();
+  console.log(
+    "Redis instructions per registration call under callgrind (repeatable to ~0.1% on a busy " +
+      "machine, where the µs above are not), beside a bare SET:",
+  );
+  if (instructions) console.table(instructions);
+  else console.log("(valgrind not found: skipped; apt-get install valgrind)");
 }

@@ -48,7 +48,10 @@ export const NoBody = z.strictObject({});
 export const NoQuery = z.strictObject({});
 
 async function readJsonBody(c: Context): Promise<unknown> {
-  const text = c.req.raw.body === null ? "" : await c.req.text();
+  // Read as text straight away (no body reads as ""): asking `c.req.raw.body` first builds a
+  // ReadableStream, which sends Deno's read of the body down its streaming path (~5–9 µs a
+  // request, a tenth of a registration's server CPU) instead of taking it whole.
+  const text = await c.req.text();
   if (text.trim() === "") return {};
   const type = c.req.header("content-type") ?? "";
   if (!JSON_TYPE.test(type)) {

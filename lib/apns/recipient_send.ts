@@ -57,36 +57,26 @@ export function poster(
       credential: connection,
       authorization,
     });
-  const answered = async (
+  // With a token: one refresh (within the 20-minute rule) and one retry when APNs calls it expired.
+  const authorized = (
+    tokens: ProviderTokenSource,
     r: Recipient,
     environment: ApnsEnvironment,
     authorization: string,
-    first: ApnsResponse,
-  ) => {
-    if (first.reason !== "ExpiredProviderToken" || !source) return first;
-    // One refresh (within the 20-minute rule) and one retry.
-    const fresh = `bearer ${await source.refreshAfterExpired(authorization.slice(7))}`;
-    return await request(r, environment, fresh);
-  };
-  // No async wrapper of its own on the common path (a certificate, or a token that needs no
+  ) =>
+    request(r, environment, authorization).then((first) =>
+      first.reason === "ExpiredProviderToken"
+        ? tokens.refreshAfterExpired(authorization.slice(7))
+          .then((fresh) => request(r, environment, `bearer ${fresh}`))
+        : first
+    );
+  // No async function of its own on the common path (a certificate, or a token that needs no
   // refresh): each notification already waits through sendOne and the transport.
   return (r, environment) => {
     if (!source) return request(r, environment);
     const token = source.cached();
-    if (token === undefined) {
-      return source.current().then((fresh) => {
-        const authorization = bearer(fresh);
-        return request(r, environment, authorization).then((first) =>
-          answered(r, environment, authorization, first)
-        );
-      });
-    }
-    const authorization = bearer(token);
-    return request(r, environment, authorization).then((first) =>
-      first.reason === "ExpiredProviderToken"
-        ? answered(r, environment, authorization, first)
-        : first
-    );
+    if (token !== undefined) return authorized(source, r, environment, bearer(token));
+    return source.current().then((fresh) => authorized(source, r, environment, bearer(fresh)));
   };
 }
 

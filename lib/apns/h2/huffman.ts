@@ -5,7 +5,6 @@
  * @module
  */
 import huffman from "hpack.js/lib/hpack/huffman.js";
-
 import { octetsToString } from "./octets.ts";
 
 /**

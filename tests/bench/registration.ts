@@ -3,7 +3,9 @@
  * private redis-server, loaded by `wrk` from a second process with unique tokens; beside it a
  * bare Hono handler doing one Redis call, same wrk settings. Reports registrations/s, p50/p99
  * latency and Redis work per registration from `INFO commandstats` deltas, with the SDK rate
- * limiter off and on.
+ * limiter off and on. A third reference, the bare handler calling the registration script
+ * itself (`registration_script_server.ts`), shows how much of the gap to the bare handler is the
+ * Redis work a registration needs and how much the HTTP layers around it.
  *
  * `deno run -A tests/bench/registration.ts [--duration=10] [--connections=64] [--threads=2]`
  *
@@ -25,11 +27,11 @@ export interface RegistrationBenchOptions {
   connections?: number;
   /** wrk threads. Default: 2. */
   threads?: number;
-  /** Which runs. Default: all three. */
-  runs?: Array<"edgepush" | "edgepush+ratelimit" | "baseline">;
+  /** Which runs. Default: all four. */
+  runs?: Array<"edgepush" | "edgepush+ratelimit" | "script" | "baseline">;
   /**
    * Run edgepush in cluster mode against a private 3-master, 3-replica Redis Cluster
-   * (`REDIS_CLUSTER_NODES`) instead of one redis-server; the baseline is then skipped. The app,
+   * (`REDIS_CLUSTER_NODES`) instead of one redis-server; the references are then skipped. The app,
    * hence every registration, lives on one master. Default: false.
    */
   cluster?: boolean;
@@ -53,7 +55,18 @@ export interface RegistrationBenchRow {
   redisUsecPerCall: number;
   /** CPU time of the server process (every thread: user + system) per request, µs. */
   serverCpuUsPerRequest: number;
+  /** requestsPerSecond against the bare handler's in the same run (when it ran). */
+  ofBare?: number;
 }
+
+/** The reference servers: a bare handler with one SET, and one calling the registration script. */
+const REFERENCES = {
+  baseline: { script: "registration_baseline_server.ts", name: "bare Hono + 1 Redis SET" },
+  script: {
+    script: "registration_script_server.ts",
+    name: "bare Hono + the registration script (limiter on)",
+  },
+} as const;
 
 /** A process' CPU time so far (user + system, every thread), ms, from /proc. */
 async function cpuMs(pid: number): Promise<number> {
@@ -193,8 +206,8 @@ export async function runRegistrationBench(
     connections: options.connections ?? 64,
     threads: options.threads ?? 2,
   };
-  const runs = (options.runs ?? ["edgepush", "edgepush+ratelimit", "baseline"])
-    .filter((run) => !options.cluster || run !== "baseline");
+  const runs = (options.runs ?? ["edgepush", "edgepush+ratelimit", "script", "baseline"])
+    .filter((run) => !options.cluster || !(run in REFERENCES));
   const dataDir = await Deno.makeTempDir({ prefix: "edgepush-bench-" });
   const cluster = options.cluster ? await startTestCluster() : null;
   const redisServer = cluster
@@ -212,11 +225,12 @@ export async function runRegistrationBench(
   try {
     for (const run of runs) {
       const port = freePort();
-      const child = run === "baseline"
+      const reference = run === "baseline" || run === "script" ? REFERENCES[run] : null;
+      const child = reference
         ? spawn([
           "run",
           "-A",
-          `${root}tests/bench/registration_baseline_server.ts`,
+          `${root}tests/bench/${reference.script}`,
           String(port),
           redisServer.url,
         ], {})
@@ -235,7 +249,7 @@ export async function runRegistrationBench(
       try {
         const base = `http://127.0.0.1:${port}`;
         const headers: Record<string, string> = {};
-        if (run === "baseline") {
+        if (reference) {
           await waitHttp(`${base}/`);
         } else {
           await waitHttp(`${base}/healthz`);
@@ -261,9 +275,7 @@ export async function runRegistrationBench(
         const cpuAfter = await cpuMs(child.pid);
         const after = await commandStats(nodes);
         rows.push({
-          name: run === "baseline"
-            ? "bare Hono + 1 Redis SET"
-            : `${run}${cluster ? " (cluster mode)" : ""}`,
+          name: reference ? reference.name : `${run}${cluster ? " (cluster mode)" : ""}`,
           requestsPerSecond: Math.round(r.rps),
           p50Ms: r.p50,
           p99Ms: r.p99,
@@ -289,6 +301,12 @@ export async function runRegistrationBench(
     for (const io of nodes) io.disconnect();
     await redisServer.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+  const bare = rows.find((row) => row.name === REFERENCES.baseline.name);
+  if (bare) {
+    for (const row of rows) {
+      row.ofBare = +(row.requestsPerSecond / bare.requestsPerSecond).toFixed(2);
+    }
   }
   return rows;
 }

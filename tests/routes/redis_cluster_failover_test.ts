@@ -1,8 +1,8 @@
 /**
  * Failover on a real Redis Cluster: the master that holds an app's slot is SIGKILLed in the
  * middle of a campaign to that app. Its replica is promoted; meanwhile SDK and server requests
- * are answered 503 `unavailable` (never 500), the workers keep going, the campaign completes and
- * every device is reached exactly once.
+ * are answered 503 `unavailable` (never 500), the workers keep going, the campaign completes, no
+ * device is reached twice, and every device is reached or reported `Unconfirmed`.
  */
 import { assertEquals, assertOk } from "../support/assert.ts";
 import { startHarness } from "../support/harness.ts";
@@ -13,7 +13,7 @@ import { startSendEnv, token } from "../lib/sends/_env.ts";
 
 const RECIPIENTS = 2_000;
 
-Deno.test("Redis Cluster failover mid-campaign: 503 never 500, the campaign completes, everyone reached once", async () => {
+Deno.test("Redis Cluster failover mid-campaign: 503 never 500, the campaign completes, nobody reached twice", async () => {
   const cluster = await startTestCluster({ nodeTimeoutMs: 1_000 });
   const env = await startSendEnv({ redis: clusterAsTestRedis(cluster) });
   const statuses = new Map<number, number>();
@@ -70,11 +70,17 @@ Deno.test("Redis Cluster failover mid-campaign: 503 never 500, the campaign comp
           `failures=${JSON.stringify(done.failures)}`,
       );
       assertEquals(statuses.get(500) ?? 0, 0, "no request answered 500");
-      assertEquals([missing, duplicates], [0, 0], "every device reached exactly once");
-      // Outcome writes the dying master acknowledged but never replicated are lost with it; the
-      // chunk is then reclaimed, and what it cannot prove went out is reported Unconfirmed (skip
-      // mode never pushes twice), as the README's failover section says. Nothing else may fail.
+      assertEquals(duplicates, 0, "no device reached twice");
+      // Outcome writes the dying master acknowledged but never replicated are lost with it, and a
+      // claim it ran may never have reached the worker as an answer; either way the chunk is
+      // reclaimed, and what it cannot prove went out is reported Unconfirmed (skip mode never
+      // pushes twice), as the README's failover section says. Only those may be missing, and
+      // nothing else may fail.
       const unconfirmed = done.failures?.Unconfirmed ?? 0;
+      assertOk(
+        missing <= unconfirmed,
+        `missing=${missing} unconfirmed=${unconfirmed}: a device missed without being reported`,
+      );
       assertEquals(
         done.counts.accepted + unconfirmed,
         RECIPIENTS,
